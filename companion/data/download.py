@@ -1,0 +1,93 @@
+"""Verified downloads and safe archive extraction, failing fast when offline."""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import socket
+import tarfile
+import tempfile
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+
+def cache_dir() -> Path:
+    """Where downloads and converted assets live: ``$COMPANION_CACHE`` or ``~/.cache/companion``."""
+    path = Path(os.environ.get("COMPANION_CACHE", Path.home() / ".cache" / "companion"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def sha256sum(path: Path, chunk: int = 1 << 20) -> str:
+    """The sha256 hex digest of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_online(url: str, timeout: float = 3.0, offline_hint: str = "") -> None:
+    """Raise ``ConnectionError`` at once (not after a long retry) when ``url``'s host is unreachable."""
+    parts = urllib.parse.urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout).close()
+    except OSError as err:
+        hint = f" Offline alternative: {offline_hint}" if offline_hint else ""
+        raise ConnectionError(f"cannot reach {parts.hostname} to download {url} ({err}).{hint}") from None
+
+
+def download(url: str, dest: Path, sha256: str | None, offline_hint: str = "") -> Path:
+    """Download ``url`` to ``dest`` atomically, verifying ``sha256``; an existing good file is kept."""
+    dest = Path(dest)
+    if dest.exists() and (sha256 is None or sha256sum(dest) == sha256):
+        return dest
+    check_online(url, offline_hint=offline_hint)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + ".", suffix=".part")
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response, os.fdopen(fd, "wb") as out:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name) as bar:
+                for block in iter(lambda: response.read(1 << 20), b""):
+                    out.write(block)
+                    bar.update(len(block))
+        if sha256 is not None and (got := sha256sum(Path(tmp))) != sha256:
+            raise ValueError(f"{url}: sha256 {got} does not match the expected {sha256}")
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return dest
+
+
+def safe_extract(archive: Path, dest: Path) -> Path:
+    """Extract a tar archive, refusing members that would land outside ``dest`` or are links/devices."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(dest, filter="data")  # PEP 706: blocks absolute paths, '..', unsafe links
+    return dest
+
+
+def fetch_archive(url: str, sha256: str, name: str, offline_hint: str) -> Path:
+    """Download and extract an archive once into the cache; return the extraction folder."""
+    folder = cache_dir() / name
+    done = folder / ".complete"
+    if done.exists():
+        return folder
+    archive = download(url, cache_dir() / Path(urllib.parse.urlsplit(url).path).name, sha256, offline_hint)
+    tmp = Path(tempfile.mkdtemp(dir=cache_dir(), prefix=name + "."))
+    try:
+        safe_extract(archive, tmp)
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    done.touch()
+    return folder

@@ -1,0 +1,64 @@
+"""The one container that crosses the framework boundary: uint8 NHWC images plus labels."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+
+@dataclass
+class ImageSet:
+    """Images (uint8, N x H x W x C), integer labels and the class names they index.
+
+    ``boxes`` (N x 4, ``x0, y0, x1, y1`` in pixels, end exclusive) and ``masks`` (N x H x W, bool)
+    are filled by data sets that have them (the synthetic shapes).
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    class_names: list[str]
+    boxes: np.ndarray | None = None
+    masks: np.ndarray | None = None
+    names: list[str] | None = None
+    info: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.images.ndim != 4 or self.images.dtype != np.uint8:
+            raise ValueError(
+                f"images must be uint8 N x H x W x C, got {self.images.dtype} {self.images.shape}"
+            )
+        if len(self.labels) != len(self.images):
+            raise ValueError(f"{len(self.images)} images but {len(self.labels)} labels")
+        self.labels = np.asarray(self.labels, dtype=np.int64)
+
+    def __len__(self):
+        return len(self.images)
+
+    def subset(self, index) -> "ImageSet":
+        """The images at ``index`` (an index array or a boolean mask), with their boxes and masks."""
+        index = np.asarray(index)
+
+        def take(a):
+            return None if a is None else a[index]
+
+        names = None if self.names is None else [self.names[i] for i in np.arange(len(self))[index]]
+        return replace(
+            self,
+            images=self.images[index],
+            labels=self.labels[index],
+            boxes=take(self.boxes),
+            masks=take(self.masks),
+            names=names,
+        )
+
+    def per_class(self, n: int, seed: int = 0) -> "ImageSet":
+        """At most ``n`` images of every class, drawn at random with ``seed``, in shuffled order."""
+        rng = np.random.default_rng(seed)
+        picks = [
+            rng.permutation(np.flatnonzero(self.labels == c))[:n] for c in range(len(self.class_names))
+        ]
+        return self.subset(rng.permutation(np.concatenate(picks)))
+
+    def counts(self) -> np.ndarray:
+        """Number of images of each class."""
+        return np.bincount(self.labels, minlength=len(self.class_names))

@@ -1,0 +1,44 @@
+"""Real colour-photo data sets that need the network once: verified by sha256, extracted safely."""
+from __future__ import annotations
+
+import numpy as np
+
+from .download import fetch_archive
+from .folder import load_folder
+from .imageset import ImageSet
+
+FLOWERS = dict(
+    url="http://download.tensorflow.org/example_images/flower_photos.tgz",
+    sha256="4c54ace7911aaffe13a365c34f650e71dd5bf1be0a58b464e5a7183e3e595d9c",
+)
+STL10 = dict(
+    url="http://ai.stanford.edu/~acoates/stl10/stl10_binary.tar.gz",
+    sha256="f31fd99273a1acb8609c8db427cebb1de3f71de77758cdc0e22956e1289b9866",
+)
+OFFLINE_HINT = "use 'shapes' (synthetic, any size) or 'fashion-mnist', which need no network"
+
+
+def load_tf_flowers(split: str = "train", image_size: int = 224, test_fraction: float = 0.2, seed: int = 0):
+    """The 3 670 TensorFlow flower photos (5 classes), split deterministically into train and test."""
+    if split not in ("train", "test"):
+        raise ValueError(f"unknown split {split!r} for tf-flowers: expected 'train' or 'test'")
+    folder = fetch_archive(FLOWERS["url"], FLOWERS["sha256"], "tf-flowers", OFFLINE_HINT)
+    data = load_folder(folder / "flower_photos", image_size=image_size)
+    order = np.random.default_rng(seed).permutation(len(data))
+    n_test = round(test_fraction * len(data))
+    return data.subset(np.sort(order[:n_test] if split == "test" else order[n_test:]))
+
+
+def load_stl10(split: str = "train") -> ImageSet:
+    """STL-10 at 96 x 96: ``train`` (5 000), ``test`` (8 000) or ``unlabeled`` (100 000, label -1)."""
+    if split not in ("train", "test", "unlabeled"):
+        raise ValueError(f"unknown split {split!r} for stl10: expected 'train', 'test' or 'unlabeled'")
+    folder = fetch_archive(STL10["url"], STL10["sha256"], "stl10", OFFLINE_HINT) / "stl10_binary"
+    raw = np.fromfile(folder / f"{split}_X.bin", dtype=np.uint8)
+    images = raw.reshape(-1, 3, 96, 96).transpose(0, 3, 2, 1)  # stored column-major
+    labels = (
+        np.fromfile(folder / f"{split}_y.bin", dtype=np.uint8).astype(np.int64) - 1
+        if split != "unlabeled" else np.full(len(images), -1)
+    )
+    names = (folder / "class_names.txt").read_text().split()
+    return ImageSet(np.ascontiguousarray(images), labels, names)

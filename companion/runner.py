@@ -1,0 +1,143 @@
+"""Execute the book's notebooks with papermill and collect what they ``record``.
+
+Each notebook runs in its own kernel process, so torch and TensorFlow editions never share one.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import yaml
+
+from . import METRIC_KEY, PROFILES
+
+BOOK_FILES = ["_config.yml", "_toc.yml", "book"]
+
+
+def notebooks_in_toc(root: Path) -> list[str]:
+    """Paths of the notebooks ``_toc.yml`` lists, in reading order."""
+    toc = yaml.safe_load((Path(root) / "_toc.yml").read_text())
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            name = node.get("file")
+            if name and name.startswith("notebooks/"):
+                found.append(name if name.endswith(".ipynb") else name + ".ipynb")
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(toc)
+    return found
+
+
+def framework_of(path: str) -> str:
+    """``torch`` or ``tensorflow``, from the notebook's folder."""
+    return Path(path).parent.name
+
+
+def select(paths: list[str], framework: str | None = None, only: str | None = None,
+           shard: str | None = None) -> list[str]:
+    """Keep one framework's notebooks, those whose path contains ``only``, and shard ``i/n`` of them."""
+    paths = [p for p in paths if (framework is None or framework_of(p) == framework)
+             and (only is None or only in p)]
+    if shard:
+        try:
+            i, n = (int(x) for x in shard.split("/"))
+            assert 1 <= i <= n
+        except (ValueError, AssertionError):
+            raise ValueError(f"--shard takes i/n with 1 <= i <= n, got {shard!r}") from None
+        paths = paths[i - 1::n]
+    return paths
+
+
+def recorded_metrics(notebook) -> dict:
+    """The values a notebook recorded with ``companion.record``, read from its outputs."""
+    metrics = {}
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            entry = output.get("metadata", {}).get(METRIC_KEY)
+            if entry:
+                metrics[entry["name"]] = entry["value"]
+    return metrics
+
+
+def execute(root: Path, path: str, out: Path, profile: str) -> dict:
+    """Run one notebook with papermill into ``out/path``; return its result entry."""
+    import papermill
+
+    target = out / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    entry = {"framework": framework_of(path), "profile": profile}
+    try:
+        papermill.execute_notebook(
+            str(root / path), str(target), parameters={"PROFILE": profile},
+            kernel_name="python3", cwd=str((root / path).parent), progress_bar=False)
+    except Exception as err:  # papermill wraps the cell's error; keep its first line
+        entry["error"] = f"{type(err).__name__}: {str(err).strip().splitlines()[-1][:300] if str(err).strip() else ''}"
+    entry["seconds"] = round(time.perf_counter() - start, 1)
+    entry["metrics"] = recorded_metrics(nbformat.read(target, as_version=4)) if target.exists() else {}
+    return entry
+
+
+def results_markdown(results: dict) -> str:
+    """A readable table of the results."""
+    lines = ["| notebook | framework | profile | seconds | metrics |", "|---|---|---|---|---|"]
+    for path, r in results.items():
+        metrics = ", ".join(f"{k} = {v}" for k, v in r["metrics"].items())
+        if "error" in r:
+            metrics = f"**FAILED** {r['error']}"
+        lines.append(f"| {path} | {r['framework']} | {r['profile']} | {r['seconds']} | {metrics} |")
+    return "\n".join(lines) + "\n"
+
+
+def build_book(root: Path, out: Path, html_root: Path) -> Path:
+    """Build the HTML book from the executed copies in ``out`` (committed ones fill any gap)."""
+    for name in BOOK_FILES:
+        source, dest = root / name, out / name
+        if source.is_dir():
+            shutil.copytree(source, dest, dirs_exist_ok=True)
+        else:
+            shutil.copyfile(source, dest)
+    for path in notebooks_in_toc(root):
+        if not (out / path).exists():
+            (out / path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(root / path, out / path)
+    subprocess.run([sys.executable, "-m", "jupyter_book", "build", str(out), "--path-output", str(html_root)],
+                   check=True)
+    return html_root / "_build" / "html" / "index.html"
+
+
+def run(root=".", profile="smoke", framework=None, only=None, shard=None, out="_build/executed",
+        build=False) -> int:
+    """Execute the selected notebooks, write ``results.json`` and ``results.md``; 0 when all passed."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}: expected one of {', '.join(PROFILES)}")
+    root, out = Path(root).resolve(), Path(out).resolve()
+    paths = select(notebooks_in_toc(root), framework, only, shard)
+    if not paths:
+        print("no notebook matches the selection", file=sys.stderr)
+        return 2
+    out.mkdir(parents=True, exist_ok=True)
+    results = {}
+    for i, path in enumerate(paths, 1):
+        print(f"[{i}/{len(paths)}] {path} ...", end=" ", flush=True)
+        results[path] = execute(root, path, out, profile)
+        r = results[path]
+        print(f"{r['seconds']} s " + (f"FAILED: {r['error']}" if "error" in r else "ok"), flush=True)
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / "results.md").write_text(results_markdown(results))
+    print("\n" + results_markdown(results) + f"\nresults: {out / 'results.json'}")
+    failed = [p for p, r in results.items() if "error" in r]
+    if build and not failed:
+        print(f"book: {build_book(root, out, root)}")
+    return 1 if failed else 0

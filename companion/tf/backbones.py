@@ -1,0 +1,123 @@
+"""ImageNet MobileNetV2 for Keras, with weights ported from torchvision's checkpoint."""
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ..assets import keras_port
+
+MEAN = (0.485, 0.456, 0.406)
+STD = (0.229, 0.224, 0.225)
+TORCH_BN_EPSILON = 1e-5
+
+
+def _torch_config(layer):
+    """Clone a layer with torch's conventions: BatchNorm epsilon 1e-5, symmetric padding."""
+    config = layer.get_config()
+    if isinstance(layer, keras.layers.BatchNormalization):
+        config["epsilon"] = TORCH_BN_EPSILON
+    elif isinstance(layer, keras.layers.ZeroPadding2D):
+        config["padding"] = ((1, 1), (1, 1))
+    elif layer.name == "Conv1":
+        config["padding"] = "valid"
+    return layer.__class__.from_config(config)
+
+
+def _torch_call(layer, *args, **kwargs):
+    """Pad symmetrically in front of the first convolution, as torch's ``padding=1`` does."""
+    if layer.name == "Conv1":
+        return layer(keras.layers.ZeroPadding2D(1, name="Conv1_pad")(args[0]))
+    return layer(*args, **kwargs)
+
+
+def mobilenet_v2(pretrained: bool = True, image_size: int = 224) -> keras.Model:
+    """keras.applications.MobileNetV2 returning logits, with the ImageNet weights when ``pretrained``.
+
+    Keras pads stride-2 convolutions asymmetrically and uses BatchNorm epsilon 1e-3; the clone
+    computes what torchvision computes, so the ported weights give torch's outputs.
+    """
+    keras_model = keras.applications.MobileNetV2(
+        input_shape=(image_size, image_size, 3), weights=None, classifier_activation=None)
+    model = keras.models.clone_model(keras_model, clone_function=_torch_config, call_function=_torch_call)
+    if pretrained:
+        if not keras_port().exists():
+            raise FileNotFoundError(
+                f"ported ImageNet weights not found at {keras_port()}: run `python -m companion assets`")
+        model.load_weights(keras_port())
+    return model
+
+
+def preprocess(images) -> tf.Tensor:
+    """uint8 N x H x W x C pictures (array or tensor) -> normalised float N x H x W x 3.
+
+    torchvision's normalisation, since the weights come from there; usable inside ``tf.data``.
+    """
+    x = tf.convert_to_tensor(images)
+    if x.shape.rank != 4 or x.dtype != tf.uint8:
+        raise ValueError(f"expected uint8 N x H x W x C images, got {x.dtype.name} {tuple(x.shape)}")
+    x = tf.cast(x, tf.float32) / 255
+    if x.shape[-1] == 1:
+        x = tf.image.grayscale_to_rgb(x)
+    return (x - tf.constant(MEAN)) / tf.constant(STD)
+
+
+def feature_extractor(model: keras.Model) -> keras.Model:
+    """The convolutional trunk: N x H x W x 3 -> N x H/32 x W/32 x 1280 feature maps."""
+    return keras.Model(model.inputs, model.get_layer("out_relu").output, name="mobilenet_v2_features")
+
+
+def predict_proba(model: keras.Model, images: np.ndarray, batch_size: int = 32) -> np.ndarray:
+    """Softmax class probabilities (float32 N x classes) for uint8 NHWC images, in inference mode."""
+    out = [tf.nn.softmax(model(preprocess(images[i:i + batch_size]), training=False))
+           for i in range(0, len(images), batch_size)]
+    return tf.concat(out, 0).numpy()
+
+
+def count_params(model: keras.Model, trainable_only: bool = False) -> int:
+    """Number of (trainable) parameters; like torch, BatchNorm moving statistics are not parameters."""
+    weights = model.trainable_weights if trainable_only else [
+        w for w in model.weights if not w.path.endswith(("moving_mean", "moving_variance"))]
+    return int(sum(np.prod(w.shape) for w in weights))
+
+
+def port_mobilenet_v2(npz_path, out_path) -> None:
+    """Load weights exported by ``companion.torch.backbones.export_mobilenet_v2`` and save them."""
+    arrays = np.load(npz_path)
+    grouped = defaultdict(dict)
+    for key in arrays.files:
+        layer, j = key.split("_")
+        grouped[int(layer)][int(j)] = arrays[key]
+    model = mobilenet_v2(pretrained=False)
+    layers = [layer for layer in model.layers if layer.weights]
+    if len(layers) != len(grouped):
+        raise ValueError(f"torch export has {len(grouped)} layers with weights, Keras MobileNetV2 has {len(layers)}")
+    for i, layer in enumerate(layers):
+        new = [grouped[i][j] for j in sorted(grouped[i])]
+        old = layer.get_weights()
+        if [w.shape for w in new] != [w.shape for w in old]:
+            raise ValueError(f"layer {layer.name}: shapes {[w.shape for w in new]} != {[w.shape for w in old]}")
+        layer.set_weights(new)
+    tmp = str(out_path).removesuffix(".weights.h5") + ".part.weights.h5"  # Keras insists on the suffix
+    model.save_weights(tmp)
+    os.replace(tmp, out_path)
+
+
+def block_layer_name(model: keras.Model, block: int) -> str:
+    """The Keras layer that ends torchvision's ``features[block]`` (0 = stem ... 18 = last 1x1 conv)."""
+    if not 0 <= block <= 18:
+        raise ValueError(f"block must be in 0..18, got {block}")
+    if block in (0, 18):
+        return {0: "Conv1_relu", 18: "out_relu"}[block]
+    prefix = "expanded_conv" if block == 1 else f"block_{block - 1}"
+    names = {layer.name for layer in model.layers}
+    return f"{prefix}_add" if f"{prefix}_add" in names else f"{prefix}_project_BN"
+
+
+def block_output(model: keras.Model, images: np.ndarray, block: int) -> np.ndarray:
+    """Feature maps after MobileNetV2 block ``block`` (0 = stem ... 18 = last 1x1 conv), float32 NHWC."""
+    layer = model.get_layer(block_layer_name(model, block))
+    return keras.Model(model.inputs, layer.output)(preprocess(images), training=False).numpy()
