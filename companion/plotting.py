@@ -42,3 +42,64 @@ def show_feature_maps(maps: np.ndarray, n: int = 16, ncols: int = 8, size: float
     if title:
         fig.suptitle(title)
     return fig
+
+
+def plot_confusion_matrix(cm, class_names, normalize: bool = False, title=None):
+    """A confusion-matrix heatmap (rows = true class); ``normalize`` shows each row as fractions."""
+    cm = np.asarray(cm, dtype=float)
+    if cm.ndim != 2 or cm.shape != (len(class_names), len(class_names)):
+        raise ValueError(f"expected a {len(class_names)} x {len(class_names)} matrix, got shape {cm.shape}")
+    if normalize:
+        cm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+    n = len(class_names)
+    fig = Figure(figsize=(1.0 + 0.6 * n, 0.8 + 0.6 * n), layout="tight")
+    ax = fig.subplots()
+    image = ax.imshow(cm, cmap="Blues")
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    ax.set(xticks=range(n), yticks=range(n), xlabel="predicted", ylabel="true", title=title)
+    ax.set_xticklabels(class_names, rotation=45, ha="right")
+    ax.set_yticklabels(class_names)
+    for i in range(n):
+        for j in range(n):
+            ax.text(j, i, f"{cm[i, j]:.2f}" if normalize else f"{cm[i, j]:.0f}", ha="center", va="center",
+                    fontsize=8, color="white" if cm[i, j] > cm.max() / 2 else "black")
+    return fig
+
+
+def plot_history(history: dict, title=None):
+    """Learning curves of a ``fit`` history: loss and accuracy per epoch, training and validation."""
+    if "loss" not in history:
+        raise ValueError(f"expected a history dict with 'loss', got keys {sorted(history)}")
+    fig = Figure(figsize=(9, 3.2), layout="tight")
+    for ax, metric in zip(fig.subplots(1, 2), ("loss", "accuracy")):
+        for key in (metric, f"val_{metric}"):
+            if history.get(key):
+                ax.plot(range(1, len(history[key]) + 1), history[key], "o-",
+                        label="validation" if key.startswith("val_") else "training")
+        ax.set(xlabel="epoch", ylabel=metric)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_activation_maps(activations: dict, n: int = 8, size: float = 1.3, image=None):
+    """One row per layer: the first ``n`` channels of each H x W x C map, each scaled to its own range."""
+    if not activations:
+        raise ValueError("expected a non-empty dict {layer name: H x W x C map}")
+    maps = {name: np.asarray(a) for name, a in activations.items()}
+    for name, a in maps.items():
+        if a.ndim != 3:
+            raise ValueError(f"layer {name!r}: expected one H x W x C map, got shape {a.shape}")
+    cols = n + (image is not None)
+    fig = Figure(figsize=(size * cols, size * len(maps)), layout="tight")
+    axes = fig.subplots(len(maps), cols, squeeze=False)
+    for row, (name, a) in zip(axes, maps.items()):
+        for ax in row:
+            ax.axis("off")
+        if image is not None:
+            row[0].imshow(np.asarray(image).squeeze(), cmap="gray")
+        for c, ax in enumerate(row[cols - n:][: a.shape[-1]]):
+            ax.imshow(a[..., c], cmap="viridis")
+        row[0].set_title(f"{name} {a.shape[0]}x{a.shape[1]}x{a.shape[2]}", fontsize=8, loc="left")
+    return fig
