@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .data.download import cache_dir, sha256sum
+from .data.fetch import cache_dir, sha256sum
 from .data.fashion import data_dir as fashion_dir
 
 CHECKPOINT = "mobilenet_v2-b0353104.pth"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import inspect
 
-from .download import cache_dir, download, fetch_archive, safe_extract, sha256sum
+from .fetch import cache_dir, download, fetch_archive, safe_extract, sha256sum
 from .fashion import load_fashion_mnist
 from .folder import load_folder, scan_folder, write_folder
 from .imageset import ImageSet

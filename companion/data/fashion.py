@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .download import cache_dir, download
+from .fetch import cache_dir, download
 from .imageset import ImageSet
 
 CLASS_NAMES = [

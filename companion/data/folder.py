@@ -65,6 +65,9 @@ def load_folder(root, image_size: int | None = None, skip_unreadable: bool = Fal
         names.append(str(path.relative_to(root)))
     if bad:
         warnings.warn(f"skipped {len(bad)} unreadable image(s): {', '.join(p.name for p in bad[:4])}", stacklevel=2)
+    empty = [name for label, name in enumerate(classes) if label not in labels]
+    if empty:
+        raise ValueError(f"class folder(s) {empty} in {root} hold no readable images")
     shapes = {im.shape for im in images}
     if len(shapes) > 1:
         raise ValueError(f"images in {root} differ in size ({len(shapes)} sizes): pass image_size=")

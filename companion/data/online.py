@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .download import fetch_archive
+from .fetch import fetch_archive
 from .folder import load_folder
 from .imageset import ImageSet
 
