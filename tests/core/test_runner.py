@@ -1,0 +1,74 @@
+import json
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from companion import runner
+
+TOC = """format: jb-book
+root: intro
+chapters:
+  - file: notebooks/torch/01_demo
+  - file: notebooks/tensorflow/01_demo
+  - file: notebooks/torch/02_broken
+"""
+
+
+def _notebook(path, code):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbformat.v4.new_code_cell("PROFILE = None")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(code)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+
+
+@pytest.fixture
+def book(tmp_path):
+    (tmp_path / "_toc.yml").write_text(TOC)
+    record = "import companion\ncompanion.record('profile_name', companion.profile(PROFILE).name)\n" \
+             "companion.record('answer', 6 * 7)"
+    _notebook(tmp_path / "notebooks/torch/01_demo.ipynb", record)
+    _notebook(tmp_path / "notebooks/tensorflow/01_demo.ipynb", record)
+    _notebook(tmp_path / "notebooks/torch/02_broken.ipynb", "raise RuntimeError('deliberate failure')")
+    return tmp_path
+
+
+def test_toc_order_and_selection(book):
+    paths = runner.notebooks_in_toc(book)
+    assert paths == ["notebooks/torch/01_demo.ipynb", "notebooks/tensorflow/01_demo.ipynb",
+                     "notebooks/torch/02_broken.ipynb"]
+    assert runner.select(paths, framework="tensorflow") == [paths[1]]
+    assert runner.select(paths, only="torch/0") == [paths[0], paths[2]]
+    assert runner.select(paths, shard="2/2") == [paths[1]]
+    assert runner.select(paths, shard="1/2") == [paths[0], paths[2]]
+    with pytest.raises(ValueError, match="i/n"):
+        runner.select(paths, shard="3/2")
+
+
+def test_run_collects_metrics_and_reports_failures(book, capsys):
+    out = book / "out"
+    code = runner.run(book, profile="cpu", out=out)
+    assert code == 1  # the broken notebook fails the run
+    results = json.loads((out / "results.json").read_text())
+    demo = results["notebooks/torch/01_demo.ipynb"]
+    assert demo["metrics"] == {"profile_name": "cpu", "answer": 42}
+    assert demo["framework"] == "torch" and demo["profile"] == "cpu" and demo["seconds"] > 0
+    assert results["notebooks/tensorflow/01_demo.ipynb"]["framework"] == "tensorflow"
+    assert "deliberate failure" in results["notebooks/torch/02_broken.ipynb"]["error"]
+    assert "FAILED" in (out / "results.md").read_text()
+    assert (out / "notebooks/torch/01_demo.ipynb").exists()
+
+
+def test_cli_runs_a_selection(book):
+    result = subprocess.run([sys.executable, "-m", "companion", "run", "--only", "01_demo", "--framework", "torch",
+                             "--out", "o"], cwd=book, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "[1/1] notebooks/torch/01_demo.ipynb" in result.stdout
+    assert json.loads((book / "o/results.json").read_text())["notebooks/torch/01_demo.ipynb"]["metrics"]["answer"] == 42
+    bad = subprocess.run([sys.executable, "-m", "companion", "run", "--profile", "huge"], cwd=book,
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "invalid choice: 'huge'" in bad.stderr
