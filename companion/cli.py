@@ -20,14 +20,24 @@ def main(argv=None) -> int:
     run.add_argument("--shard", help="run shard i of n, written i/n")
     run.add_argument("--out", default="_build/executed", help="folder for executed copies and results")
     run.add_argument("--build", action="store_true", help="then build the HTML book into _build/html")
+    build = sub.add_parser("build", help="merge sharded results and build the HTML book from executed copies")
+    build.add_argument("--out", default="_build/executed", help="folder holding the executed copies")
     args = parser.parse_args(argv)
 
     if args.command == "assets":
         from .assets import install_all
 
         return 0 if install_all() else 1
-    from .runner import notebooks_in_toc, run as run_notebooks, select
+    from pathlib import Path
 
+    from .runner import build_book, merge_results, notebooks_in_toc, run as run_notebooks, select
+
+    if args.command == "build":
+        out = Path(args.out).resolve()
+        if any(out.glob("results-*.json")):
+            merge_results(out)
+        print(f"book: {build_book(Path('.').resolve(), out, Path('.').resolve())}")
+        return 0
     if args.command == "list":
         print("\n".join(select(notebooks_in_toc("."), args.framework)))
         return 0

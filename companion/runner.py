@@ -100,6 +100,21 @@ def results_markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_results(results: dict, out: Path, stem: str = "results") -> None:
+    """``stem.json`` (machine-readable) and ``stem.md`` (a table) in ``out``."""
+    (out / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / f"{stem}.md").write_text(results_markdown(results))
+
+
+def merge_results(out: Path) -> dict:
+    """Merge the shards' ``results-*.json`` in ``out`` into ``results.json`` and ``results.md``."""
+    results = {}
+    for part in sorted(out.glob("results-*.json")):
+        results.update(json.loads(part.read_text()))
+    write_results(results, out)
+    return results
+
+
 def build_book(root: Path, out: Path, html_root: Path) -> Path:
     """Build the HTML book from the executed copies in ``out`` (committed ones fill any gap)."""
     for name in BOOK_FILES:
@@ -134,9 +149,9 @@ def run(root=".", profile="smoke", framework=None, only=None, shard=None, out="_
         results[path] = execute(root, path, out, profile)
         r = results[path]
         print(f"{r['seconds']} s " + (f"FAILED: {r['error']}" if "error" in r else "ok"), flush=True)
-    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    (out / "results.md").write_text(results_markdown(results))
-    print("\n" + results_markdown(results) + f"\nresults: {out / 'results.json'}")
+    stem = f"results-{shard.replace('/', 'of')}" if shard else "results"
+    write_results(results, out, stem)
+    print("\n" + results_markdown(results) + f"\nresults: {out / (stem + '.json')}")
     failed = [p for p, r in results.items() if "error" in r]
     if build and not failed:
         print(f"book: {build_book(root, out, root)}")

@@ -72,3 +72,12 @@ def test_cli_runs_a_selection(book):
     bad = subprocess.run([sys.executable, "-m", "companion", "run", "--profile", "huge"], cwd=book,
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "invalid choice: 'huge'" in bad.stderr
+
+
+def test_shards_write_their_own_results_and_merge(book):
+    out = book / "out"
+    assert runner.run(book, profile="smoke", only="01_demo", shard="1/2", out=out) == 0
+    assert runner.run(book, profile="smoke", only="01_demo", shard="2/2", out=out) == 0
+    merged = runner.merge_results(out)
+    assert sorted(merged) == ["notebooks/tensorflow/01_demo.ipynb", "notebooks/torch/01_demo.ipynb"]
+    assert json.loads((out / "results.json").read_text()) == merged
