@@ -127,8 +127,9 @@ def build_book(root: Path, out: Path, html_root: Path) -> Path:
         if not (out / path).exists():
             (out / path).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(root / path, out / path)
-    subprocess.run([sys.executable, "-m", "jupyter_book", "build", str(out), "--path-output", str(html_root)],
-                   check=True)
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    subprocess.run([str(jupyter_book if jupyter_book.exists() else "jupyter-book"), "build", str(out),
+                    "--path-output", str(html_root)], check=True)
     return html_root / "_build" / "html" / "index.html"
 
 
