@@ -1,0 +1,91 @@
+"""A numpy reference for what a convolution layer computes (framework-free).
+
+Layouts follow Keras: images N x H x W x C, kernels KH x KW x C_in x C_out. Like every deep-learning
+framework, "convolution" here is cross-correlation: the kernel is not flipped.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+def output_size(n: int, kernel: int, stride: int = 1, padding: int = 0) -> int:
+    """Side of the output: floor((n + 2 * padding - kernel) / stride) + 1."""
+    if min(n, kernel, stride) < 1 or padding < 0:
+        raise ValueError(f"expected n, kernel, stride >= 1 and padding >= 0, got {n}, {kernel}, {stride}, {padding}")
+    if n + 2 * padding < kernel:
+        raise ValueError(f"a {kernel}-wide kernel does not fit a {n}-wide input padded by {padding}")
+    return (n + 2 * padding - kernel) // stride + 1
+
+
+def _check(x, w):
+    x, w = np.asarray(x), np.asarray(w)
+    if x.ndim != 4:
+        raise ValueError(f"expected images N x H x W x C, got shape {x.shape}")
+    if w.ndim != 4 or w.shape[2] != x.shape[3]:
+        raise ValueError(f"expected a kernel KH x KW x {x.shape[3]} x C_out, got shape {w.shape}")
+    return x, w
+
+
+def conv2d(x, w, b=None, stride: int = 1, padding: int = 0) -> np.ndarray:
+    """Slide every filter over the zero-padded images; each output channel sums over all input channels."""
+    x, w = _check(x, w)
+    kh, kw = w.shape[:2]
+    x = np.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
+    patches = sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::stride, ::stride]  # N, OH, OW, C, KH, KW
+    out = np.einsum("nhwcij,ijco->nhwo", patches, w)
+    return out if b is None else out + np.asarray(b)
+
+
+def conv_matrix(w, in_shape, stride: int = 1, padding: int = 0) -> np.ndarray:
+    """The convolution as a (mostly zero) matrix M: ``M @ x.ravel() == conv2d(x[None], w, ...).ravel()``.
+
+    ``in_shape`` is H x W x C of one image; rows follow the output's H x W x C_out order.
+    """
+    w = np.asarray(w)
+    h, wd, c = in_shape
+    kh, kw, cin, cout = w.shape
+    if cin != c:
+        raise ValueError(f"kernel has {cin} input channels but the image has {c}")
+    oh, ow = output_size(h, kh, stride, padding), output_size(wd, kw, stride, padding)
+    m = np.zeros((oh, ow, cout, h, wd, c), dtype=w.dtype)
+    for i in range(oh):
+        for j in range(ow):
+            for di in range(kh):
+                for dj in range(kw):
+                    y, x = i * stride + di - padding, j * stride + dj - padding
+                    if 0 <= y < h and 0 <= x < wd:  # taps on the zero padding contribute nothing
+                        m[i, j, :, y, x, :] = w[di, dj].T
+    return m.reshape(oh * ow * cout, h * wd * c)
+
+
+def pool2d(x, size: int = 2, stride: int | None = None, mode: str = "max") -> np.ndarray:
+    """Max (or average) over ``size`` x ``size`` windows of N x H x W x C maps, per channel."""
+    x = np.asarray(x)
+    if x.ndim != 4:
+        raise ValueError(f"expected maps N x H x W x C, got shape {x.shape}")
+    if mode not in ("max", "avg"):
+        raise ValueError(f"mode must be 'max' or 'avg', got {mode!r}")
+    stride = stride or size
+    windows = sliding_window_view(x, (size, size), axis=(1, 2))[:, ::stride, ::stride]
+    return windows.max(axis=(-2, -1)) if mode == "max" else windows.mean(axis=(-2, -1))
+
+
+def shift_change(image, kernel, shift: int = 1, size: int = 2) -> dict:
+    """How much a one-pixel shift of ``image`` (H x W x C) changes the convolution and its max pooling.
+
+    Each change is the mean absolute difference divided by the mean absolute value before the shift
+    (the image moves ``shift`` pixels to the right, filling with zeros); ReLU comes before pooling.
+    """
+    image = np.asarray(image, dtype=np.float64)
+    if image.ndim != 3 or not 0 < shift < image.shape[1]:
+        raise ValueError(f"expected one H x W x C image and 0 < shift < W, got {image.shape} and {shift}")
+    shifted = np.zeros_like(image)
+    shifted[:, shift:] = image[:, :-shift]
+    conv = [np.maximum(conv2d(a[None], kernel, padding=kernel.shape[0] // 2), 0) for a in (image, shifted)]
+    pooled = [pool2d(c, size) for c in conv]
+
+    def change(a, b):
+        return float(np.abs(a - b).mean() / max(np.abs(a).mean(), 1e-12))
+
+    return {"conv": change(*conv), "pooled": change(*pooled)}

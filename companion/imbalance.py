@@ -1,0 +1,71 @@
+"""Framework-free pieces of the imbalance lab: an imbalanced binary task, undersampling, sample weights."""
+from __future__ import annotations
+
+import numpy as np
+
+from .data import ImageSet
+
+
+def binary_task(data: ImageSet, minority: int, ratio: int = 20, n_majority: int | None = None,
+                seed: int = 0) -> ImageSet:
+    """Class ``minority`` (label 1) against all other classes (label 0), one minority image per ``ratio``.
+
+    ``n_majority`` other-class images are drawn at random (default: all of them), then
+    ``n_majority // ratio`` images of the minority class; the result is shuffled.
+    """
+    if not 0 <= minority < len(data.class_names):
+        raise ValueError(f"minority must be a class index in [0, {len(data.class_names)}), got {minority}")
+    rng = np.random.default_rng(seed)
+    others, ones = np.flatnonzero(data.labels != minority), np.flatnonzero(data.labels == minority)
+    n_majority = len(others) if n_majority is None else n_majority
+    n_minority = n_majority // ratio
+    if n_majority > len(others) or n_minority > len(ones) or n_minority < 1:
+        raise ValueError(f"cannot draw {n_majority} others and {n_minority} of class {minority}: "
+                         f"the data has {len(others)} and {len(ones)}")
+    index = rng.permutation(np.concatenate([rng.choice(others, n_majority, replace=False),
+                                            rng.choice(ones, n_minority, replace=False)]))
+    binary = data.subset(index)
+    binary.labels = (binary.labels == minority).astype(np.int64)
+    binary.class_names = ["other", data.class_names[minority]]
+    return binary
+
+
+def undersample(data: ImageSet, seed: int = 0) -> ImageSet:
+    """Keep every image of the rarest class and as many randomly chosen images of each other class."""
+    counts = data.counts()
+    n = counts[counts > 0].min()
+    rng = np.random.default_rng(seed)
+    index = np.concatenate([rng.choice(np.flatnonzero(data.labels == c), n, replace=False)
+                            for c in np.flatnonzero(counts)])
+    return data.subset(rng.permutation(index))
+
+
+def balanced_weights(labels) -> np.ndarray:
+    """A sampling weight per example, 1 / (count of its class): every class is drawn equally often."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or len(labels) == 0:
+        raise ValueError(f"expected a non-empty 1-D label array, got shape {labels.shape}")
+    return 1.0 / np.bincount(labels)[labels]
+
+
+def oversample_index(labels, seed: int = 0) -> np.ndarray:
+    """Indices of the extra copies (drawn with replacement) that bring every class up to the largest."""
+    labels = np.asarray(labels)
+    counts = np.bincount(labels)
+    rng = np.random.default_rng(seed)
+    return np.concatenate([rng.choice(np.flatnonzero(labels == c), counts.max() - counts[c], replace=True)
+                           for c in np.flatnonzero(counts)])
+
+
+def oversample(data: ImageSet, augment=None, seed: int = 0) -> ImageSet:
+    """``data`` plus copies of the smaller classes until every class is as large as the largest.
+
+    ``augment(images, seed)`` (uint8 NHWC in and out, e.g. ``companion.torch.sampling.augment``)
+    alters the copies so that the model does not see exactly the same minority images again.
+    """
+    extra = data.subset(oversample_index(data.labels, seed))
+    if augment is not None and len(extra):
+        extra.images = augment(extra.images, seed)
+    index = np.random.default_rng(seed).permutation(len(data) + len(extra))
+    return ImageSet(np.concatenate([data.images, extra.images])[index],
+                    np.concatenate([data.labels, extra.labels])[index], list(data.class_names))
