@@ -44,3 +44,47 @@ def per_class_accuracy(cm: np.ndarray) -> np.ndarray:
         raise ValueError(f"expected a square confusion matrix, got shape {cm.shape}")
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.diag(cm) / cm.sum(1)
+
+
+def _boxes(boxes, name: str) -> np.ndarray:
+    boxes = np.asarray(boxes, dtype=np.float64)
+    if boxes.ndim != 2 or boxes.shape[1] != 4:
+        raise ValueError(f"{name}: expected N x 4 boxes (x0, y0, x1, y1), got shape {boxes.shape}")
+    return boxes
+
+
+def box_iou(a, b) -> np.ndarray:
+    """Intersection over union of each pair of boxes ``a[i]``, ``b[i]`` (N x 4, ``x0, y0, x1, y1``)."""
+    a, b = _boxes(a, "a"), _boxes(b, "b")
+    if a.shape != b.shape:
+        raise ValueError(f"expected two N x 4 arrays of one length, got {a.shape} and {b.shape}")
+    sides = np.clip(np.minimum(a[:, 2:], b[:, 2:]) - np.maximum(a[:, :2], b[:, :2]), 0, None)
+    inter = sides.prod(1)
+    area = lambda boxes: np.clip(boxes[:, 2:] - boxes[:, :2], 0, None).prod(1)  # noqa: E731
+    union = area(a) + area(b) - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+def centred_boxes(boxes, image_size: int) -> np.ndarray:
+    """A baseline: for each box, one of the mean width and height of ``boxes``, centred in the image."""
+    boxes = _boxes(boxes, "boxes")
+    half = (boxes[:, 2:] - boxes[:, :2]).mean(0) / 2
+    centre = image_size / 2
+    return np.tile(np.concatenate([centre - half, centre + half]), (len(boxes), 1))
+
+
+def pointing_game(maps, masks, tolerance: float = 0) -> float:
+    """Fraction of maps whose maximum lies on the object (or within ``tolerance`` pixels of it).
+
+    ``maps`` (N x H x W) and boolean ``masks`` (N x H x W) must have one size; Zhang et al. (2016)
+    allow a 15-pixel tolerance at ImageNet resolution.
+    """
+    maps, masks = np.asarray(maps), np.asarray(masks, dtype=bool)
+    if maps.ndim != 3 or maps.shape != masks.shape:
+        raise ValueError(f"expected maps and masks of one shape N x H x W, got {maps.shape} and {masks.shape}")
+    hits = []
+    for m, mask in zip(maps, masks):
+        y, x = np.unravel_index(np.argmax(m), m.shape)
+        ys, xs = np.nonzero(mask)
+        hits.append(len(ys) > 0 and np.min((ys - y) ** 2 + (xs - x) ** 2) <= tolerance ** 2)
+    return float(np.mean(hits))

@@ -1,0 +1,130 @@
+"""From a saliency map to a mask, contours and a box, and ways to compare maps (framework-free).
+
+Maps are float arrays: one H x W map or a batch N x H x W. The CAM methods of ``companion.torch.cam``
+and ``companion.tf.cam`` return maps at the resolution of the layer they look at; these helpers
+normalise them, bring them to the picture's size, threshold them (a fraction of the maximum, or
+Otsu's method) and draw the results on the picture with OpenCV.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from scipy.stats import spearmanr
+
+
+def _batch(maps) -> np.ndarray:
+    maps = np.asarray(maps, dtype=np.float32)
+    if maps.ndim != 3:
+        raise ValueError(f"expected a batch of maps N x H x W, got shape {maps.shape}")
+    return maps
+
+
+def _single(a, what: str = "map") -> np.ndarray:
+    a = np.asarray(a)
+    if a.ndim != 2:
+        raise ValueError(f"expected one H x W {what}, got shape {a.shape}")
+    return a
+
+
+def normalise(maps) -> np.ndarray:
+    """Negative values cut to 0, then each map divided by its maximum (all-zero maps stay 0)."""
+    maps = np.maximum(_batch(maps), 0)
+    peak = maps.max(axis=(1, 2), keepdims=True)
+    return np.divide(maps, peak, out=np.zeros_like(maps), where=peak > 0)
+
+
+def resize(maps, size) -> np.ndarray:
+    """Maps resized bilinearly to ``size`` (an int for square, or ``(height, width)``)."""
+    maps = _batch(maps)
+    h, w = (size, size) if np.isscalar(size) else size
+    return np.stack([cv2.resize(m, (int(w), int(h)), interpolation=cv2.INTER_LINEAR) for m in maps])
+
+
+def to_mask(saliency, threshold=0.15) -> np.ndarray:
+    """Boolean mask of one map: values >= ``threshold`` x its maximum, or Otsu's threshold (``"otsu"``)."""
+    saliency = np.maximum(_single(saliency).astype(np.float32), 0)
+    peak = saliency.max()
+    if peak <= 0:
+        return np.zeros(saliency.shape, bool)
+    if threshold == "otsu":
+        grey = np.round(255 * saliency / peak).astype(np.uint8)
+        _, mask = cv2.threshold(grey, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        return mask.astype(bool)
+    if not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
+        raise ValueError(f"threshold must be a fraction in (0, 1] or 'otsu', got {threshold!r}")
+    return saliency >= threshold * peak
+
+
+def contours(mask) -> list[np.ndarray]:
+    """Outer contours of a boolean mask (``cv2.findContours``), each K x 1 x 2 (x, y) points."""
+    mask = _single(mask, "mask").astype(np.uint8)
+    found, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    return list(found)
+
+
+def largest_box(mask) -> np.ndarray:
+    """Box ``(x0, y0, x1, y1)`` (end exclusive) of the largest 8-connected component; zeros if empty."""
+    mask = _single(mask, "mask").astype(np.uint8)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if n < 2:
+        return np.zeros(4, np.int64)
+    x, y, w, h, _ = stats[1 + np.argmax(stats[1:, cv2.CC_STAT_AREA])]
+    return np.array([x, y, x + w, y + h], np.int64)
+
+
+def boxes_from_maps(maps, size, threshold=0.15) -> np.ndarray:
+    """N x 4 boxes: each map resized to ``size``, thresholded, and its largest component boxed."""
+    return np.stack([largest_box(to_mask(m, threshold)) for m in resize(maps, size)])
+
+
+def rank_correlation(a, b) -> np.ndarray:
+    """Spearman rank correlation of each pair of maps ``a[i]``, ``b[i]`` (over all pixels)."""
+    a, b = _batch(a), _batch(b)
+    if a.shape != b.shape:
+        raise ValueError(f"expected two batches of maps of one shape, got {a.shape} and {b.shape}")
+    return np.array([spearmanr(x.ravel(), y.ravel()).statistic for x, y in zip(a, b)])
+
+
+def heatmap(saliency, image_size=None) -> np.ndarray:
+    """One map as a uint8 H x W x 3 RGB picture in the jet colour map (normalised, optionally resized)."""
+    saliency = normalise(_single(saliency)[None])
+    if image_size is not None:
+        saliency = resize(saliency, image_size)
+    coloured = cv2.applyColorMap(np.round(255 * saliency[0]).astype(np.uint8), cv2.COLORMAP_JET)
+    return cv2.cvtColor(coloured, cv2.COLOR_BGR2RGB)
+
+
+def overlay(image, saliency, alpha: float = 0.5) -> np.ndarray:
+    """A uint8 RGB picture with the map, resized to it and coloured, blended on top."""
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 H x W x 3 picture, got {image.dtype} {image.shape}")
+    return cv2.addWeighted(image, 1 - alpha, heatmap(saliency, image.shape[:2]), alpha, 0)
+
+
+def draw_localisation(image, mask=None, box=None, truth=None) -> np.ndarray:
+    """A copy of the picture with the mask's contours (yellow), a box (red) and a true box (green)."""
+    image = np.ascontiguousarray(np.asarray(image, dtype=np.uint8).copy())
+    if mask is not None:
+        cv2.drawContours(image, contours(mask), -1, (255, 255, 0), 2)
+    for b, colour in ((box, (255, 0, 0)), (truth, (0, 255, 0))):
+        if b is not None:
+            x0, y0, x1, y1 = (int(v) for v in b)
+            cv2.rectangle(image, (x0, y0), (x1 - 1, y1 - 1), colour, 2)
+    return image
+
+
+def to_picture(arrays, centre: bool = False) -> np.ndarray:
+    """Float N x H x W x C arrays (input gradients, filter patterns) as uint8 pictures.
+
+    Each array is divided by 3 standard deviations and mapped so that 0 (or, with ``centre``, its
+    mean) is mid-grey; values beyond +-3 std are clipped.
+    """
+    a = np.asarray(arrays, dtype=np.float32)
+    if a.ndim != 4:
+        raise ValueError(f"expected N x H x W x C arrays, got shape {a.shape}")
+    if centre:
+        a = a - a.mean(axis=(1, 2, 3), keepdims=True)
+    std = a.std(axis=(1, 2, 3), keepdims=True)
+    a = np.divide(a, 3 * std, out=np.zeros_like(a), where=std > 0)
+    return np.round(255 * np.clip(0.5 + 0.5 * a, 0, 1)).astype(np.uint8)
