@@ -12,6 +12,21 @@ import numpy as np
 from scipy.stats import spearmanr
 
 
+def target_classes(classes, n_images: int, n_classes: int):
+    """Class index per image as an int64 array, or ``None`` for each image's top class.
+
+    ``classes`` is ``None``, one index for every image, or a sequence of ``n_images`` indices.
+    """
+    if classes is None:
+        return None
+    classes = np.full(n_images, classes) if np.ndim(classes) == 0 else np.asarray(classes)
+    if classes.shape != (n_images,) or not np.issubdtype(classes.dtype, np.integer):
+        raise ValueError(f"expected one class index or {n_images} of them, got {classes!r}")
+    if classes.min() < 0 or classes.max() >= n_classes:
+        raise ValueError(f"class indices must be in [0, {n_classes}), got {classes.tolist()}")
+    return classes.astype(np.int64)
+
+
 def _batch(maps) -> np.ndarray:
     maps = np.asarray(maps, dtype=np.float32)
     if maps.ndim != 3:

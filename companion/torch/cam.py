@@ -32,15 +32,8 @@ def _eval_mode(model: torch.nn.Module):
 
 def _targets(logits: torch.Tensor, classes) -> torch.Tensor:
     """Class index per image: the top class (``None``), one index for all, or one index per image."""
-    n, n_classes = logits.shape
-    if classes is None:
-        return logits.argmax(1)
-    classes = torch.as_tensor(np.full(n, classes) if np.ndim(classes) == 0 else np.asarray(classes))
-    if classes.shape != (n,) or classes.dtype.is_floating_point:
-        raise ValueError(f"expected one class index or {n} of them, got {tuple(classes.shape)}")
-    if classes.min() < 0 or classes.max() >= n_classes:
-        raise ValueError(f"class indices must be in [0, {n_classes}), got {classes.tolist()}")
-    return classes.long()
+    targets = saliency.target_classes(classes, *logits.shape)
+    return logits.argmax(1) if targets is None else torch.from_numpy(targets)
 
 
 def _score(logits: torch.Tensor, classes) -> tuple[torch.Tensor, torch.Tensor]:
