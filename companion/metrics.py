@@ -88,3 +88,18 @@ def pointing_game(maps, masks, tolerance: float = 0) -> float:
         ys, xs = np.nonzero(mask)
         hits.append(len(ys) > 0 and np.min((ys - y) ** 2 + (xs - x) ** 2) <= tolerance ** 2)
     return float(np.mean(hits))
+
+
+def per_class_table(y_true, y_pred, class_names):
+    """One row per class: correct, total, ``correct/total`` (the article's CSV cells) and accuracy.
+
+    A pandas DataFrame indexed by class name; write it with ``.to_csv(path)``.
+    """
+    import pandas as pd
+
+    cm = confusion_matrix(y_true, y_pred, len(class_names))
+    correct, total = np.diag(cm), cm.sum(1)
+    return pd.DataFrame({"correct": correct, "total": total,
+                         "fraction": [f"{c}/{t}" for c, t in zip(correct, total)],
+                         "accuracy": per_class_accuracy(cm).round(4)},
+                        index=pd.Index(list(class_names), name="class"))

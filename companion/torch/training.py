@@ -1,5 +1,13 @@
-"""A compact training loop for PyTorch: ImageSets in, history dict out, tqdm progress."""
+"""A compact training loop for PyTorch: ImageSets (or feature arrays) in, history dict out.
+
+``fit`` is the one training helper. A ``TrainerSpec`` (``companion.transfer``) picks the optimizer,
+the StepLR schedule and step validation; ``keep_best`` / ``checkpoint`` keep the best validation weights.
+"""
 from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -7,6 +15,7 @@ from torch.utils.data import DataLoader, Sampler, TensorDataset
 from tqdm.auto import tqdm
 
 from ..data import ImageSet
+from ..transfer import TrainerSpec
 
 
 def to_float(images) -> torch.Tensor:
@@ -17,46 +26,116 @@ def to_float(images) -> torch.Tensor:
     return x.permute(0, 3, 1, 2).float() / 255
 
 
+def _arrays(data) -> tuple[np.ndarray, np.ndarray]:
+    """(inputs, labels) of an ImageSet or of an ``(x, y)`` pair such as cached features and labels."""
+    if isinstance(data, ImageSet):
+        return data.images, data.labels
+    if isinstance(data, tuple) and len(data) == 2 and len(data[0]) == len(data[1]):
+        return np.asarray(data[0]), np.asarray(data[1], dtype=np.int64)
+    raise TypeError(f"expected an ImageSet or an (inputs, labels) pair of one length, got {type(data).__name__}")
+
+
+def _apply(preprocess, x):
+    return torch.as_tensor(x) if preprocess is None else preprocess(x)
+
+
 def loader(data: ImageSet, batch_size: int, shuffle: bool = False, sampler: Sampler | None = None,
            seed: int = 0) -> DataLoader:
-    """Batches of (uint8 NHWC images, labels); preprocessing happens per batch in ``fit``."""
-    if len(data) == 0:
+    """Batches of (uint8 NHWC images, labels), or of (features, labels) for an ``(x, y)`` pair."""
+    x, y = _arrays(data)
+    if len(x) == 0:
         raise ValueError("cannot make batches of an empty data set")
-    dataset = TensorDataset(torch.from_numpy(data.images), torch.from_numpy(data.labels))
     generator = torch.Generator().manual_seed(seed)
-    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle and sampler is None,
-                      sampler=sampler, generator=generator)
+    return DataLoader(TensorDataset(torch.from_numpy(x), torch.from_numpy(y)), batch_size=batch_size,
+                      shuffle=shuffle and sampler is None, sampler=sampler, generator=generator)
 
 
 @torch.no_grad()
 def predict(model: torch.nn.Module, images: np.ndarray, preprocess=to_float, batch_size: int = 256) -> np.ndarray:
-    """Model outputs (logits) for uint8 NHWC images, in eval mode, as float32 numpy."""
+    """Model outputs (logits) in eval mode, as float32 numpy; ``preprocess=None`` feeds arrays as they are."""
     model.eval()
-    return torch.cat([model(preprocess(images[i:i + batch_size]))
+    return torch.cat([model(_apply(preprocess, images[i:i + batch_size]))
                       for i in range(0, len(images), batch_size)]).numpy()
 
 
 def evaluate(model: torch.nn.Module, data: ImageSet, preprocess=to_float, batch_size: int = 256) -> dict:
-    """Cross-entropy loss and accuracy on ``data``."""
-    logits = torch.from_numpy(predict(model, data.images, preprocess, batch_size))
-    labels = torch.from_numpy(data.labels)
+    """Cross-entropy loss and accuracy on ``data`` (an ImageSet or an ``(x, y)`` pair)."""
+    x, y = _arrays(data)
+    logits = torch.from_numpy(predict(model, x, preprocess, batch_size))
+    labels = torch.from_numpy(y)
     return {"loss": torch.nn.functional.cross_entropy(logits, labels).item(),
             "accuracy": (logits.argmax(1) == labels).float().mean().item()}
 
 
+def save_checkpoint(model: torch.nn.Module, path) -> Path:
+    """Write the state dict atomically: to a temporary file in the same folder, then ``os.replace``."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        torch.save(model.state_dict(), tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def load_checkpoint(model: torch.nn.Module, path) -> torch.nn.Module:
+    """Load weights written by ``save_checkpoint`` (tensors only: ``weights_only=True``)."""
+    model.load_state_dict(torch.load(path, weights_only=True))
+    return model
+
+
+def _optimizer(model, spec: TrainerSpec):
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("the model has no trainable parameters: unfreeze some (set_level) before fit")
+    if spec.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=spec.lr, momentum=spec.momentum)
+    return torch.optim.Adam(params, lr=spec.lr)
+
+
+class _Best:
+    """The best validation accuracy so far, its weights in memory and, optionally, on disk."""
+
+    def __init__(self, model, checkpoint):
+        self.model, self.checkpoint, self.accuracy, self.state, self.step = model, checkpoint, -1.0, None, None
+
+    def offer(self, accuracy: float, step: int):
+        if accuracy > self.accuracy:
+            self.accuracy, self.step = accuracy, step
+            self.state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            if self.checkpoint is not None:
+                save_checkpoint(self.model, self.checkpoint)
+
+
 def fit(model: torch.nn.Module, train: ImageSet, val: ImageSet | None = None, epochs: int = 1,
         batch_size: int = 32, lr: float = 1e-3, preprocess=to_float, sampler: Sampler | None = None,
-        optimizer: torch.optim.Optimizer | None = None, seed: int = 0, progress: bool = True) -> dict:
-    """Train with cross-entropy (Adam by default); return per-epoch loss/accuracy (and val_ ones)."""
-    optimizer = optimizer or torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+        optimizer: torch.optim.Optimizer | None = None, seed: int = 0, progress: bool = True,
+        trainer: TrainerSpec | None = None, keep_best: bool = False, checkpoint=None) -> dict:
+    """Train with cross-entropy; return per-epoch loss/accuracy (and val_ ones), lr and seconds.
+
+    ``trainer`` (default: Adam at ``lr``, constant) sets the optimizer, StepLR schedule and step
+    validation. ``keep_best`` restores the weights of the best validation accuracy at the end;
+    ``checkpoint`` also writes them there atomically at each improvement. ``train``/``val`` may be
+    ``(x, y)`` arrays (e.g. cached features) with ``preprocess=None``.
+    """
+    spec = trainer or TrainerSpec("adam", lr)
+    if (keep_best or checkpoint is not None or spec.validate_every) and val is None:
+        raise ValueError("keep_best, checkpoint and step validation need a validation set (val=)")
+    optimizer = optimizer or _optimizer(model, spec)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, spec.step_size, spec.gamma) if spec.step_size else None
     batches = loader(train, batch_size, shuffle=True, sampler=sampler, seed=seed)
-    history = {"loss": [], "accuracy": []} | ({"val_loss": [], "val_accuracy": []} if val is not None else {})
+    history = {"loss": [], "accuracy": [], "lr": [], "seconds": []}
+    if val is not None:
+        history |= {"val_loss": [], "val_accuracy": [], "val_steps": []}
+    best, step = (_Best(model, checkpoint) if keep_best or checkpoint is not None else None), 0
     for epoch in range(epochs):
-        model.train()
+        start = time.perf_counter()
+        history["lr"].append(optimizer.param_groups[0]["lr"])
+        model.train()  # train phase
         total, correct, seen = 0.0, 0, 0
-        for images, labels in tqdm(batches, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress,
-                                   leave=False):
-            logits = model(preprocess(images))
+        for x, labels in tqdm(batches, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=False):
+            logits = model(_apply(preprocess, x))
             loss = torch.nn.functional.cross_entropy(logits, labels)
             optimizer.zero_grad()
             loss.backward()
@@ -64,10 +143,25 @@ def fit(model: torch.nn.Module, train: ImageSet, val: ImageSet | None = None, ep
             total += loss.item() * len(labels)
             correct += (logits.argmax(1) == labels).sum().item()
             seen += len(labels)
+            step += 1
+            if spec.validate_every and epoch >= spec.min_epoch and step % spec.validate_every == 0:
+                accuracy = evaluate(model, val, preprocess)["accuracy"]
+                history["val_steps"].append((step, accuracy))
+                if best is not None:
+                    best.offer(accuracy, step)
+                model.train()
+        if scheduler is not None:
+            scheduler.step()
         history["loss"].append(total / seen)
         history["accuracy"].append(correct / seen)
-        if val is not None:
+        if val is not None:  # validation phase
             scores = evaluate(model, val, preprocess)
             history["val_loss"].append(scores["loss"])
             history["val_accuracy"].append(scores["accuracy"])
+            if best is not None and epoch >= spec.min_epoch:
+                best.offer(scores["accuracy"], step)
+        history["seconds"].append(time.perf_counter() - start)
+    if best is not None and best.state is not None:
+        model.load_state_dict(best.state)
+        history["best"] = {"val_accuracy": best.accuracy, "step": best.step}
     return history

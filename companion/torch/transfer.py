@@ -1,0 +1,149 @@
+"""Transfer learning in PyTorch: backbone + new head, the four levels, cached features, DenseNet anatomy."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torchvision import models
+
+from .backbones import mobilenet_v2, preprocess
+
+LEVELS = (1, 2, 3, 4)
+UNFREEZE_AT = 16  # level 3 trains MobileNetV2 blocks 16..18 (of 0..18) and the head
+
+
+class TransferNet(nn.Module):
+    """``features`` (a pretrained trunk) -> global average pool -> ``head`` (dropout + linear).
+
+    In training mode, BatchNorm layers whose parameters are all frozen stay in eval mode, so a frozen
+    part keeps its running statistics (as Keras does for frozen BatchNorm layers).
+    """
+
+    def __init__(self, features: nn.Module, n_features: int, n_classes: int, dropout: float = 0.2):
+        super().__init__()
+        self.features = features
+        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(n_features, n_classes))
+
+    def forward(self, x):
+        return self.head(self.pool(self.features(x)))
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        for m in self.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm) and not any(p.requires_grad for p in m.parameters()):
+                m.eval()
+        return self
+
+
+def transfer_model(n_classes: int, pretrained: bool = True, dropout: float = 0.2) -> TransferNet:
+    """MobileNetV2's trunk (ImageNet weights when ``pretrained``) with a new head for ``n_classes``."""
+    if n_classes < 1:
+        raise ValueError(f"n_classes must be >= 1, got {n_classes}")
+    trunk = mobilenet_v2(pretrained)
+    return TransferNet(trunk.features, trunk.last_channel, n_classes, dropout)
+
+
+def trainable_params(model: nn.Module) -> int:
+    """Number of parameters that training updates."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def set_level(model: TransferNet, level: int, unfreeze_at: int = UNFREEZE_AT) -> int:
+    """Freeze for a transfer level and return the trainable parameter count.
+
+    1: nothing trains; 2: the head only; 3: the head and trunk blocks ``unfreeze_at``...; 4: everything.
+    """
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+    if not 0 <= unfreeze_at < len(model.features):
+        raise ValueError(f"unfreeze_at must be a block index in 0..{len(model.features) - 1}, got {unfreeze_at}")
+    for i, block in enumerate(model.features):
+        block.requires_grad_(level == 4 or (level == 3 and i >= unfreeze_at))
+    model.head.requires_grad_(level >= 2)
+    return trainable_params(model)
+
+
+@torch.no_grad()
+def extract_features(model: TransferNet, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Pooled trunk features (float32 N x D) of uint8 NHWC images, in eval mode: compute once, reuse."""
+    model.eval()
+    return torch.cat([model.pool(model.features(preprocess(images[i:i + batch_size])))
+                      for i in range(0, len(images), batch_size)]).numpy()
+
+
+def replace_classifier(model: nn.Module, n_classes: int) -> nn.Module:
+    """Swap the last linear layer of a torchvision classifier (DenseNet, ResNet, MobileNet) for ``n_classes``."""
+    for name in ("classifier", "fc"):
+        head = getattr(model, name, None)
+        if isinstance(head, nn.Linear):
+            setattr(model, name, nn.Linear(head.in_features, n_classes))
+            return model
+        if isinstance(head, nn.Sequential) and isinstance(head[-1], nn.Linear):
+            head[-1] = nn.Linear(head[-1].in_features, n_classes)
+            return model
+    raise ValueError(f"{type(model).__name__} has no linear `classifier` or `fc` to replace")
+
+
+def densenet(depth: int = 121) -> nn.Module:
+    """torchvision's DenseNet-``depth`` architecture without weights (121, 169 or 201)."""
+    builders = {121: models.densenet121, 169: models.densenet169, 201: models.densenet201}
+    if depth not in builders:
+        raise ValueError(f"depth must be one of {sorted(builders)}, got {depth}")
+    return builders[depth](weights=None)
+
+
+def _blocks(model: nn.Module) -> list[nn.Module]:
+    return [m for name, m in model.features.named_children() if name.startswith("denseblock")]
+
+
+def dense_block_inputs(model: nn.Module, block: int) -> list[int]:
+    """How many earlier outputs each layer of dense block ``block`` (1-based) concatenates, read off its weights."""
+    blocks = _blocks(model)
+    if not 1 <= block <= len(blocks):
+        raise ValueError(f"block must be in 1..{len(blocks)}, got {block}")
+    layers = list(blocks[block - 1].children())
+    first, growth = layers[0].norm1.num_features, layers[0].conv2.out_channels
+    return [(layer.norm1.num_features - first) // growth + 1 for layer in layers]
+
+
+def layer_channels(model: nn.Module, block: int) -> list[int]:
+    """Channels of the concatenated feature map after each layer of dense block ``block`` (1-based)."""
+    blocks = _blocks(model)
+    if not 1 <= block <= len(blocks):
+        raise ValueError(f"block must be in 1..{len(blocks)}, got {block}")
+    return [layer.norm1.num_features + layer.conv2.out_channels for layer in blocks[block - 1].children()]
+
+
+def block_connections(model: nn.Module, block: int) -> int:
+    """Direct connections in dense block ``block``, counted from the built model (compare ``dense_connections``)."""
+    return sum(dense_block_inputs(model, block))
+
+
+def densenet_anatomy(model: nn.Module) -> pd.DataFrame:
+    """One row per stage of a torchvision DenseNet: layers, output channels, connections."""
+    rows, channels = [], model.features.conv0.out_channels
+    rows.append({"stage": "stem (conv0 + pool0)", "layers": 1, "channels": channels, "connections": 0})
+    for name, module in model.features.named_children():
+        if name.startswith("denseblock"):
+            layers = list(module.children())
+            channels = layers[-1].norm1.num_features + layers[-1].conv2.out_channels
+            rows.append({"stage": name, "layers": len(layers), "channels": channels,
+                         "connections": block_connections(model, int(name[-1]))})
+        elif name.startswith("transition"):
+            channels = module.conv.out_channels
+            rows.append({"stage": name, "layers": 1, "channels": channels, "connections": 0})
+    return pd.DataFrame(rows).set_index("stage")
+
+
+def parameter_counts() -> dict[str, int]:
+    """Parameters of DenseNet121, DenseNet169, ResNet50 and MobileNetV2 (torchvision, built without weights)."""
+    builders = {"DenseNet121": models.densenet121, "DenseNet169": models.densenet169,
+                "ResNet50": models.resnet50, "MobileNetV2": models.mobilenet_v2}
+    return {name: sum(p.numel() for p in build(weights=None).parameters()) for name, build in builders.items()}
+
+
+__all__ = ["TransferNet", "transfer_model", "trainable_params", "set_level", "extract_features",
+           "replace_classifier", "densenet", "dense_block_inputs", "block_connections", "densenet_anatomy",
+           "parameter_counts", "dense_connections"]
