@@ -143,3 +143,11 @@ def to_picture(arrays, centre: bool = False) -> np.ndarray:
     std = a.std(axis=(1, 2, 3), keepdims=True)
     a = np.divide(a, 3 * std, out=np.zeros_like(a), where=std > 0)
     return np.round(255 * np.clip(0.5 + 0.5 * a, 0, 1)).astype(np.uint8)
+
+
+def gradient_magnitude(gradients) -> np.ndarray:
+    """Input gradients N x H x W x C -> N x H x W maps: the largest absolute value over channels."""
+    g = np.asarray(gradients, dtype=np.float32)
+    if g.ndim != 4:
+        raise ValueError(f"expected N x H x W x C gradients, got shape {g.shape}")
+    return np.abs(g).max(axis=-1)

@@ -26,7 +26,7 @@ def _score(logits: tf.Tensor, classes) -> tuple[tf.Tensor, tf.Tensor]:
 
 def _functional(model: keras.Model) -> keras.Model:
     """The model as a functional graph (a built Sequential model becomes one; layers are shared)."""
-    return keras.Model(model.inputs, model.outputs)
+    return keras.Model(model.inputs[0], model.outputs[0])
 
 
 class BaseCAM:
@@ -37,7 +37,7 @@ class BaseCAM:
 
     def __init__(self, model: keras.Model, layer: str, preprocess=to_float):
         self.model, self.layer, self.preprocess = model, layer, preprocess
-        self.probe = keras.Model(model.inputs, [check_layers(model, [layer])[layer].output, model.outputs[0]])
+        self.probe = keras.Model(model.inputs[0], [check_layers(model, [layer])[layer].output, model.outputs[0]])
 
     def channel_weights(self, activations, gradients, classes) -> tf.Tensor:
         """N x K weights of the K channels of ``activations`` (N x h x w x K)."""
@@ -153,7 +153,7 @@ def filter_pattern(model, layer: str, filters, size: int = 128, steps: int = 30,
     one input size only takes pictures of that size. The random numbers come from numpy, as in torch.
     """
     filters = [int(f) for f in np.atleast_1d(filters)]
-    trunk = keras.Model(model.inputs, check_layers(model, [layer])[layer].output)
+    trunk = keras.Model(model.inputs[0], check_layers(model, [layer])[layer].output)
     expected = tuple(trunk.inputs[0].shape[1:3])
     if None not in expected and expected != (size, size):
         raise ValueError(f"this model takes {expected[0]} x {expected[1]} pictures, got size={size}")

@@ -12,7 +12,6 @@ from contextlib import contextmanager
 
 import numpy as np
 import torch
-from torchvision.models.feature_extraction import create_feature_extractor
 
 from .. import saliency
 from .activations import check_layers
@@ -151,6 +150,29 @@ def guided_grad_cam(model, images, layer: str, classes=None, preprocess=to_float
     return guided * maps[..., None]
 
 
+class _Reached(Exception):
+    """Raised by a forward hook to stop the forward pass at a layer, carrying its output."""
+
+    def __init__(self, output):
+        super().__init__()
+        self.output = output
+
+
+def _run_until(model: torch.nn.Module, module: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The output of ``module`` for input ``x``; the layers after it are not run."""
+    def stop(_module, _inputs, output):
+        raise _Reached(output)
+
+    handle = module.register_forward_hook(stop)
+    try:
+        model(x)
+    except _Reached as reached:
+        return reached.output
+    finally:
+        handle.remove()
+    raise RuntimeError("the forward pass never reached the layer")
+
+
 def filter_pattern(model, layer: str, filters, size: int = 128, steps: int = 30, lr: float = 0.05,
                    jitter: int = 8, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), seed: int = 0) -> np.ndarray:
     """Pictures (float32 N x size x size x 3, pixel scale [0, 1]) that maximise the mean response of
@@ -158,14 +180,14 @@ def filter_pattern(model, layer: str, filters, size: int = 128, steps: int = 30,
 
     Each step shifts the picture by a random offset of up to ``jitter`` pixels (a regulariser against
     high-frequency noise) and moves it by ``lr`` times the RMS-normalised gradient. The network runs
-    only up to ``layer`` (torchvision's ``create_feature_extractor``); ``mean``/``std`` are the
+    only up to ``layer`` (a forward hook stops it there); ``mean``/``std`` are the
     model's input normalisation. The random numbers come from numpy, as in the TF edition.
     """
     filters = [int(f) for f in np.atleast_1d(filters)]
-    check_layers(model, [layer])
+    module = check_layers(model, [layer])[layer]
     with _eval_mode(model):
-        trunk = create_feature_extractor(model, {layer: "out"})
-        channels = trunk(torch.zeros(1, 3, size, size))["out"].shape[1]
+        with torch.no_grad():
+            channels = _run_until(model, module, torch.zeros(1, 3, size, size)).shape[1]
         if min(filters) < 0 or max(filters) >= channels:
             raise ValueError(f"layer {layer!r} has {channels} filters, got indices {filters}")
         rng = np.random.default_rng(seed)
@@ -175,7 +197,7 @@ def filter_pattern(model, layer: str, filters, size: int = 128, steps: int = 30,
         index = torch.arange(len(filters))
         for dy, dx in rng.integers(-jitter, jitter + 1, size=(steps, 2)):
             x.requires_grad_(True)
-            out = trunk((torch.roll(x, (int(dy), int(dx)), (2, 3)) - mean) / std)["out"]
+            out = _run_until(model, module, (torch.roll(x, (int(dy), int(dx)), (2, 3)) - mean) / std)
             score = out[index, filters].mean(dim=(1, 2)).sum()
             (grad,) = torch.autograd.grad(score, x)
             grad = grad / (grad.pow(2).mean(dim=(1, 2, 3), keepdim=True).sqrt() + 1e-8)

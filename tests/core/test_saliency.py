@@ -113,3 +113,15 @@ def test_to_picture_maps_zero_to_grey():
     pic = saliency.to_picture(g)
     assert pic[0, 1, 1, 1] == 128 and pic[0, 0, 0, 0] == 255
     assert (saliency.to_picture(np.zeros((1, 2, 2, 3))) == 128).all()
+
+
+def test_gradient_magnitude_and_target_classes():
+    g = np.zeros((1, 2, 2, 3), np.float32)
+    g[0, 0, 1] = [0.5, -2.0, 1.0]
+    np.testing.assert_array_equal(saliency.gradient_magnitude(g), [[[0, 2], [0, 0]]])
+    assert saliency.target_classes(None, 3, 5) is None
+    np.testing.assert_array_equal(saliency.target_classes(2, 3, 5), [2, 2, 2])
+    np.testing.assert_array_equal(saliency.target_classes([0, 4, 1], 3, 5), [0, 4, 1])
+    for bad in (5, [0, 1], [0.5, 1, 2]):
+        with pytest.raises(ValueError):
+            saliency.target_classes(bad, 3, 5)

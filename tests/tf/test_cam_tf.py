@@ -113,7 +113,7 @@ def test_filter_pattern_raises_the_filter_response():
     out = cam.filter_pattern(net, "conv2", [0, 3], size=24, steps=20, lr=0.1, jitter=2)
     assert out.shape == (2, 24, 24, 3) and out.min() >= 0 and out.max() <= 1
     start = cam.filter_pattern(net, "conv2", [0, 3], size=24, steps=0)
-    trunk = keras.Model(net.inputs, net.get_layer("conv2").output)
+    trunk = keras.Model(net.inputs[0], net.get_layer("conv2").output)
     response = lambda x: tf.reduce_mean(trunk(x), (1, 2)).numpy()[[0, 1], [0, 3]]  # noqa: E731
     assert (response(out) > response(start) + 0.05).all()
     with pytest.raises(ValueError, match="has 8 filters"):
