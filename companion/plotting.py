@@ -103,3 +103,28 @@ def plot_activation_maps(activations: dict, n: int = 8, size: float = 1.3, image
             ax.imshow(a[..., c], cmap="viridis")
         row[0].set_title(f"{name} {a.shape[0]}x{a.shape[1]}x{a.shape[2]}", fontsize=8, loc="left")
     return fig
+
+
+def show_overlays(images, maps: dict, titles=None, alpha: float = 0.5, size: float = 2.0):
+    """One row per picture: the picture, then each of ``maps`` ({column title: N x h x w maps})
+    normalised, resized and blended on it as a heat map."""
+    from .saliency import overlay
+
+    images = np.asarray(images)
+    for name, m in maps.items():
+        if len(m) != len(images):
+            raise ValueError(f"maps {name!r}: expected {len(images)} maps, got {len(m)}")
+    cols = 1 + len(maps)
+    fig = Figure(figsize=(size * cols, size * len(images)), layout="tight")
+    axes = fig.subplots(len(images), cols, squeeze=False)
+    for i, row in enumerate(axes):
+        row[0].imshow(images[i])
+        for ax, (name, m) in zip(row[1:], maps.items()):
+            ax.imshow(overlay(images[i], m[i], alpha))
+            if i == 0:
+                ax.set_title(str(name), fontsize=9)
+        if titles is not None:
+            row[0].set_title(str(titles[i]), fontsize=9)
+        for ax in row:
+            ax.axis("off")
+    return fig

@@ -125,3 +125,13 @@ def test_gradient_magnitude_and_target_classes():
     for bad in (5, [0, 1], [0.5, 1, 2]):
         with pytest.raises(ValueError):
             saliency.target_classes(bad, 3, 5)
+
+
+def test_show_overlays_lays_out_one_row_per_picture():
+    from companion.plotting import show_overlays
+
+    images = np.zeros((3, 20, 20, 3), np.uint8)
+    fig = show_overlays(images, {"a": np.ones((3, 5, 5)), "b": np.ones((3, 5, 5))})
+    assert len(fig.axes) == 9 and fig.axes[1].get_title() == "a"
+    with pytest.raises(ValueError, match="expected 3 maps"):
+        show_overlays(images, {"a": np.ones((2, 5, 5))})
