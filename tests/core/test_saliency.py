@@ -1,4 +1,5 @@
 """Map post-processing and localisation metrics on synthetic maps whose answers are known."""
+import cv2
 import numpy as np
 import pytest
 
@@ -47,7 +48,7 @@ def test_contours_and_largest_box():
     mask[8:18, 10:25] = True  # 150 pixels: the largest
     found = saliency.contours(mask)
     assert len(found) == 2
-    boxes = sorted(tuple(int(v) for v in __import__("cv2").boundingRect(c)) for c in found)
+    boxes = sorted(tuple(int(v) for v in cv2.boundingRect(c)) for c in found)
     assert boxes == [(3, 2, 3, 3), (10, 8, 15, 10)]
     np.testing.assert_array_equal(saliency.largest_box(mask), [10, 8, 25, 18])
     np.testing.assert_array_equal(saliency.largest_box(np.zeros((4, 4), bool)), [0, 0, 0, 0])
