@@ -120,12 +120,13 @@ def overlay(image, saliency, alpha: float = 0.5) -> np.ndarray:
 def draw_localisation(image, mask=None, box=None, truth=None) -> np.ndarray:
     """A copy of the picture with the mask's contours (yellow), a box (red) and a true box (green)."""
     image = np.ascontiguousarray(np.asarray(image, dtype=np.uint8).copy())
+    thickness = max(1, round(min(image.shape[:2]) / 112))  # 1 pixel on small pictures, 2 at 224
     if mask is not None:
-        cv2.drawContours(image, contours(mask), -1, (255, 255, 0), 2)
+        cv2.drawContours(image, contours(mask), -1, (255, 255, 0), thickness)
     for b, colour in ((box, (255, 0, 0)), (truth, (0, 255, 0))):
         if b is not None:
             x0, y0, x1, y1 = (int(v) for v in b)
-            cv2.rectangle(image, (x0, y0), (x1 - 1, y1 - 1), colour, 2)
+            cv2.rectangle(image, (x0, y0), (x1 - 1, y1 - 1), colour, thickness)
     return image
 
 
