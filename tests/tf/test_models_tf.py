@@ -48,3 +48,8 @@ def test_augment_shifts_and_flips_but_keeps_the_object():
     assert out.shape == images.shape and out.dtype == np.uint8
     assert (out != images).any(axis=(1, 2, 3)).sum() > 10
     np.testing.assert_allclose(out.sum(axis=(1, 2, 3)), images.sum(axis=(1, 2, 3)), rtol=0.02)  # interpolated
+
+
+def test_batchnorm_matches_torch_defaults():
+    bn = models.small_cnn().get_layer("bn1")
+    assert bn.momentum == pytest.approx(0.9) and bn.epsilon == pytest.approx(1e-5)
