@@ -128,3 +128,19 @@ def show_overlays(images, maps: dict, titles=None, alpha: float = 0.5, size: flo
         for ax in row:
             ax.axis("off")
     return fig
+
+
+def plot_accuracy_vs_data(table, title=None):
+    """Test accuracy against training images per class: one line per column of a DataFrame
+    indexed by images per class (missing values are skipped), on a logarithmic x axis."""
+    if len(table) == 0 or len(table.columns) == 0:
+        raise ValueError("expected a non-empty DataFrame: index = images per class, columns = methods")
+    fig = Figure(figsize=(5.5, 3.8), layout="tight")
+    ax = fig.subplots()
+    for name in table.columns:
+        points = table[name].dropna()
+        ax.plot(points.index, points.values, "o-", label=str(name))
+    ax.set(xscale="log", xlabel="training images per class", ylabel="test accuracy", title=title)
+    ax.set_xticks(list(table.index), [str(n) for n in table.index])
+    ax.legend()
+    return fig

@@ -1,11 +1,21 @@
-"""Training with Keras ``fit`` on ``tf.data`` pipelines built from ImageSets."""
+"""Training with Keras ``fit`` on ``tf.data`` pipelines built from ImageSets (or feature arrays).
+
+``fit`` is the one training helper. A ``TrainerSpec`` (``companion.transfer``) picks the optimizer, the
+step schedule (``LearningRateScheduler``) and step validation (``Validation``, which also keeps the best
+validation weights and writes them atomically when given a checkpoint path).
+"""
 from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from ..data import ImageSet
+from ..transfer import TrainerSpec
 
 
 def to_float(images) -> tf.Tensor:
@@ -16,28 +26,43 @@ def to_float(images) -> tf.Tensor:
     return tf.cast(x, tf.float32) / 255
 
 
+def _arrays(data) -> tuple[np.ndarray, np.ndarray]:
+    """(inputs, labels) of an ImageSet or of an ``(x, y)`` pair such as cached features and labels."""
+    if isinstance(data, ImageSet):
+        return data.images, data.labels
+    if isinstance(data, tuple) and len(data) == 2 and len(data[0]) == len(data[1]):
+        return np.asarray(data[0]), np.asarray(data[1], dtype=np.int64)
+    raise TypeError(f"expected an ImageSet or an (inputs, labels) pair of one length, got {type(data).__name__}")
+
+
+def _apply(preprocess, x):
+    return tf.convert_to_tensor(x) if preprocess is None else preprocess(x)
+
+
 def loader(data: ImageSet, batch_size: int, shuffle: bool = False, preprocess=to_float,
            seed: int = 0) -> tf.data.Dataset:
-    """A ``tf.data`` pipeline of (preprocessed images, labels) batches."""
-    if len(data) == 0:
+    """A ``tf.data`` pipeline of (preprocessed inputs, labels) batches; ``preprocess=None`` keeps inputs."""
+    x, y = _arrays(data)
+    if len(x) == 0:
         raise ValueError("cannot make batches of an empty data set")
-    dataset = tf.data.Dataset.from_tensor_slices((data.images, data.labels))
+    dataset = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle:
-        dataset = dataset.shuffle(len(data), seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).map(lambda x, y: (preprocess(x), y)).prefetch(tf.data.AUTOTUNE)
+        dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).map(lambda a, b: (_apply(preprocess, a), b)).prefetch(tf.data.AUTOTUNE)
 
 
 def predict(model: keras.Model, images: np.ndarray, preprocess=to_float, batch_size: int = 256) -> np.ndarray:
-    """Model outputs (logits) for uint8 NHWC images, in inference mode, as float32 numpy."""
-    return np.concatenate([model(preprocess(images[i:i + batch_size]), training=False).numpy()
+    """Model outputs (logits) in inference mode, as float32 numpy; ``preprocess=None`` feeds arrays as they are."""
+    return np.concatenate([model(_apply(preprocess, images[i:i + batch_size]), training=False).numpy()
                            for i in range(0, len(images), batch_size)])
 
 
 def evaluate(model: keras.Model, data: ImageSet, preprocess=to_float, batch_size: int = 256) -> dict:
-    """Cross-entropy loss and accuracy on ``data``."""
-    logits = predict(model, data.images, preprocess, batch_size)
-    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(data.labels, logits)
-    return {"loss": float(loss), "accuracy": float(np.mean(logits.argmax(1) == data.labels))}
+    """Cross-entropy loss and accuracy on ``data`` (an ImageSet or an ``(x, y)`` pair)."""
+    x, y = _arrays(data)
+    logits = predict(model, x, preprocess, batch_size)
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(y, logits)
+    return {"loss": float(loss), "accuracy": float(np.mean(logits.argmax(1) == y))}
 
 
 def compile_classifier(model: keras.Model, lr: float = 1e-3, optimizer=None) -> keras.Model:
@@ -48,13 +73,116 @@ def compile_classifier(model: keras.Model, lr: float = 1e-3, optimizer=None) -> 
     return model
 
 
+def save_checkpoint(model: keras.Model, path) -> Path:
+    """Save the model (``.keras``) atomically: to a temporary file in the same folder, then ``os.replace``."""
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ValueError(f"checkpoint paths end in .keras, got {path}")
+    tmp = path.with_name(path.stem + ".part.keras")
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def load_checkpoint(model: keras.Model, path) -> keras.Model:
+    """Load the weights of a ``save_checkpoint`` file into ``model`` (read in Keras safe mode)."""
+    saved = keras.saving.load_model(path, compile=False, safe_mode=True)
+    model.set_weights(saved.get_weights())
+    return model
+
+
+class Validation(keras.callbacks.Callback):
+    """Validates on ``val`` at every epoch end (adding ``val_loss`` and ``val_accuracy`` to the logs) and
+    every ``every`` steps from epoch ``min_epoch`` on. With ``keep_best``, keeps the best weights (from
+    ``min_epoch`` on), writes them to ``checkpoint`` when given, and restores them when training ends."""
+
+    def __init__(self, val, preprocess=to_float, every: int = 0, min_epoch: int = 0, keep_best: bool = False,
+                 checkpoint=None):
+        super().__init__()
+        self.val, self.preprocess, self.every, self.min_epoch = val, preprocess, every, min_epoch
+        self.keep_best, self.checkpoint = keep_best or checkpoint is not None, checkpoint
+        self.best, self.best_step, self.weights, self.step, self.epoch, self.steps = -1.0, None, None, 0, 0, []
+
+    def _offer(self, accuracy: float):
+        if self.keep_best and accuracy > self.best:
+            self.best, self.best_step, self.weights = accuracy, self.step, self.model.get_weights()
+            if self.checkpoint is not None:
+                save_checkpoint(self.model, self.checkpoint)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        if self.every and self.epoch >= self.min_epoch and self.step % self.every == 0:
+            accuracy = evaluate(self.model, self.val, self.preprocess)["accuracy"]
+            self.steps.append((self.step, accuracy))
+            self._offer(accuracy)
+
+    def on_epoch_end(self, epoch, logs=None):
+        scores = evaluate(self.model, self.val, self.preprocess)
+        if logs is not None:
+            logs["val_loss"], logs["val_accuracy"] = scores["loss"], scores["accuracy"]
+        if epoch >= self.min_epoch:
+            self._offer(scores["accuracy"])
+
+    def on_train_end(self, logs=None):
+        if self.weights is not None:
+            self.model.set_weights(self.weights)
+
+
+class EpochLog(keras.callbacks.Callback):
+    """Learning rate at the start of every epoch and seconds per epoch (validation included)."""
+
+    def __init__(self):
+        super().__init__()
+        self.lr, self.seconds, self.start = [], [], 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.lr.append(float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self.start)
+
+
+def _optimizer(spec: TrainerSpec):
+    if spec.optimizer == "sgd":
+        return keras.optimizers.SGD(spec.lr, momentum=spec.momentum)
+    return keras.optimizers.Adam(spec.lr)
+
+
 def fit(model: keras.Model, train: ImageSet, val: ImageSet | None = None, epochs: int = 1,
         batch_size: int = 32, lr: float = 1e-3, preprocess=to_float, dataset: tf.data.Dataset | None = None,
-        optimizer=None, callbacks=(), seed: int = 0, progress: bool = True) -> dict:
-    """Compile and ``fit``; return per-epoch loss/accuracy (and val_ ones). ``dataset`` overrides ``train``."""
-    compile_classifier(model, lr, optimizer)
+        optimizer=None, callbacks=(), seed: int = 0, progress: bool = True,
+        trainer: TrainerSpec | None = None, keep_best: bool = False, checkpoint=None) -> dict:
+    """Compile and ``fit``; return per-epoch loss/accuracy (and val_ ones), lr and seconds.
+
+    ``dataset`` overrides ``train``. ``trainer`` (default: Adam at ``lr``, constant) sets the optimizer,
+    the step schedule and step validation; ``keep_best`` restores the best validation weights at the end;
+    ``checkpoint`` (a ``.keras`` path) also receives them at each improvement. ``train``/``val`` may be
+    ``(x, y)`` arrays (e.g. cached features) with ``preprocess=None``.
+    """
+    spec = trainer or TrainerSpec("adam", lr)
+    if (keep_best or checkpoint is not None or spec.validate_every) and val is None:
+        raise ValueError("keep_best, checkpoint and step validation need a validation set (val=)")
+    if not model.trainable_weights:
+        raise ValueError("the model has no trainable weights: unfreeze some (set_level) before fit")
+    compile_classifier(model, spec.lr, optimizer or _optimizer(spec))  # again after any `trainable` change
     batches = dataset if dataset is not None else loader(train, batch_size, True, preprocess, seed)
-    validation = loader(val, 256, False, preprocess) if val is not None else None
-    history = model.fit(batches, validation_data=validation, epochs=epochs, callbacks=list(callbacks),
-                        verbose=2 if progress else 0)
-    return {k: [float(v) for v in vs] for k, vs in history.history.items()}
+    schedule = [keras.callbacks.LearningRateScheduler(spec.lr_at)] if spec.step_size else []
+    log = EpochLog()  # after the scheduler: it reads the learning rate the scheduler has set
+    validation = [Validation(val, preprocess, spec.validate_every, spec.min_epoch, keep_best, checkpoint)
+                  ] if val is not None else []  # eager, so Keras traces no second (test) graph
+    history = model.fit(batches, epochs=epochs, verbose=2 if progress else 0, shuffle=False,
+                        callbacks=[*schedule, *validation, log, *callbacks])
+    out = {k: [float(v) for v in vs] for k, vs in history.history.items() if k != "learning_rate"}
+    out |= {"lr": log.lr, "seconds": log.seconds}
+    if validation:
+        out["val_steps"] = validation[0].steps
+        if validation[0].weights is not None:
+            out["best"] = {"val_accuracy": validation[0].best, "step": validation[0].best_step}
+    return out

@@ -13,6 +13,11 @@ LEVELS = (1, 2, 3, 4)
 UNFREEZE_AT = 16  # level 3 trains MobileNetV2 blocks 16..18 (of 0..18) and the head
 
 
+def new_head(n_classes: int, n_features: int = 1280, dropout: float = 0.2) -> nn.Sequential:
+    """A fresh classifier head: dropout, then a linear layer from ``n_features`` to ``n_classes`` logits."""
+    return nn.Sequential(nn.Dropout(dropout), nn.Linear(n_features, n_classes))
+
+
 class TransferNet(nn.Module):
     """``features`` (a pretrained trunk) -> global average pool -> ``head`` (dropout + linear).
 
@@ -24,7 +29,7 @@ class TransferNet(nn.Module):
         super().__init__()
         self.features = features
         self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(n_features, n_classes))
+        self.head = new_head(n_classes, n_features, dropout)
 
     def forward(self, x):
         return self.head(self.pool(self.features(x)))
@@ -43,6 +48,11 @@ def transfer_model(n_classes: int, pretrained: bool = True, dropout: float = 0.2
         raise ValueError(f"n_classes must be >= 1, got {n_classes}")
     trunk = mobilenet_v2(pretrained)
     return TransferNet(trunk.features, trunk.last_channel, n_classes, dropout)
+
+
+def imagenet_classifier() -> nn.Module:
+    """The pretrained 1000-class ImageNet head (level 1): pooled features in, ImageNet logits out."""
+    return mobilenet_v2().classifier.eval()
 
 
 def trainable_params(model: nn.Module) -> int:
@@ -143,7 +153,3 @@ def parameter_counts() -> dict[str, int]:
                 "ResNet50": models.resnet50, "MobileNetV2": models.mobilenet_v2}
     return {name: sum(p.numel() for p in build(weights=None).parameters()) for name, build in builders.items()}
 
-
-__all__ = ["TransferNet", "transfer_model", "trainable_params", "set_level", "extract_features",
-           "replace_classifier", "densenet", "dense_block_inputs", "block_connections", "densenet_anatomy",
-           "parameter_counts", "dense_connections"]

@@ -88,3 +88,15 @@ def test_per_class_table_counts_correct_over_total(tmp_path):
     np.testing.assert_allclose(table["accuracy"], [0.5, 0.6667, 0.0])
     table.to_csv(tmp_path / "per_class.csv")
     assert (tmp_path / "per_class.csv").read_text().splitlines()[2] == "b,2,3,2/3,0.6667"
+
+
+def test_accuracy_vs_data_plot_draws_one_line_per_method():
+    import pandas as pd
+
+    from companion.plotting import plot_accuracy_vs_data
+
+    table = pd.DataFrame({"level 2": [0.5, 0.7], "scratch": [np.nan, 0.4]}, index=[10, 50])
+    ax = plot_accuracy_vs_data(table).axes[0]
+    assert [len(line.get_xdata()) for line in ax.lines] == [2, 1]
+    with pytest.raises(ValueError):
+        plot_accuracy_vs_data(pd.DataFrame())
