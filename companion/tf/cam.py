@@ -45,8 +45,10 @@ class BaseCAM:
 
     def __call__(self, images: np.ndarray, classes=None) -> np.ndarray:
         """Maps (float32 N x h x w) for the top class, one class for all, or one class per image."""
-        with tf.GradientTape() as tape:
-            activations, logits = self.probe(self.preprocess(images), training=False)
+        x = tf.convert_to_tensor(self.preprocess(images))
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(x)  # records the graph even where the model's weights are frozen
+            activations, logits = self.probe(x, training=False)
             score, targets = _score(logits, classes)
         gradients = tape.gradient(score, activations) if self.needs_gradients else None
         weights = self.channel_weights(activations, gradients, targets)

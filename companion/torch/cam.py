@@ -61,7 +61,8 @@ class BaseCAM:
         handle = self.module.register_forward_hook(lambda _m, _i, out: store.__setitem__("a", out))
         try:
             with _eval_mode(self.model), torch.set_grad_enabled(self.needs_gradients):
-                logits = self.model(self.preprocess(images))
+                x = self.preprocess(images)
+                logits = self.model(x.requires_grad_(True) if self.needs_gradients else x)  # frozen models too
                 score, targets = _score(logits, classes)
                 activations = store["a"]
                 gradients = torch.autograd.grad(score, activations)[0] if self.needs_gradients else None

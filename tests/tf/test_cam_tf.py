@@ -161,3 +161,10 @@ def test_same_weights_give_the_same_maps_as_torch(torch_reference):
     np.testing.assert_allclose(cam.guided_backprop(net, images, classes), ref["guided"], rtol=1e-4, atol=1e-6)
     pattern = cam.filter_pattern(net, "conv3", [1, 5], size=20, steps=5, lr=0.1, jitter=2)
     np.testing.assert_allclose(pattern, ref["pattern"], atol=1e-4)
+
+
+def test_frozen_model_still_gives_grad_cam():
+    net = tiny_net()
+    net.trainable = False
+    np.testing.assert_allclose(cam.grad_cam(net, X, "relu2", 0, as_tensor)[0], GRADCAM_RELU2[0])
+    np.testing.assert_allclose(cam.guided_backprop(net, X, 0, as_tensor)[0, ..., 0], GUIDED)

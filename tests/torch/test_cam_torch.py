@@ -189,3 +189,10 @@ def test_export_reference_runs(tmp_path):
     ref = np.load(tmp_path / "ref.npz")
     np.testing.assert_allclose(ref["hand_guided"][0, ..., 0], GUIDED)
     assert ref["guided"].shape == (3, 20, 20, 3) and ref["cam"].shape == (3, 5, 5)
+
+
+def test_frozen_model_still_gives_grad_cam():
+    net = tiny_net()
+    net.requires_grad_(False)
+    np.testing.assert_allclose(cam.grad_cam(net, X, "relu2", 0, as_tensor)[0], GRADCAM_RELU2[0])
+    np.testing.assert_allclose(cam.guided_backprop(net, X, 0, as_tensor)[0, ..., 0], GUIDED)
