@@ -96,3 +96,15 @@ def test_parameter_counts_match_published_numbers():
     # Keras' ResNet50 convolutions have biases: 25,636,712 in Keras' table, less 2 x 26,560 moving statistics
     assert transfer.parameter_counts() == {"DenseNet121": 7_978_856, "DenseNet169": 14_149_480,
                                            "ResNet50": 25_636_712 - 2 * 26_560, "MobileNetV2": MOBILENET_V2}
+
+
+def test_trainable_batchnorm_moves_its_statistics_like_torch():
+    model = transfer.transfer_model(10, pretrained=False, image_size=32)
+    transfer.set_level(model, 4)
+    features = model.get_layer("features")
+    data = _images(5)
+    conv = keras.Model(features.inputs, features.get_layer("Conv1").output)(preprocess(data.images)).numpy()
+    fit(model, data, epochs=1, batch_size=5, lr=1e-3, preprocess=preprocess, progress=False)  # one step
+    # from the initial moving mean 0: 0.9 * 0 + 0.1 * the batch mean of the stem convolution's output
+    np.testing.assert_allclose(features.get_layer("bn_Conv1").moving_mean.numpy(), 0.1 * conv.mean((0, 1, 2)),
+                               rtol=1e-4, atol=1e-7)
