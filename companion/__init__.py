@@ -76,8 +76,8 @@ def _plain(value):
     """A JSON-friendly, rounded copy of ``value`` (numpy scalars become Python numbers)."""
     if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, float):
-        return round(value, 4)
+    if isinstance(value, float):  # 4 decimals, or 3 significant digits for tiny values (errors)
+        return round(value, 4) if value == 0 or abs(value) >= 1e-3 else float(f"{value:.3g}")
     if isinstance(value, (int, str, bool)) or value is None:
         return value
     raise TypeError(f"record() takes a number or a string, got {type(value).__name__}")

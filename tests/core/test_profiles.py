@@ -37,6 +37,8 @@ def test_record_rounds_stores_and_prints(capsys):
     companion.record("demo_accuracy", np.float32(0.123456))
     assert companion.recorded()["demo_accuracy"] == 0.1235
     assert "demo_accuracy = 0.1235" in capsys.readouterr().out
+    companion.record("demo_error", 3.14159e-6)  # tiny values keep 3 significant digits, not 0.0
+    assert companion.recorded()["demo_error"] == 3.14e-06
     with pytest.raises(ValueError):
         companion.record("bad name", 1)
     with pytest.raises(TypeError):
