@@ -56,15 +56,13 @@ def seed_everything(seed: int = 0) -> int:
     os.environ["PYTHONHASHSEED"] = str(seed)
     random.seed(seed)
     np.random.seed(seed)
-    if "torch" in sys.modules:
-        import torch
-
+    torch = sys.modules.get("torch")  # seed only what is loaded: never import a framework here
+    if torch is not None:
         torch.manual_seed(seed)
         torch.use_deterministic_algorithms(True, warn_only=True)
-    if "tensorflow" in sys.modules or "keras" in sys.modules:
-        import keras
-
-        keras.utils.set_random_seed(seed)
+    keras = sys.modules.get("keras")
+    if keras is not None:
+        keras.utils.set_random_seed(seed)  # python, numpy and TensorFlow
     return seed
 
 

@@ -6,7 +6,7 @@ import inspect
 from .fetch import cache_dir, download, fetch_archive, safe_extract, sha256sum
 from .fashion import load_fashion_mnist
 from .folder import load_folder, scan_folder, write_folder
-from .imageset import ImageSet
+from .imageset import ImageSet, inputs_and_labels
 from .online import load_stl10, load_tf_flowers
 from .photos import PHOTOS, load_sample_photos, photo
 from .shapes import load_shapes
@@ -38,7 +38,7 @@ def load(name: str, split: str | None = None, **options) -> ImageSet:
 
 
 __all__ = [
-    "ImageSet", "REGISTRY", "load", "load_fashion_mnist", "load_shapes", "load_sample_photos",
+    "ImageSet", "inputs_and_labels", "REGISTRY", "load", "load_fashion_mnist", "load_shapes", "load_sample_photos",
     "load_folder", "scan_folder", "write_folder", "load_tf_flowers", "load_stl10", "photo", "PHOTOS",
     "cache_dir", "download", "fetch_archive", "safe_extract", "sha256sum",
 ]

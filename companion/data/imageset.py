@@ -62,3 +62,12 @@ class ImageSet:
     def counts(self) -> np.ndarray:
         """Number of images of each class."""
         return np.bincount(self.labels, minlength=len(self.class_names))
+
+
+def inputs_and_labels(data) -> tuple[np.ndarray, np.ndarray]:
+    """(inputs, labels) of an ImageSet or of an ``(x, y)`` pair such as cached features and labels."""
+    if isinstance(data, ImageSet):
+        return data.images, data.labels
+    if isinstance(data, tuple) and len(data) == 2 and len(data[0]) == len(data[1]):
+        return np.asarray(data[0]), np.asarray(data[1], dtype=np.int64)
+    raise TypeError(f"expected an ImageSet or an (inputs, labels) pair of one length, got {type(data).__name__}")

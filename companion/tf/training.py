@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ..data import ImageSet
+from ..data import ImageSet, inputs_and_labels
 from ..transfer import TrainerSpec
 
 
@@ -26,15 +26,6 @@ def to_float(images) -> tf.Tensor:
     return tf.cast(x, tf.float32) / 255
 
 
-def _arrays(data) -> tuple[np.ndarray, np.ndarray]:
-    """(inputs, labels) of an ImageSet or of an ``(x, y)`` pair such as cached features and labels."""
-    if isinstance(data, ImageSet):
-        return data.images, data.labels
-    if isinstance(data, tuple) and len(data) == 2 and len(data[0]) == len(data[1]):
-        return np.asarray(data[0]), np.asarray(data[1], dtype=np.int64)
-    raise TypeError(f"expected an ImageSet or an (inputs, labels) pair of one length, got {type(data).__name__}")
-
-
 def _apply(preprocess, x):
     return tf.convert_to_tensor(x) if preprocess is None else preprocess(x)
 
@@ -42,7 +33,7 @@ def _apply(preprocess, x):
 def loader(data: ImageSet, batch_size: int, shuffle: bool = False, preprocess=to_float,
            seed: int = 0) -> tf.data.Dataset:
     """A ``tf.data`` pipeline of (preprocessed inputs, labels) batches; ``preprocess=None`` keeps inputs."""
-    x, y = _arrays(data)
+    x, y = inputs_and_labels(data)
     if len(x) == 0:
         raise ValueError("cannot make batches of an empty data set")
     dataset = tf.data.Dataset.from_tensor_slices((x, y))
@@ -59,7 +50,7 @@ def predict(model: keras.Model, images: np.ndarray, preprocess=to_float, batch_s
 
 def evaluate(model: keras.Model, data: ImageSet, preprocess=to_float, batch_size: int = 256) -> dict:
     """Cross-entropy loss and accuracy on ``data`` (an ImageSet or an ``(x, y)`` pair)."""
-    x, y = _arrays(data)
+    x, y = inputs_and_labels(data)
     logits = predict(model, x, preprocess, batch_size)
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(y, logits)
     return {"loss": float(loss), "accuracy": float(np.mean(logits.argmax(1) == y))}

@@ -14,7 +14,7 @@ import torch
 from torch.utils.data import DataLoader, Sampler, TensorDataset
 from tqdm.auto import tqdm
 
-from ..data import ImageSet
+from ..data import ImageSet, inputs_and_labels
 from ..transfer import TrainerSpec
 
 
@@ -26,15 +26,6 @@ def to_float(images) -> torch.Tensor:
     return x.permute(0, 3, 1, 2).float() / 255
 
 
-def _arrays(data) -> tuple[np.ndarray, np.ndarray]:
-    """(inputs, labels) of an ImageSet or of an ``(x, y)`` pair such as cached features and labels."""
-    if isinstance(data, ImageSet):
-        return data.images, data.labels
-    if isinstance(data, tuple) and len(data) == 2 and len(data[0]) == len(data[1]):
-        return np.asarray(data[0]), np.asarray(data[1], dtype=np.int64)
-    raise TypeError(f"expected an ImageSet or an (inputs, labels) pair of one length, got {type(data).__name__}")
-
-
 def _apply(preprocess, x):
     return torch.as_tensor(x) if preprocess is None else preprocess(x)
 
@@ -42,7 +33,7 @@ def _apply(preprocess, x):
 def loader(data: ImageSet, batch_size: int, shuffle: bool = False, sampler: Sampler | None = None,
            seed: int = 0) -> DataLoader:
     """Batches of (uint8 NHWC images, labels), or of (features, labels) for an ``(x, y)`` pair."""
-    x, y = _arrays(data)
+    x, y = inputs_and_labels(data)
     if len(x) == 0:
         raise ValueError("cannot make batches of an empty data set")
     generator = torch.Generator().manual_seed(seed)
@@ -60,7 +51,7 @@ def predict(model: torch.nn.Module, images: np.ndarray, preprocess=to_float, bat
 
 def evaluate(model: torch.nn.Module, data: ImageSet, preprocess=to_float, batch_size: int = 256) -> dict:
     """Cross-entropy loss and accuracy on ``data`` (an ImageSet or an ``(x, y)`` pair)."""
-    x, y = _arrays(data)
+    x, y = inputs_and_labels(data)
     logits = torch.from_numpy(predict(model, x, preprocess, batch_size))
     labels = torch.from_numpy(y)
     return {"loss": torch.nn.functional.cross_entropy(logits, labels).item(),
