@@ -1,6 +1,6 @@
 """CAM, Grad-CAM, guided backprop (TensorFlow/Keras): hand-worked maps, and the same maps as PyTorch.
 
-The hand-set network and its maps are worked out in tests/torch/test_cam_torch.py's docstring.
+The hand-set network and its maps are worked out in tests/cases.py.
 The cross-framework test runs the torch exporter in its own process and reads its .npz file.
 """
 import subprocess
@@ -14,16 +14,11 @@ import companion.tf  # noqa: F401  (TensorFlow only in this process)
 import keras
 import tensorflow as tf
 
+from cases import CAM_RELU2, GRADCAM_RELU1, GRADCAM_RELU2, GUIDED, GUIDED_GRADCAM, X
 from companion import saliency
 from companion.tf import cam
 from companion.tf.shapes_net import randomise, shapes_net
 
-X = np.array([[1, -1], [8, 3]], np.float32).reshape(1, 2, 2, 1)
-CAM_RELU2 = {0: [[1, 1], [6, 3]], 1: [[-2, 0], [-12, -6]]}
-GRADCAM_RELU2 = {0: [[0.25, 0.25], [1.5, 0.75]], 1: [[0, 0], [0, 0]]}
-GRADCAM_RELU1 = [[0.3125, 0.4375], [1.875, 0.9375]]
-GUIDED = [[0.25, -0.5], [0, 0.25]]
-GUIDED_GRADCAM = [[1 / 24, -1 / 12], [0, 1 / 8]]
 TORCH_TESTS = Path(__file__).parents[1] / "torch"
 
 
@@ -133,7 +128,7 @@ def test_randomise_changes_only_the_named_layers():
 def torch_reference(tmp_path_factory):
     """Maps computed by PyTorch in a separate process (torch and TF never share one)."""
     path = tmp_path_factory.mktemp("torch") / "reference.npz"
-    code = (f"import sys; sys.path.insert(0, {str(TORCH_TESTS)!r}); "
+    code = (f"import sys; sys.path[:0] = {[str(TORCH_TESTS), str(TORCH_TESTS.parent)]!r}; "
             f"import test_cam_torch as t; t.export_reference({str(path)!r})")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
     return dict(np.load(path))

@@ -3,17 +3,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from cases import CONV_COMBOS, conv_case
 from companion import conv
 from companion.tf import models
 
-COMBOS = [(1, 0, 1, 4), (1, 1, 3, 8), (2, 1, 3, 5), (2, 0, 2, 3), (3, 2, 4, 2)]  # stride, padding, C_in, C_out
 
 
-@pytest.mark.parametrize("stride,padding,c_in,c_out", COMBOS)
+@pytest.mark.parametrize("stride,padding,c_in,c_out", CONV_COMBOS)
 def test_numpy_conv_equals_tensorflow(stride, padding, c_in, c_out):
-    rng = np.random.default_rng(stride * 10 + padding)
-    x = rng.normal(size=(2, 9, 10, c_in)).astype(np.float32)
-    w, b = rng.normal(size=(3, 3, c_in, c_out)).astype(np.float32), rng.normal(size=c_out).astype(np.float32)
+    x, w, b = conv_case(stride, padding, c_in, c_out)
     ours = conv.conv2d(x, w, b, stride=stride, padding=padding)
     theirs = models.conv2d(x, w, b, stride=stride, padding=padding)
     assert theirs.shape == ours.shape

@@ -1,28 +1,4 @@
-"""CAM, Grad-CAM, guided backprop (PyTorch) against maps worked out by hand.
-
-The hand-set network (also built in tests/tf/test_cam_tf.py) on one 2 x 2 single-channel input
-
-    x = [[1, -1], [8, 3]]
-    conv1 (1x1, no bias): a0 = x, a1 = -x          relu1 = ReLU6 (in place): A0 = [[1, 0], [6, 3]], A1 = [[0, 1], [0, 0]]
-    conv2 (1x1, no bias): z0 = A0 + 2 A1 = [[1, 2], [6, 3]],  z1 = -A0 + A1 = [[-1, 1], [-6, -3]]
-    relu2 = ReLU:         B0 = [[1, 2], [6, 3]],  B1 = [[0, 1], [0, 0]]
-    gap:                  (3, 0.25)
-    fc (no bias):         y0 = B0 - B1 -> 2.75,   y1 = -2 B0 + 4 B1 -> -5     (top class 0)
-
-CAM at relu2: class 0: B0 - B1 = [[1, 1], [6, 3]];  class 1: -2 B0 + 4 B1 = [[-2, 0], [-12, -6]].
-Grad-CAM at relu2, class 0: dy0/dB = (1, -1) / 4 everywhere, so alpha = (0.25, -0.25) and the map
-is ReLU(CAM) / 4 = [[0.25, 0.25], [1.5, 0.75]]; class 1: alpha = (-0.5, 1), map = ReLU([[-.5, 0], [-3, -1.5]]) = 0.
-Grad-CAM at relu1, class 0: relu2 passes z0 everywhere and z1 only at (0, 1), so
-dy0/dA0 = 0.25 + 0.25 [(0,1)] = [[.25, .5], [.25, .25]] (mean 0.3125),
-dy0/dA1 = 0.5 - 0.25 [(0,1)] = [[.5, .25], [.5, .5]] (mean 0.4375),
-map = 0.3125 A0 + 0.4375 A1 = [[0.3125, 0.4375], [1.875, 0.9375]].
-Guided backprop, class 0: at relu2 the gradient (0.25, -0.25) is cut to (0.25, 0); conv2 gives
-dA0 = 0.25, dA1 = 0.5; ReLU6 passes where its input is in (0, 6): a0 = x at (0,0), (1,1) (not at
-x = 8, saturated), a1 = -x at (0,1); conv1 gives dx = dA0 [a0 in (0, 6)] - dA1 [a1 in (0, 6)]
-= [[0.25, -0.5], [0, 0.25]]. (Plain backprop lets -0.25 through relu2 at (0, 1): dA1 there is 0.25,
-and dx = [[0.25, -0.25], [0, 0.25]].)
-Guided Grad-CAM at relu2: dx x normalised Grad-CAM [[1/6, 1/6], [1, 1/2]] = [[1/24, -1/12], [0, 1/8]].
-"""
+"""CAM, Grad-CAM, guided backprop (PyTorch) against the maps worked out by hand in tests/cases.py."""
 import subprocess
 import sys
 from collections import OrderedDict
@@ -33,16 +9,11 @@ import pytest
 import torch
 from torch import nn
 
+from cases import CAM_RELU2, GRADCAM_RELU1, GRADCAM_RELU2, GUIDED, GUIDED_GRADCAM, X
 from companion import saliency
 from companion.torch import cam
 from companion.torch.shapes_net import randomise, shapes_net
 
-X = np.array([[1, -1], [8, 3]], np.float32).reshape(1, 2, 2, 1)
-CAM_RELU2 = {0: [[1, 1], [6, 3]], 1: [[-2, 0], [-12, -6]]}
-GRADCAM_RELU2 = {0: [[0.25, 0.25], [1.5, 0.75]], 1: [[0, 0], [0, 0]]}
-GRADCAM_RELU1 = [[0.3125, 0.4375], [1.875, 0.9375]]
-GUIDED = [[0.25, -0.5], [0, 0.25]]
-GUIDED_GRADCAM = [[1 / 24, -1 / 12], [0, 1 / 8]]
 
 
 def as_tensor(images):
@@ -183,7 +154,7 @@ def export_reference(path):
 
 def test_export_reference_runs(tmp_path):
     """The exporter the TF test calls works (in its own process, as the TF test runs it)."""
-    code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+    code = (f"import sys; sys.path[:0] = {[str(Path(__file__).parent), str(Path(__file__).parents[1])]!r}; "
             f"import test_cam_torch as t; t.export_reference({str(tmp_path / 'ref.npz')!r})")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
     ref = np.load(tmp_path / "ref.npz")

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import torch
 
+from cases import points
 from companion.torch import training
 from companion.transfer import TrainerSpec, classifier_trainer, sgd_trainer
 
@@ -14,16 +15,8 @@ def _linear(weight):
     return model
 
 
-def _points(n=8, flip=False):
-    """x0 = +-1 decides the class (0 for +1, 1 for -1); ``flip`` swaps the labels."""
-    x = np.zeros((n, 2), np.float32)
-    x[:, 0] = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
-    y = (x[:, 0] < 0).astype(np.int64)
-    return x, (1 - y if flip else y)
-
-
 def test_fifteen_percent_cut_and_steplr_learning_rates():
-    train = _points()
+    train = points()
     h = training.fit(_linear([[1, 0], [-1, 0]]), train, epochs=5, batch_size=4, preprocess=None,
                      trainer=classifier_trainer(lr=5e-5, decay_every=2, validate_every=0), progress=False)
     np.testing.assert_allclose(h["lr"], [5e-5, 5e-5, 4.25e-5, 4.25e-5, 3.6125e-5], rtol=1e-12)
@@ -50,7 +43,7 @@ def test_sgd_momentum_step_by_hand():
 
 
 def test_step_validation_starts_at_min_epoch():
-    h = training.fit(_linear([[1, 0], [-1, 0]]), _points(8), _points(8), epochs=3, batch_size=2, preprocess=None,
+    h = training.fit(_linear([[1, 0], [-1, 0]]), points(8), points(8), epochs=3, batch_size=2, preprocess=None,
                      trainer=classifier_trainer(lr=1e-3, decay_every=1, validate_every=2, min_epoch=1),
                      progress=False)
     assert [s for s, _ in h["val_steps"]] == [6, 8, 10, 12]  # 4 steps an epoch, epochs 1 and 2 only
@@ -60,11 +53,11 @@ def test_best_checkpoint_is_the_best_validation_not_the_last(tmp_path):
     torch.manual_seed(0)
     model = _linear([[1, 0], [-1, 0]])  # perfect on the validation set
     ckpt = tmp_path / "best.pt"
-    h = training.fit(model, _points(flip=True), _points(), epochs=6, batch_size=8, preprocess=None,
+    h = training.fit(model, points(flip=True), points(), epochs=6, batch_size=8, preprocess=None,
                      trainer=TrainerSpec("sgd", lr=1.0), checkpoint=ckpt, progress=False)
     assert h["val_accuracy"][0] == 1.0 and h["val_accuracy"][-1] == 0.0  # training on flipped labels ruins it
     assert h["best"] == {"val_accuracy": 1.0, "step": 1}
-    assert training.evaluate(model, _points(), preprocess=None)["accuracy"] == 1.0  # best weights restored
+    assert training.evaluate(model, points(), preprocess=None)["accuracy"] == 1.0  # best weights restored
     restored = training.load_checkpoint(_linear([[0, 0], [0, 0]]), ckpt)
     assert torch.equal(restored.weight, model.weight)
 
@@ -98,13 +91,13 @@ def test_checkpoints_load_tensors_only(tmp_path):
 
 
 def test_plain_fit_still_works_and_checks_its_arguments():
-    h = training.fit(_linear([[1, 0], [-1, 0]]), _points(), _points(), epochs=2, batch_size=4, lr=0.01,
+    h = training.fit(_linear([[1, 0], [-1, 0]]), points(), points(), epochs=2, batch_size=4, lr=0.01,
                      preprocess=None, progress=False)
     assert {"loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds"} <= set(h) and "best" not in h
     with pytest.raises(ValueError, match="validation set"):
-        training.fit(_linear([[1, 0], [-1, 0]]), _points(), keep_best=True, preprocess=None, progress=False)
+        training.fit(_linear([[1, 0], [-1, 0]]), points(), keep_best=True, preprocess=None, progress=False)
     frozen = _linear([[1, 0], [-1, 0]]).requires_grad_(False)
     with pytest.raises(ValueError, match="no trainable"):
-        training.fit(frozen, _points(), preprocess=None, progress=False)
+        training.fit(frozen, points(), preprocess=None, progress=False)
     with pytest.raises(TypeError, match="ImageSet or an"):
         training.loader([1, 2], 2)
