@@ -13,13 +13,19 @@ from ..assets import keras_port
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
 TORCH_BN_EPSILON = 1e-5
+TORCH_BN_MOMENTUM = 0.9  # Keras keeps this share of the moving statistics per step; torch 1 - 0.1
 
 
 def _torch_config(layer):
-    """Clone a layer with torch's conventions: BatchNorm epsilon 1e-5, symmetric padding."""
+    """Clone a layer with torch's conventions: BatchNorm epsilon 1e-5 and momentum 0.1, symmetric padding.
+
+    With Keras' momentum (0.999 here) a short fine-tuning leaves the moving statistics at their start
+    (ImageNet's, or 0 and 1 from scratch), and inference-mode predictions go wrong.
+    """
     config = layer.get_config()
     if isinstance(layer, keras.layers.BatchNormalization):
         config["epsilon"] = TORCH_BN_EPSILON
+        config["momentum"] = TORCH_BN_MOMENTUM
     elif isinstance(layer, keras.layers.ZeroPadding2D):
         config["padding"] = ((1, 1), (1, 1))
     elif layer.name == "Conv1":
@@ -37,7 +43,7 @@ def _torch_call(layer, *args, **kwargs):
 def mobilenet_v2(pretrained: bool = True, image_size: int = 224) -> keras.Model:
     """keras.applications.MobileNetV2 returning logits, with the ImageNet weights when ``pretrained``.
 
-    Keras pads stride-2 convolutions asymmetrically and uses BatchNorm epsilon 1e-3; the clone
+    Keras pads stride-2 convolutions asymmetrically and uses other BatchNorm constants; the clone
     computes what torchvision computes, so the ported weights give torch's outputs.
     """
     keras_model = keras.applications.MobileNetV2(

@@ -10,7 +10,6 @@ import pandas as pd
 from .backbones import count_params, mobilenet_v2, preprocess
 
 LEVELS = (1, 2, 3, 4)
-TORCH_BN_MOMENTUM = 0.9  # Keras' momentum = 1 - torch's (0.1)
 UNFREEZE_AT = 16  # level 3 trains MobileNetV2 blocks 16..18 (of 0..18, torchvision's numbering) and the head
 
 
@@ -25,17 +24,12 @@ def transfer_model(n_classes: int, pretrained: bool = True, dropout: float = 0.2
     """MobileNetV2's trunk (``features``, ImageNet weights when ``pretrained``) -> ``pool`` -> ``head``.
 
     The ``head`` (dropout + dense, logits) is a model of its own, so it can also train on cached features.
-    A frozen Keras BatchNorm layer (``trainable = False``) runs in inference mode, also inside ``fit``.
-    Trainable ones update their moving statistics as torchvision's do (momentum 0.1): Keras' MobileNetV2
-    keeps 99.9 % of them per step, so after a short fine-tuning they would still be ImageNet's (or, from
-    scratch, 0 and 1) and inference-mode predictions would be wrong.
+    A frozen Keras BatchNorm layer (``trainable = False``) runs in inference mode, also inside ``fit``;
+    trainable ones update their moving statistics as torchvision's do (see ``backbones.mobilenet_v2``).
     """
     if n_classes < 1:
         raise ValueError(f"n_classes must be >= 1, got {n_classes}")
     trunk = mobilenet_v2(pretrained, image_size)
-    for layer in trunk.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.momentum = TORCH_BN_MOMENTUM
     features = keras.Model(trunk.inputs, trunk.get_layer("out_relu").output, name="features")
     head = new_head(n_classes, features.output.shape[-1], dropout)
     inputs = keras.Input((image_size, image_size, 3))
