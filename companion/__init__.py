@@ -5,14 +5,16 @@ Importing ``companion`` imports neither TensorFlow nor torch; use ``companion.to
 """
 from __future__ import annotations
 
+import datetime
 import os
+import platform
 import random
 import sys
 from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Profile", "PROFILES", "profile", "seed_everything", "record", "recorded"]
+__all__ = ["Profile", "PROFILES", "profile", "describe_run", "seed_everything", "record", "recorded"]
 
 PROFILE_ENV = "COMPANION_PROFILE"
 
@@ -47,6 +49,37 @@ def profile(name: str | None = None) -> Profile:
     if name not in PROFILES:
         raise ValueError(f"unknown profile {name!r}: expected one of {', '.join(PROFILES)}")
     return PROFILES[name]
+
+
+RUN_KEY = "companion_run"
+FRAMEWORKS = ("torch", "tensorflow")
+
+
+def cpu_model() -> str:
+    """The CPU's model name (from /proc/cpuinfo where there is one)."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def describe_run(p: Profile) -> dict:
+    """Show and return what a run's numbers depend on: profile, CPU, cores, threads and date."""
+    if not isinstance(p, Profile):
+        raise TypeError(f"describe_run takes companion.profile(...), got {type(p).__name__}")
+    info = {"profile": p.name, "cpu": cpu_model(), "cores": os.cpu_count(),
+            "threads": os.environ.get("OMP_NUM_THREADS", "default"),
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    for name in FRAMEWORKS:  # versions of the frameworks already imported; import none here
+        if name in sys.modules:
+            info[name] = getattr(sys.modules[name], "__version__", "?")
+    text = " | ".join(f"{k}: {v}" for k, v in info.items())
+    _show(text, {RUN_KEY: info})
+    return info
 
 
 def seed_everything(seed: int = 0) -> int:
@@ -87,26 +120,27 @@ def record(name: str, value) -> None:
         raise ValueError(f"metric names are letters, digits and '_', got {name!r}")
     value = _plain(value)
     _RECORDED[name] = value
+    if _show(f"{name} = {value}", {METRIC_KEY: {"name": name, "value": value}}):
+        try:
+            from myst_nb import glue
+
+            glue(name, value, display=False)
+        except ImportError:
+            pass
+
+
+def _show(text: str, metadata: dict) -> bool:
+    """Display ``text`` with ``metadata`` in a notebook (True), or print it elsewhere (False)."""
     try:
         from IPython import get_ipython
         from IPython.display import display
-    except ImportError:  # plain Python: print is enough
-        print(f"{name} = {value}")
-        return
-    if get_ipython() is None:
-        print(f"{name} = {value}")
-        return
-    display(
-        {"text/plain": f"{name} = {value}"},
-        metadata={METRIC_KEY: {"name": name, "value": value}},
-        raw=True,
-    )
-    try:
-        from myst_nb import glue
-
-        glue(name, value, display=False)
     except ImportError:
-        pass
+        get_ipython = None
+    if get_ipython is None or get_ipython() is None:
+        print(text)
+        return False
+    display({"text/plain": text}, metadata=metadata, raw=True)
+    return True
 
 
 def recorded() -> dict:

@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from . import METRIC_KEY, PROFILES
+from . import METRIC_KEY, PROFILES, RUN_KEY
 
 BOOK_FILES = ["_config.yml", "_toc.yml", "book"]
 
@@ -70,22 +70,57 @@ def recorded_metrics(notebook) -> dict:
     return metrics
 
 
-def execute(root: Path, path: str, out: Path, profile: str) -> dict:
+def run_info(notebook) -> dict:
+    """What ``companion.describe_run`` said about the run: profile, CPU, cores, threads, date."""
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            info = output.get("metadata", {}).get(RUN_KEY)
+            if info:
+                return dict(info)
+    return {}
+
+
+def entry_of(path: str, notebook) -> dict:
+    """A notebook's result entry, read from its outputs and papermill's metadata."""
+    run = run_info(notebook)
+    seconds = notebook.metadata.get("papermill", {}).get("duration")
+    return {"framework": framework_of(path), "profile": run.get("profile"),
+            "seconds": None if seconds is None else round(seconds, 1), "run": run,
+            "metrics": recorded_metrics(notebook)}
+
+
+def drop_injected_parameters(file: Path) -> None:
+    """Remove papermill's injected parameters cell: the notebook's own parameters cell stays the
+    one a reader sees, and ``describe_run``'s output says which profile ran."""
+    notebook = nbformat.read(file, as_version=4)
+    notebook.cells = [c for c in notebook.cells
+                      if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+    nbformat.write(notebook, file)
+
+
+def execute(root: Path, path: str, out: Path, profile: str, seed: int | None = None) -> dict:
     """Run one notebook with papermill into ``out/path``; return its result entry."""
     import papermill
 
     target = out / path
     target.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    entry = {"framework": framework_of(path), "profile": profile}
+    parameters = {"PROFILE": profile} | ({} if seed is None else {"SEED": seed})
+    error = None
     try:
         papermill.execute_notebook(
-            str(root / path), str(target), parameters={"PROFILE": profile},
+            str(root / path), str(target), parameters=parameters,
             kernel_name="python3", cwd=str((root / path).parent), progress_bar=False)
     except Exception as err:  # papermill wraps the cell's error; keep its first line
-        entry["error"] = f"{type(err).__name__}: {str(err).strip().splitlines()[-1][:300] if str(err).strip() else ''}"
-    entry["seconds"] = round(time.perf_counter() - start, 1)
-    entry["metrics"] = recorded_metrics(nbformat.read(target, as_version=4)) if target.exists() else {}
+        error = f"{type(err).__name__}: {str(err).strip().splitlines()[-1][:300] if str(err).strip() else ''}"
+    if target.exists():
+        drop_injected_parameters(target)
+        entry = entry_of(path, nbformat.read(target, as_version=4))
+    else:
+        entry = {"framework": framework_of(path), "metrics": {}}
+    entry |= {"profile": profile, "seconds": round(time.perf_counter() - start, 1)}
+    if error:
+        entry["error"] = error
     return entry
 
 
@@ -133,9 +168,37 @@ def build_book(root: Path, out: Path, html_root: Path) -> Path:
     return html_root / "_build" / "html" / "index.html"
 
 
+def execute_all(root: Path, paths: list[str], out: Path, profile: str, seed: int | None = None) -> dict:
+    """Execute ``paths`` one after the other into ``out``, printing progress; their entries."""
+    out.mkdir(parents=True, exist_ok=True)
+    results = {}
+    for i, path in enumerate(paths, 1):
+        print(f"[{i}/{len(paths)}] {path} ...", end=" ", flush=True)
+        results[path] = r = execute(root, path, out, profile, seed)
+        print(f"{r['seconds']} s " + (f"FAILED: {r['error']}" if "error" in r else "ok"), flush=True)
+    return results
+
+
+def committed_results(root: Path) -> dict:
+    """The entries of the committed notebooks, in reading order."""
+    return {p: entry_of(p, nbformat.read(Path(root) / p, as_version=4)) for p in notebooks_in_toc(root)}
+
+
+def write_committed_results(root: Path) -> None:
+    """Rewrite the cpu reference and ``book/results.md`` from the committed notebooks."""
+    from .results import REFERENCE_FILE, results_page
+
+    reference = committed_results(root)
+    REFERENCE_FILE.write_text(json.dumps(reference, indent=1) + "\n")
+    (Path(root) / "book" / "results.md").write_text(results_page(reference))
+
+
 def run(root=".", profile="smoke", framework=None, only=None, shard=None, out="_build/executed",
-        build=False) -> int:
-    """Execute the selected notebooks, write ``results.json`` and ``results.md``; 0 when all passed."""
+        build=False, inplace=False, seed=None) -> int:
+    """Execute the selected notebooks, write ``results.json`` and ``results.md``; 0 when all passed.
+
+    ``inplace`` copies each notebook that ran without error over the committed one, then rewrites
+    the reference and ``book/results.md`` from the committed notebooks."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}: expected one of {', '.join(PROFILES)}")
     root, out = Path(root).resolve(), Path(out).resolve()
@@ -143,17 +206,40 @@ def run(root=".", profile="smoke", framework=None, only=None, shard=None, out="_
     if not paths:
         print("no notebook matches the selection", file=sys.stderr)
         return 2
-    out.mkdir(parents=True, exist_ok=True)
-    results = {}
-    for i, path in enumerate(paths, 1):
-        print(f"[{i}/{len(paths)}] {path} ...", end=" ", flush=True)
-        results[path] = execute(root, path, out, profile)
-        r = results[path]
-        print(f"{r['seconds']} s " + (f"FAILED: {r['error']}" if "error" in r else "ok"), flush=True)
+    results = execute_all(root, paths, out, profile, seed)
     stem = f"results-{shard.replace('/', 'of')}" if shard else "results"
     write_results(results, out, stem)
     print("\n" + results_markdown(results) + f"\nresults: {out / (stem + '.json')}")
     failed = [p for p, r in results.items() if "error" in r]
+    if inplace:
+        for path in (p for p in paths if p not in failed):
+            shutil.copyfile(out / path, root / path)  # only whole, successful runs replace a notebook
+        write_committed_results(root)
+        print(f"in place: {len(paths) - len(failed)} notebooks; rewrote book/results.md and the reference")
     if build and not failed:
         print(f"book: {build_book(root, out, root)}")
     return 1 if failed else 0
+
+
+def check(root=".", profile="cpu", framework=None, only=None, out="_build/check", seed=None) -> int:
+    """Re-execute the selected notebooks and compare their metrics with the committed ones."""
+    from .results import compare
+
+    root, out = Path(root).resolve(), Path(out).resolve()
+    paths = select(notebooks_in_toc(root), framework, only)
+    if not paths:
+        print("no notebook matches the selection", file=sys.stderr)
+        return 2
+    committed = committed_results(root)
+    results = execute_all(root, paths, out, profile, seed)
+    write_results(results, out)
+    drift = 0
+    for path in paths:
+        print(f"\n{path} ({results[path]['seconds']} s{', FAILED: ' + results[path]['error'] if 'error' in results[path] else ''})")
+        print("| metric | committed | new | tolerance | ok |\n|---|---|---|---|---|")
+        for row in compare(committed[path]["metrics"], results[path]["metrics"]):
+            drift += not row["ok"]
+            print(f"| {row['metric']} | {row['committed']} | {row['new']} | {row['tolerance']} | "
+                  f"{'yes' if row['ok'] else 'NO'} |")
+    print(f"\n{drift} metric(s) outside tolerance" if drift else "\nall metrics within tolerance")
+    return 1 if drift or any("error" in r for r in results.values()) else 0

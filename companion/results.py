@@ -1,0 +1,148 @@
+"""The book's recorded results: the committed cpu reference, the source articles' numbers, the
+per-chapter tables the notebooks end with, ``book/results.md`` and the reproduction check.
+
+The reference (``companion/data/reference_cpu.json``) and ``book/results.md`` are written from
+the committed notebooks by ``make notebooks``; a test keeps them equal to what those recorded.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from . import recorded
+
+REFERENCE_FILE = Path(__file__).parent / "data" / "reference_cpu.json"
+FIX_REFERENCE = "make notebooks"  # re-executes the notebooks at the cpu profile and rewrites it
+
+# What the source articles publish, by chapter and metric: (their number, why ours differs).
+# Chapters whose articles publish no number for a metric we record have no entry here.
+ARTICLE = {
+    "02": {
+        "level4_test_accuracy": (
+            "0.95-0.99 (\"mid to high 90s\")",
+            "the article fine-tuned DenseNet121 on its own colour photos, close to ImageNet, at full "
+            "resolution on a GPU; here the photos are 28-pixel Fashion-MNIST silhouettes scaled up, "
+            "far from ImageNet, with 1000 training images and a few CPU epochs"),
+    },
+}
+
+CHAPTER_ARTICLES = {
+    "00": "no source article (the book's own first lesson)",
+    "01": "seed 002 publishes no accuracy for its pneumonia example",
+    "02": "seed 001 reports test accuracy in the mid to high 90s for both of its trainers",
+    "05": "seed 003 shows maps and boxes but publishes no localisation score",
+}
+
+# Reproduction tolerances. Counts, labels and flags must match exactly. The others were set from
+# the spread measured over seeds and machines (see book/results.md, "How the check compares").
+ABSOLUTE = 0.03  # accuracies, IoUs, F1, pointing game, rank correlations: |new - committed|
+PER_METRIC = {  # metrics whose measured spread is wider than ABSOLUTE
+}
+ERROR_BOUND = 1e-4  # *_diff metrics are rounding errors: both must stay below this bound
+TIME_FACTOR = 3.0  # *_seconds: within this factor either way (machines differ in speed)
+
+
+def chapter_of(path: str) -> str:
+    """``'05'`` from ``notebooks/torch/05_visualising_cnns.ipynb``."""
+    return Path(path).name[:2]
+
+
+def load_reference(file: Path = REFERENCE_FILE) -> dict:
+    """The committed cpu run: notebook path -> {framework, profile, seconds, run, metrics}."""
+    file = Path(file)
+    if not file.exists():
+        raise FileNotFoundError(f"no committed reference {file}: run `{FIX_REFERENCE}` to make it")
+    return json.loads(file.read_text())
+
+
+def tolerance(name: str, committed) -> str:
+    """How the check compares metric ``name``: in words, as the table shows it."""
+    if isinstance(committed, (str, bool)) or (isinstance(committed, int) and not name.endswith("_seconds")):
+        return "exact"
+    if name.endswith("_seconds"):
+        return f"x{TIME_FACTOR:g}"
+    if name.endswith("_diff"):
+        return f"< {ERROR_BOUND:g}"
+    return f"± {PER_METRIC.get(name, ABSOLUTE):g}"
+
+
+def within(name: str, committed, new) -> bool:
+    """Whether ``new`` reproduces ``committed`` within the tolerance of ``name``."""
+    rule = tolerance(name, committed)
+    if new is None:
+        return False
+    if rule == "exact":
+        return new == committed
+    if isinstance(new, str) or isinstance(new, bool) or not math.isfinite(new):
+        return False
+    if rule.startswith("x"):
+        return committed / TIME_FACTOR <= new <= committed * TIME_FACTOR
+    if rule.startswith("<"):
+        return committed < ERROR_BOUND and new < ERROR_BOUND
+    return abs(new - committed) <= PER_METRIC.get(name, ABSOLUTE) + 1e-9
+
+
+def compare(committed: dict, new: dict) -> list[dict]:
+    """One row per committed metric: its committed and new values, the tolerance and the verdict."""
+    return [{"metric": name, "committed": value, "new": new.get(name),
+             "tolerance": tolerance(name, value), "ok": within(name, value, new.get(name))}
+            for name, value in committed.items()]
+
+
+def chapter_table(path: str, metrics: dict | None = None, reference: dict | None = None):
+    """This run's metrics beside the committed cpu run and the article, for the notebook ``path``."""
+    import pandas as pd
+
+    if not path.startswith("notebooks/") or not path.endswith(".ipynb"):
+        raise ValueError(f"expected a notebook path like notebooks/torch/05_x.ipynb, got {path!r}")
+    metrics = recorded() if metrics is None else metrics
+    reference = load_reference() if reference is None else reference
+    committed = reference.get(path, {}).get("metrics", {})
+    article = ARTICLE.get(chapter_of(path), {})
+    names = list(dict.fromkeys([*metrics, *committed]))
+    return pd.DataFrame({
+        "this run": [metrics.get(n, "") for n in names],
+        "committed cpu run": [committed.get(n, "") for n in names],
+        "article": [article.get(n, ("",))[0] for n in names],
+    }, index=pd.Index(names, name="metric"))
+
+
+def _cell(value) -> str:
+    return "" if value is None else f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+
+def results_page(reference: dict) -> str:
+    """The markdown of ``book/results.md``: every chapter's metrics, both editions side by side."""
+    lines = ["# Results", "",
+             "Every number the notebooks record with `companion.record`, from the committed notebooks "
+             "(a `cpu`-profile run made by `make notebooks`; this page is generated from them by the "
+             "same command, so it cannot drift from what the notebooks show). The article column holds "
+             "what the chapter's source article publishes. Re-run a chapter and compare with "
+             "`python -m companion check --profile cpu --only 05`.", ""]
+    chapters = sorted({chapter_of(p) for p in reference})
+    for chapter in chapters:
+        paths = {r["framework"]: p for p, r in reference.items() if chapter_of(p) == chapter}
+        torch_r, tf_r = reference.get(paths.get("torch"), {}), reference.get(paths.get("tensorflow"), {})
+        article = ARTICLE.get(chapter, {})
+        title = Path(paths.get("torch") or paths.get("tensorflow")).stem[3:].replace("_", " ")
+        lines += [f"## Chapter {chapter}: {title}", "",
+                  f"Source article: {CHAPTER_ARTICLES.get(chapter, '')}.", "",
+                  "| metric | PyTorch | TensorFlow/Keras | article | tolerance of the check |",
+                  "|---|---|---|---|---|"]
+        names = list(dict.fromkeys([*torch_r.get("metrics", {}), *tf_r.get("metrics", {})]))
+        for name in names:
+            t, k = torch_r.get("metrics", {}).get(name), tf_r.get("metrics", {}).get(name)
+            lines.append(f"| `{name}` | {_cell(t)} | {_cell(k)} | {article.get(name, ('',))[0]} | "
+                         f"{tolerance(name, t if t is not None else k)} |")
+        lines.append(f"| notebook seconds | {_cell(torch_r.get('seconds'))} | {_cell(tf_r.get('seconds'))} | | |")
+        lines.append("")
+        for r, edition in ((torch_r, "PyTorch"), (tf_r, "TensorFlow/Keras")):
+            run = r.get("run", {})
+            if run:
+                lines.append(f"- {edition}: profile `{run.get('profile')}`, {run.get('cpu')}, "
+                             f"{run.get('cores')} cores, threads {run.get('threads')}, {run.get('date')}.")
+        for name, (_, why) in article.items():
+            lines.append(f"- `{name}` is below the article's: {why}.")
+        lines.append("")
+    return "\n".join(lines)
