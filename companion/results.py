@@ -112,14 +112,17 @@ def _cell(value) -> str:
     return "" if value is None else f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
 
 
-def results_page(reference: dict) -> str:
+COMMITTED = ("the committed notebooks: a `cpu`-profile run made by `make notebooks`, which also "
+             "writes this page, so it cannot drift from what the notebooks show")
+
+
+def results_page(reference: dict, source: str = COMMITTED) -> str:
     """The markdown of ``book/results.md``: every chapter's metrics, both editions side by side."""
     lines = ["# Results", "",
-             "Every number the notebooks record with `companion.record`, from the committed notebooks "
-             "(a `cpu`-profile run made by `make notebooks`; this page is generated from them by the "
-             "same command, so it cannot drift from what the notebooks show). The article column holds "
-             "what the chapter's source article publishes. Re-run a chapter and compare with "
-             "`python -m companion check --profile cpu --only 05`.", ""]
+             f"Every number the notebooks record with `companion.record`, from {source}. The article "
+             "column holds what the chapter's source article publishes; the last column says how "
+             "`python -m companion check` compares a re-run with these values (see the end of the page).",
+             ""]
     chapters = sorted({chapter_of(p) for p in reference})
     for chapter in chapters:
         paths = {r["framework"]: p for p, r in reference.items() if chapter_of(p) == chapter}
@@ -145,4 +148,15 @@ def results_page(reference: dict) -> str:
         for name, (_, why) in article.items():
             lines.append(f"- `{name}` is below the article's: {why}.")
         lines.append("")
+    lines += ["## How the check compares", "",
+              "`python -m companion check --profile cpu --only 05` re-executes the chosen notebooks and "
+              "compares each recorded metric with the committed value; it prints a table and exits "
+              "non-zero when one is outside its tolerance:", "",
+              "- labels, counts and flags: exactly equal;",
+              f"- accuracies, IoUs, F1 scores, pointing game, rank correlations: within ± {ABSOLUTE:g} "
+              "(a few metrics whose measured spread is wider have their own, listed in the tables);",
+              f"- `*_diff` rounding errors: both below {ERROR_BOUND:g};",
+              f"- `*_seconds` timings: within a factor of {TIME_FACTOR:g} either way (machines differ).",
+              "", "Training results differ in their last digits from one CPU, thread count or seed to the "
+              "next; the tolerances come from the spread measured over seeds and thread counts.", ""]
     return "\n".join(lines)

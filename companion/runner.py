@@ -151,7 +151,10 @@ def merge_results(out: Path) -> dict:
 
 
 def build_book(root: Path, out: Path, html_root: Path) -> Path:
-    """Build the HTML book from the executed copies in ``out`` (committed ones fill any gap)."""
+    """Build the HTML book from the executed copies in ``out`` (committed ones fill any gap); its
+    results page lists the runs it shows."""
+    from .results import results_page
+
     for name in BOOK_FILES:
         source, dest = root / name, out / name
         if source.is_dir():
@@ -162,6 +165,8 @@ def build_book(root: Path, out: Path, html_root: Path) -> Path:
         if not (out / path).exists():
             (out / path).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(root / path, out / path)
+    (out / "book" / "results.md").write_text(results_page(
+        committed_results(out), "the notebooks executed for this build (profiles as listed)"))
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     subprocess.run([str(jupyter_book if jupyter_book.exists() else "jupyter-book"), "build", str(out),
                     "--path-output", str(html_root)], check=True)

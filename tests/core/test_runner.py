@@ -81,3 +81,39 @@ def test_shards_write_their_own_results_and_merge(book):
     merged = runner.merge_results(out)
     assert sorted(merged) == ["notebooks/tensorflow/01_demo.ipynb", "notebooks/torch/01_demo.ipynb"]
     assert json.loads((out / "results.json").read_text()) == merged
+
+
+def test_inplace_run_replaces_notebooks_drops_injected_cell_and_keeps_run_info(book, monkeypatch):
+    from companion import results
+
+    monkeypatch.setattr(results, "REFERENCE_FILE", book / "reference.json")
+    (book / "book").mkdir()
+    code = "import companion\nP = companion.profile(PROFILE)\ncompanion.describe_run(P)\n" \
+           "companion.record('answer', 6 * 7)"
+    _notebook(book / "notebooks/torch/01_demo.ipynb", code)
+    assert runner.run(book, profile="cpu", only="torch/01", out=book / "out", inplace=True) == 0
+    committed = nbformat.read(book / "notebooks/torch/01_demo.ipynb", as_version=4)
+    assert [c.source for c in committed.cells][0] == "PROFILE = None"  # papermill's cell is gone
+    assert committed.cells[1].outputs[0]["data"]["text/plain"].startswith("profile: cpu | cpu: ")  # describe_run
+    entry = json.loads((book / "reference.json").read_text())["notebooks/torch/01_demo.ipynb"]
+    assert entry["metrics"] == {"answer": 42} and entry["run"]["profile"] == "cpu"
+    assert entry["run"]["cores"] >= 1 and entry["seconds"] > 0
+    assert "| `answer` | 42 |" in (book / "book/results.md").read_text()
+    # the failing notebook is not copied over its committed version
+    assert runner.run(book, profile="cpu", only="02_broken", out=book / "out", inplace=True) == 1
+    assert nbformat.read(book / "notebooks/torch/02_broken.ipynb", as_version=4).cells[1].outputs == []
+
+
+def test_check_passes_on_a_reproduced_run_and_fails_on_drift(book, monkeypatch, capsys):
+    from companion import results
+
+    monkeypatch.setattr(results, "REFERENCE_FILE", book / "reference.json")
+    (book / "book").mkdir()
+    assert runner.run(book, profile="cpu", only="torch/01", out=book / "out", inplace=True) == 0
+    assert runner.check(book, "cpu", only="torch/01", out=book / "c") == 0
+    assert "| answer | 42 | 42 | exact | yes |" in capsys.readouterr().out
+    nb = nbformat.read(book / "notebooks/torch/01_demo.ipynb", as_version=4)
+    nb.cells[1].source = nb.cells[1].source.replace("6 * 7", "41")  # the code changed, outputs did not
+    nbformat.write(nb, book / "notebooks/torch/01_demo.ipynb")
+    assert runner.check(book, "cpu", only="torch/01", out=book / "c") == 1
+    assert "| answer | 42 | 41 | exact | NO |" in capsys.readouterr().out
