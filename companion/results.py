@@ -102,14 +102,21 @@ def chapter_table(path: str, metrics: dict | None = None, reference: dict | None
     article = ARTICLE.get(chapter_of(path), {})
     names = list(dict.fromkeys([*metrics, *committed]))
     return pd.DataFrame({
-        "this run": [metrics.get(n, "") for n in names],
-        "committed cpu run": [committed.get(n, "") for n in names],
+        "this run": [_cell(metrics.get(n)) for n in names],
+        "committed cpu run": [_cell(committed.get(n)) for n in names],
         "article": [article.get(n, ("",))[0] for n in names],
     }, index=pd.Index(names, name="metric"))
 
 
 def _cell(value) -> str:
-    return "" if value is None else f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+    """A value as the tables show it: thousands separated, tiny errors in 3 significant digits."""
+    if value is None:
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    if isinstance(value, float) and value and abs(value) < 1e-3:
+        return f"{value:.3g}"
+    return str(value)
 
 
 COMMITTED = ("the committed notebooks: a `cpu`-profile run made by `make notebooks`, which also "

@@ -40,8 +40,8 @@ def test_chapter_table_sets_this_run_beside_the_reference_and_the_article():
     table = results.chapter_table("notebooks/torch/02_x.ipynb", {"level4_test_accuracy": 0.3},
                                   reference)
     assert list(table.index) == ["level4_test_accuracy", "old"]
-    assert table.loc["level4_test_accuracy", "this run"] == 0.3
-    assert table.loc["level4_test_accuracy", "committed cpu run"] == 0.8
+    assert table.loc["level4_test_accuracy", "this run"] == "0.3"
+    assert table.loc["level4_test_accuracy", "committed cpu run"] == "0.8"
     assert table.loc["level4_test_accuracy", "article"] == results.ARTICLE["02"]["level4_test_accuracy"][0]
     assert table.loc["old", "this run"] == ""
     with pytest.raises(ValueError, match="notebooks/torch/05_x.ipynb"):
