@@ -236,6 +236,10 @@ def check(root=".", profile="cpu", framework=None, only=None, out="_build/check"
         print("no notebook matches the selection", file=sys.stderr)
         return 2
     committed = committed_results(root)
+    for path in paths:
+        if committed[path]["profile"] != profile:
+            print(f"warning: {path} holds a {committed[path]['profile']!r} run, not {profile!r}: "
+                  f"expect drift (make notebooks re-runs it at cpu)", file=sys.stderr)
     results = execute_all(root, paths, out, profile, seed)
     write_results(results, out)
     drift = 0
