@@ -38,6 +38,13 @@ CHAPTER_ARTICLES = {
 # the spread measured over seeds and machines (see book/results.md, "How the check compares").
 ABSOLUTE = 0.03  # accuracies, IoUs, F1, pointing game, rank correlations: |new - committed|
 PER_METRIC = {  # metrics whose measured spread is wider than ABSOLUTE
+    # chapter 5, cpu profile, torch seeds 0-2 and Keras seeds 0-1 (ranges 0.045, 0.045, 0.075,
+    # 0.26 and 0.037 over those five runs): tolerance about the range
+    "cam_box_iou": 0.05,
+    "gradcam_box_iou": 0.05,
+    "gradcam_pointing_strict": 0.08,
+    "sanity_gradcam_rank_corr": 0.2,
+    "sanity_guided_backprop_rank_corr": 0.05,
 }
 ERROR_BOUND = 1e-4  # *_diff metrics are rounding errors: both must stay below this bound
 TIME_FACTOR = 3.0  # *_seconds: within this factor either way (machines differ in speed)
