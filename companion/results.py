@@ -142,7 +142,7 @@ def results_page(reference: dict, source: str = COMMITTED) -> str:
         paths = {r["framework"]: p for p, r in reference.items() if chapter_of(p) == chapter}
         torch_r, tf_r = reference.get(paths.get("torch"), {}), reference.get(paths.get("tensorflow"), {})
         article = ARTICLE.get(chapter, {})
-        title = Path(paths.get("torch") or paths.get("tensorflow")).stem[3:].replace("_", " ")
+        title = (torch_r or tf_r).get("title", "")
         lines += [f"## Chapter {chapter}: {title}", "",
                   f"Source article: {CHAPTER_ARTICLES.get(chapter, '')}.", "",
                   "| metric | PyTorch | TensorFlow/Keras | article | tolerance of the check |",

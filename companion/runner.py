@@ -5,6 +5,7 @@ Each notebook runs in its own kernel process, so torch and TensorFlow editions n
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -80,11 +81,19 @@ def run_info(notebook) -> dict:
     return {}
 
 
+def title_of(notebook) -> str:
+    """The lesson's title: its first heading without the edition, '(PyTorch)'."""
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("# "):
+            return re.sub(r"\s*\(.*\)\s*$", "", cell.source.splitlines()[0][2:]).strip()
+    return ""
+
+
 def entry_of(path: str, notebook) -> dict:
     """A notebook's result entry, read from its outputs and papermill's metadata."""
     run = run_info(notebook)
     seconds = notebook.metadata.get("papermill", {}).get("duration")
-    return {"framework": framework_of(path), "profile": run.get("profile"),
+    return {"framework": framework_of(path), "title": title_of(notebook), "profile": run.get("profile"),
             "seconds": None if seconds is None else round(seconds, 1), "run": run,
             "metrics": recorded_metrics(notebook)}
 
