@@ -4,7 +4,9 @@ Each notebook runs in its own kernel process, so torch and TensorFlow editions n
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -182,6 +184,21 @@ def build_book(root: Path, out: Path, html_root: Path) -> Path:
     return html_root / "_build" / "html" / "index.html"
 
 
+@contextlib.contextmanager
+def environment(variables: dict):
+    """Set environment ``variables`` (for the kernels started inside) and restore them after."""
+    saved = {k: os.environ.get(k) for k in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def execute_all(root: Path, paths: list[str], out: Path, profile: str, seed: int | None = None) -> dict:
     """Execute ``paths`` one after the other into ``out``, printing progress; their entries."""
     out.mkdir(parents=True, exist_ok=True)
@@ -220,7 +237,10 @@ def run(root=".", profile="smoke", framework=None, only=None, shard=None, out="_
     if not paths:
         print("no notebook matches the selection", file=sys.stderr)
         return 2
-    results = execute_all(root, paths, out, profile, seed)
+    from .results import MAKING_REFERENCE
+
+    with environment({MAKING_REFERENCE: "1"} if inplace else {}):  # kernels inherit it
+        results = execute_all(root, paths, out, profile, seed)
     stem = f"results-{shard.replace('/', 'of')}" if shard else "results"
     write_results(results, out, stem)
     print("\n" + results_markdown(results) + f"\nresults: {out / (stem + '.json')}")

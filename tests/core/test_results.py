@@ -84,3 +84,10 @@ def test_theory_pages_glue_only_what_the_notebooks_record():
             assert notebook.exists(), f"{page.name} glues from a missing notebook {target}"
             metrics = runner.recorded_metrics(nbformat.read(notebook, as_version=4))
             assert key in metrics, f"{page.name} glues {key!r}, which {target} does not record"
+
+
+def test_the_run_that_makes_the_reference_is_its_own_committed_column(monkeypatch, capsys):
+    monkeypatch.setenv(results.MAKING_REFERENCE, "1")
+    table = results.chapter_table("notebooks/torch/05_x.ipynb", {"shapes_test_accuracy": 0.99}, {})
+    assert table.loc["shapes_test_accuracy", "committed cpu run"] == "0.99"
+    assert "make notebooks" in capsys.readouterr().out

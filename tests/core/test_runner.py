@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -88,13 +89,16 @@ def test_inplace_run_replaces_notebooks_drops_injected_cell_and_keeps_run_info(b
 
     monkeypatch.setattr(results, "REFERENCE_FILE", book / "reference.json")
     (book / "book").mkdir()
-    code = "import companion\nP = companion.profile(PROFILE)\ncompanion.describe_run(P)\n" \
-           "companion.record('answer', 6 * 7)"
+    code = "import os, companion\nP = companion.profile(PROFILE)\ncompanion.describe_run(P)\n" \
+           "companion.record('answer', 6 * 7)\nprint(os.environ.get(results.MAKING_REFERENCE))"
+    code = code.replace("results.MAKING_REFERENCE", repr(results.MAKING_REFERENCE))
     _notebook(book / "notebooks/torch/01_demo.ipynb", code)
     assert runner.run(book, profile="cpu", only="torch/01", out=book / "out", inplace=True) == 0
     committed = nbformat.read(book / "notebooks/torch/01_demo.ipynb", as_version=4)
     assert [c.source for c in committed.cells][0] == "PROFILE = None"  # papermill's cell is gone
     assert committed.cells[1].outputs[0]["data"]["text/plain"].startswith("profile: cpu | cpu: ")  # describe_run
+    assert committed.cells[1].outputs[-1]["text"] == "1\n"  # the kernel knew it makes the reference
+    assert results.MAKING_REFERENCE not in os.environ  # and this process is as it was
     entry = json.loads((book / "reference.json").read_text())["notebooks/torch/01_demo.ipynb"]
     assert entry["metrics"] == {"answer": 42} and entry["run"]["profile"] == "cpu"
     assert entry["run"]["cores"] >= 1 and entry["seconds"] > 0
