@@ -69,29 +69,31 @@ def load_reference(file: Path = REFERENCE_FILE) -> dict:
     return json.loads(file.read_text())
 
 
+def _kind(name: str, committed) -> str:
+    """How metric ``name`` is compared: exact, seconds, error or absolute."""
+    if name.endswith("_seconds"):
+        return "seconds"
+    if isinstance(committed, (str, bool, int)):
+        return "exact"
+    return "error" if name.endswith("_diff") else "absolute"
+
+
 def tolerance(name: str, committed) -> str:
     """How the check compares metric ``name``: in words, as the table shows it."""
-    if isinstance(committed, (str, bool)) or (isinstance(committed, int) and not name.endswith("_seconds")):
-        return "exact"
-    if name.endswith("_seconds"):
-        return f"x{TIME_FACTOR:g}"
-    if name.endswith("_diff"):
-        return f"< {ERROR_BOUND:g}"
-    return f"± {PER_METRIC.get(name, ABSOLUTE):g}"
+    return {"exact": "exact", "seconds": f"x{TIME_FACTOR:g}", "error": f"< {ERROR_BOUND:g}",
+            "absolute": f"± {PER_METRIC.get(name, ABSOLUTE):g}"}[_kind(name, committed)]
 
 
 def within(name: str, committed, new) -> bool:
     """Whether ``new`` reproduces ``committed`` within the tolerance of ``name``."""
-    rule = tolerance(name, committed)
-    if new is None:
-        return False
-    if rule == "exact":
+    kind = _kind(name, committed)
+    if kind == "exact" or new is None:
         return new == committed
-    if isinstance(new, str) or isinstance(new, bool) or not math.isfinite(new):
+    if isinstance(new, (str, bool)) or not math.isfinite(new):
         return False
-    if rule.startswith("x"):
+    if kind == "seconds":
         return committed / TIME_FACTOR <= new <= committed * TIME_FACTOR
-    if rule.startswith("<"):
+    if kind == "error":
         return committed < ERROR_BOUND and new < ERROR_BOUND
     return abs(new - committed) <= PER_METRIC.get(name, ABSOLUTE) + 1e-9
 
