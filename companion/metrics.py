@@ -103,3 +103,42 @@ def per_class_table(y_true, y_pred, class_names):
                          "fraction": [f"{c}/{t}" for c, t in zip(correct, total)],
                          "accuracy": per_class_accuracy(cm).round(4)},
                         index=pd.Index(list(class_names), name="class"))
+
+
+def ranking_scores(hits, n_relevant) -> dict:
+    """P@1, R-precision and MAP@R (Musgrave et al., 2020) from ranked search results.
+
+    ``hits`` (Q x K booleans): whether the i-th result of each query has the query's class;
+    ``n_relevant`` (Q): R, the number of other gallery items of that class (K >= max R). Queries
+    with R = 0 (a class with a single member) have nothing to find and are left out.
+    """
+    hits, r = np.asarray(hits, dtype=bool), np.asarray(n_relevant)
+    if hits.ndim != 2 or r.shape != (len(hits),):
+        raise ValueError(f"expected Q x K hits and Q counts, got shapes {hits.shape} and {r.shape}")
+    keep = r > 0
+    if not keep.any():
+        raise ValueError("no query has another gallery item of its class: nothing to retrieve")
+    if r.max() > hits.shape[1]:
+        raise ValueError(f"hits hold {hits.shape[1]} results per query, fewer than R = {r.max()}")
+    hits, r = hits[keep], r[keep]
+    first_r = hits & (np.arange(hits.shape[1]) < r[:, None])  # hits among each query's first R
+    precision_at_i = np.cumsum(first_r, 1) / np.arange(1, hits.shape[1] + 1)
+    return {"p_at_1": float(hits[:, 0].mean()),
+            "r_precision": float((first_r.sum(1) / r).mean()),
+            "map_at_r": float(((precision_at_i * first_r).sum(1) / r).mean())}
+
+
+def retrieval_scores(embeddings, labels, batch_size: int = 1024) -> dict:
+    """P@1, R-precision and MAP@R of cosine search among held-out ``embeddings`` with their
+    ``labels``: every item queries all the others (never itself)."""
+    from .retrieval import search
+
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or len(labels) != len(embeddings):
+        raise ValueError(f"expected one label per embedding, got {len(labels)} labels for "
+                         f"{len(embeddings)} embeddings")
+    r = (labels[:, None] == labels[None, :]).sum(1) - 1
+    if r.max() < 1:
+        raise ValueError("no class has two members: nothing to retrieve")
+    found, _ = search(embeddings, embeddings, k=int(r.max()), exclude_self=True, batch_size=batch_size)
+    return ranking_scores(labels[found] == labels[:, None], r)

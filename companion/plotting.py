@@ -66,12 +66,12 @@ def plot_confusion_matrix(cm, class_names, normalize: bool = False, title=None):
     return fig
 
 
-def plot_history(history: dict, title=None):
-    """Learning curves of a ``fit`` history: loss and accuracy per epoch, training and validation."""
+def plot_history(history: dict, title=None, metrics=("loss", "accuracy")):
+    """Learning curves of a ``fit`` history: each of ``metrics`` per epoch, training and validation."""
     if "loss" not in history:
         raise ValueError(f"expected a history dict with 'loss', got keys {sorted(history)}")
-    fig = Figure(figsize=(9, 3.2), layout="tight")
-    for ax, metric in zip(fig.subplots(1, 2), ("loss", "accuracy")):
+    fig = Figure(figsize=(4.5 * len(metrics), 3.2), layout="tight")
+    for ax, metric in zip(fig.subplots(1, len(metrics), squeeze=False).flat, metrics):
         for key in (metric, f"val_{metric}"):
             if history.get(key):
                 ax.plot(range(1, len(history[key]) + 1), history[key], "o-",
@@ -143,4 +143,98 @@ def plot_accuracy_vs_data(table, title=None):
     ax.set(xscale="log", xlabel="training images per class", ylabel="test accuracy", title=title)
     ax.set_xticks(list(table.index), [str(n) for n in table.index])
     ax.legend()
+    return fig
+
+
+def show_triplets(anchors, positives, negatives, n: int = 8, size: float = 1.4):
+    """The first ``n`` triplets: anchors on the top row, positives below, negatives at the bottom."""
+    rows = {"anchor": anchors, "positive": positives, "negative": negatives}
+    n = min(n, *(len(r) for r in rows.values()))
+    if n < 1:
+        raise ValueError("expected at least one triplet")
+    fig = Figure(figsize=(size * n, size * 3.2), layout="tight")
+    axes = fig.subplots(3, n, squeeze=False)
+    for row, (name, images) in zip(axes, rows.items()):
+        for j, ax in enumerate(row):
+            image = np.asarray(images[j])
+            ax.imshow(image.squeeze(-1) if image.shape[-1] == 1 else image, cmap="gray")
+            ax.set_xticks([])
+            ax.set_yticks([])
+        row[0].set_ylabel(name)
+    return fig
+
+
+def show_retrieval(queries, results, similarities, titles=None, size: float = 1.5):
+    """One row per query: the query, then its results (Q x k images) titled with their similarity;
+    ``titles`` (Q x k strings, e.g. class names) go under each result."""
+    queries, similarities = np.asarray(queries), np.asarray(similarities)
+    if len(results) != len(queries) or similarities.shape[:1] != (len(queries),):
+        raise ValueError(f"expected one row of results and similarities per query ({len(queries)}), "
+                         f"got {len(results)} and {similarities.shape}")
+    k = similarities.shape[1]
+    fig = Figure(figsize=(size * (k + 1), size * 1.25 * len(queries)), layout="tight")
+    axes = fig.subplots(len(queries), k + 1, squeeze=False)
+    for i, row in enumerate(axes):
+        for j, ax in enumerate(row):
+            image = np.asarray(queries[i] if j == 0 else results[i][j - 1])
+            ax.imshow(image.squeeze(-1) if image.shape[-1] == 1 else image, cmap="gray")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j:
+                ax.set_title(f"{similarities[i, j - 1]:.3f}", fontsize=9)
+                if titles is not None:
+                    ax.set_xlabel(str(titles[i][j - 1]), fontsize=8)
+        row[0].set_title("query", fontsize=9, fontweight="bold")
+    return fig
+
+
+def plot_embeddings_2d(embeddings: dict, labels, class_names, size: float = 3.2, seed: int = 0):
+    """One panel per entry of ``embeddings`` ({title: N x D}): the first two principal components
+    (scikit-learn's PCA), one colour per class of ``labels``."""
+    from sklearn.decomposition import PCA
+
+    labels = np.asarray(labels)
+    for name, x in embeddings.items():
+        if np.ndim(x) != 2 or len(x) != len(labels):
+            raise ValueError(f"{name!r}: expected {len(labels)} x D embeddings, got {np.shape(x)}")
+    fig = Figure(figsize=(size * len(embeddings), size + 0.5), layout="tight")
+    axes = fig.subplots(1, len(embeddings), squeeze=False).flat
+    for ax, (name, x) in zip(axes, embeddings.items()):
+        xy = PCA(2, random_state=seed).fit_transform(np.asarray(x, dtype=np.float64))
+        for c, class_name in enumerate(class_names):
+            ax.scatter(*xy[labels == c].T, s=5, alpha=0.6, label=class_name)
+        ax.set(title=name, xticks=[], yticks=[])
+    axes[0].legend(fontsize=7, markerscale=2)
+    return fig
+
+
+def plot_scores(table, title=None, ylabel="score"):
+    """Grouped bars: one group per row of a DataFrame (methods), one bar per column (metrics)."""
+    if len(table) == 0 or len(table.columns) == 0:
+        raise ValueError("expected a non-empty DataFrame: rows = methods, columns = metrics")
+    fig = Figure(figsize=(1.6 + 1.3 * len(table), 3.6), layout="tight")
+    ax = fig.subplots()
+    width = 0.8 / len(table.columns)
+    for j, column in enumerate(table.columns):
+        bars = ax.bar(np.arange(len(table)) + (j - (len(table.columns) - 1) / 2) * width,
+                      table[column].values, width, label=str(column))
+        ax.bar_label(bars, fmt="%.2f", fontsize=7)
+    ax.set_xticks(np.arange(len(table)), [str(i) for i in table.index], rotation=15, ha="right")
+    ax.set(ylabel=ylabel, title=title, ylim=(0, 1.05))
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_curve(series, xlabel: str, ylabel: str, baselines: dict | None = None, title=None):
+    """A pandas Series as points on a line (index on x), with ``baselines`` ({name: value}) drawn as
+    dashed horizontal lines for comparison."""
+    if len(series) == 0:
+        raise ValueError("expected a non-empty Series")
+    fig = Figure(figsize=(5.5, 3.6), layout="tight")
+    ax = fig.subplots()
+    ax.plot(series.index, series.values, "o-", label=str(series.name or ylabel))
+    for (name, value), style in zip((baselines or {}).items(), ("--", ":", "-.")):
+        ax.axhline(value, linestyle=style, color="grey", label=name)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.legend(fontsize=8)
     return fig

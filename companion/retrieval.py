@@ -1,0 +1,94 @@
+"""Similar-image search by cosine similarity, framework-free: the article's row-by-row search kept as
+the reference, and the vectorised search that replaces it."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _embeddings(x, name: str) -> np.ndarray:
+    x = np.asarray(x)
+    if x.ndim != 2 or len(x) == 0 or x.shape[1] == 0:
+        raise ValueError(f"{name}: expected a non-empty N x D array of embeddings, got shape {x.shape}")
+    x = x.astype(np.float32, copy=False)
+    if not np.isfinite(x).all():
+        raise ValueError(f"{name}: embeddings hold NaN or infinite values (a diverged model?)")
+    return x
+
+
+def cosine_similarity(a, b) -> float:
+    """The article's similarity of two feature vectors: a . b / (|a| |b|)."""
+    a, b = np.ravel(a), np.ravel(b)
+    if a.shape != b.shape:
+        raise ValueError(f"expected two feature vectors of one length, got {a.shape} and {b.shape}")
+    return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def feature_table(features, files=None):
+    """The article's DataFrame: one row per gallery image, its ``file`` and its ``features`` vector."""
+    import pandas as pd
+
+    features = _embeddings(features, "features")
+    files = [f"{i}.jpg" for i in range(len(features))] if files is None else list(files)
+    if len(files) != len(features):
+        raise ValueError(f"{len(features)} feature vectors but {len(files)} file names")
+    return pd.DataFrame({"file": files, "features": list(features)})
+
+
+def search_rowwise(query, table, k: int = 5):
+    """The article's search: a similarity per row with ``apply``, sorted, the top ``k`` rows."""
+    if not 1 <= k <= len(table):
+        raise ValueError(f"k must be in 1..{len(table)} (the gallery's size), got {k}")
+    query = np.ravel(query)
+    scored = table.assign(similarity=table["features"].apply(lambda f: cosine_similarity(query, f)))
+    return scored.sort_values("similarity", ascending=False, kind="stable").head(k)
+
+
+def normalise(x) -> np.ndarray:
+    """Rows scaled to unit length, so a matrix product gives cosine similarities."""
+    x = _embeddings(x, "embeddings")
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def search(queries, gallery, k: int = 5, exclude_self: bool = False, batch_size: int = 1024):
+    """The ``k`` most cosine-similar gallery rows of each query: (indices, similarities), Q x k each,
+    most similar first (ties: lower index first).
+
+    One normalised matrix product and a partial sort per batch of ``batch_size`` queries, so a
+    100 000-image gallery fits in memory. ``exclude_self`` (queries = the gallery itself) leaves each
+    query out of its own results.
+    """
+    q, g = normalise(queries), normalise(gallery)
+    if q.shape[1] != g.shape[1]:
+        raise ValueError(f"queries have {q.shape[1]} dimensions, the gallery {g.shape[1]}")
+    if exclude_self and len(q) != len(g):
+        raise ValueError(f"exclude_self needs the gallery as queries: {len(q)} queries, {len(g)} rows")
+    available = len(g) - exclude_self
+    if not 1 <= k <= available:
+        raise ValueError(f"k must be in 1..{available} (the gallery's size), got {k}")
+    indices, similarities = [], []
+    for start in range(0, len(q), batch_size):
+        s = q[start:start + batch_size] @ g.T
+        if exclude_self:
+            rows = np.arange(len(s))
+            s[rows, start + rows] = -np.inf
+        top = _top_k(s, k)
+        top_s = np.take_along_axis(s, top, 1)
+        indices.append(top)
+        similarities.append(top_s)
+    return np.concatenate(indices), np.concatenate(similarities)
+
+
+def _top_k(s: np.ndarray, k: int) -> np.ndarray:
+    """Column indices of the ``k`` largest values of each row of ``s``, largest first, ties broken
+    by the lower index (as a stable sort would)."""
+    if k < s.shape[1]:
+        top = np.argpartition(-s, k - 1, axis=1)[:, :k]
+        kth = np.take_along_axis(s, top, 1).min(1, keepdims=True)
+        tied = (s >= kth).sum(1) > k  # rows where the k-th value ties with values left outside
+    else:
+        top, tied = np.tile(np.arange(s.shape[1]), (len(s), 1)), np.zeros(len(s), bool)
+    top_s = np.take_along_axis(s, top, 1)
+    top = np.take_along_axis(top, np.lexsort((top, -top_s), axis=1), 1)
+    if tied.any():
+        top[tied] = np.argsort(-s[tied], axis=1, kind="stable")[:, :k]
+    return top

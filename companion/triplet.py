@@ -1,0 +1,91 @@
+"""Triplet-loss retrieval, framework-free: the article's data layout and the numpy references.
+
+Both editions (``companion.torch.triplet``, ``companion.tf.triplet``) share these constants, so the
+chapter reads the same in PyTorch and Keras.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from .data import ImageSet
+
+TRAINABLE_FROM = 14  # MobileNetV2 trains from torchvision block 14 (Keras block_13_expand) on
+EMBEDDING_DIM = 256
+MARGIN = 0.5  # the article's (keras-io's) margin on squared L2 distances
+CONTRAST = (0.2, 1.8)  # the positive's random contrast factor
+CROP_FRACTION = 0.5  # the positive keeps the central half of each side
+ARTICLE_CLASSES = ("daisy", "dandelion", "roses", "sunflowers", "tulips")  # tf-flowers, online
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Sneaker", "Bag")  # the offline stand-in
+
+
+def select_classes(data: ImageSet, class_names, n_per_class: int | None = None, seed: int = 0) -> ImageSet:
+    """The images of ``class_names`` only, relabelled 0..k-1 in that order, optionally ``n_per_class``
+    of each drawn at random with ``seed``, in shuffled order."""
+    unknown = [c for c in class_names if c not in data.class_names]
+    if unknown:
+        raise ValueError(f"unknown classes {unknown}: expected names from {data.class_names}")
+    old = np.array([data.class_names.index(c) for c in class_names])
+    rng = np.random.default_rng(seed)
+    picks = [rng.permutation(np.flatnonzero(data.labels == c))[:n_per_class] for c in old]
+    short = [c for c, p in zip(class_names, picks) if n_per_class and len(p) < n_per_class]
+    if short:
+        raise ValueError(f"classes {short} have fewer than {n_per_class} images")
+    subset = data.subset(rng.permutation(np.concatenate(picks)))
+    relabel = np.full(len(data.class_names), -1)
+    relabel[old] = np.arange(len(old))
+    return replace(subset, labels=relabel[subset.labels], class_names=list(class_names))
+
+
+def random_negatives(n: int, seed: int = 0) -> np.ndarray:
+    """The article's negatives: indices into ``concat(anchors, positives)`` (length ``2 n``),
+    shuffled with ``seed``; the first ``n`` pair up with the ``n`` anchors. Nothing stops a negative
+    from being the anchor itself, its positive, or an image of the same class."""
+    if not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive number of anchors, got {n!r}")
+    return np.random.default_rng(seed).permutation(2 * n)[:n]
+
+
+def same_class_rate(labels, negatives) -> float:
+    """Fraction of anchors whose negative (an index into ``concat(anchors, positives)``) has the
+    anchor's own label: the false negatives random shuffling makes."""
+    labels, negatives = np.asarray(labels), np.asarray(negatives)
+    if labels.ndim != 1 or negatives.shape != labels.shape:
+        raise ValueError(f"expected labels and negatives of one length, got {labels.shape} and "
+                         f"{negatives.shape}")
+    if negatives.min() < 0 or negatives.max() >= 2 * len(labels):
+        raise ValueError(f"negatives must index concat(anchors, positives): 0..{2 * len(labels) - 1}")
+    return float(np.mean(np.concatenate([labels, labels])[negatives] == labels))
+
+
+def train_val_split(n: int, train_fraction: float = 0.8, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The article's split: a random ``train_fraction`` of ``n`` triplets for training, the rest for
+    validation (index arrays)."""
+    if not 0 < train_fraction < 1 or n < 2:
+        raise ValueError(f"expected 0 < train_fraction < 1 and n >= 2, got {train_fraction} and {n}")
+    order = np.random.default_rng(seed).permutation(n)
+    cut = int(round(train_fraction * n))
+    return order[:cut], order[cut:]
+
+
+def semi_hard_reference(distances, labels) -> np.ndarray:
+    """Semi-hard negatives by plain loops (the reference both editions are tested against).
+
+    For each positive pair (a, p): the negative n with the smallest d(a, n) among those farther than
+    d(a, p) (FaceNet's semi-hard); if none is farther, the negative with the largest d(a, n)
+    (TensorFlow Addons' rule); -1 where (a, p) is no positive pair or a has no negative.
+    """
+    d, labels = np.asarray(distances, dtype=np.float64), np.asarray(labels)
+    if d.ndim != 2 or d.shape != (len(labels), len(labels)):
+        raise ValueError(f"expected a B x B distance matrix for {len(labels)} labels, got {d.shape}")
+    chosen = np.full(d.shape, -1)
+    for a in range(len(labels)):
+        negatives = [n for n in range(len(labels)) if labels[n] != labels[a]]
+        for p in range(len(labels)):
+            if p == a or labels[p] != labels[a] or not negatives:
+                continue
+            farther = [n for n in negatives if d[a, n] > d[a, p]]
+            chosen[a, p] = (min(farther, key=lambda n: d[a, n]) if farther
+                            else max(negatives, key=lambda n: d[a, n]))
+    return chosen

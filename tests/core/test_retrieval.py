@@ -1,0 +1,172 @@
+"""Cosine search, retrieval metrics and the triplet data layout, against hand-worked cases and loops."""
+import numpy as np
+import pytest
+
+from companion import metrics, retrieval, triplet
+from companion.data import ImageSet
+
+
+def brute_force_scores(embeddings, labels):
+    """P@1, R-precision and MAP@R by the definitions, one query at a time (stable sort for ties)."""
+    x = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
+    p1, rp, mapr = [], [], []
+    for q in range(len(x)):
+        others = [i for i in range(len(x)) if i != q]
+        sims = [float(x[q] @ x[i]) for i in others]
+        ranked = [others[i] for i in sorted(range(len(others)), key=lambda i: -sims[i])]
+        r = sum(labels[i] == labels[q] for i in others)
+        if r == 0:
+            continue
+        hit = [labels[i] == labels[q] for i in ranked[:r]]
+        p1.append(labels[ranked[0]] == labels[q])
+        rp.append(sum(hit) / r)
+        mapr.append(sum(sum(hit[:i + 1]) / (i + 1) for i in range(r) if hit[i]) / r)
+    return {"p_at_1": np.mean(p1), "r_precision": np.mean(rp), "map_at_r": np.mean(mapr)}
+
+
+def test_ranking_scores_of_a_hand_worked_ranking():
+    # query 0 (R = 3) ranks hit, miss, hit: R-precision 2/3, MAP@R (1/1 + 2/3) / 3 = 5/9
+    # query 1 (R = 2) ranks miss, hit: R-precision 1/2, MAP@R (1/2) / 2 = 1/4
+    scores = metrics.ranking_scores([[1, 0, 1, 0], [0, 1, 0, 0]], [3, 2])
+    assert scores["p_at_1"] == pytest.approx(0.5)
+    assert scores["r_precision"] == pytest.approx((2 / 3 + 1 / 2) / 2)
+    assert scores["map_at_r"] == pytest.approx((5 / 9 + 1 / 4) / 2)
+
+
+def test_a_class_with_one_member_is_left_out_of_the_scores():
+    scores = metrics.ranking_scores([[1, 0], [0, 0]], [1, 0])  # query 1 has nothing to find
+    assert scores == {"p_at_1": 1.0, "r_precision": 1.0, "map_at_r": 1.0}
+
+
+def test_retrieval_scores_exclude_the_query_and_break_ties_by_index():
+    # points 0, 1 (class 0) and 2 (class 1) coincide, 3 (class 1) is elsewhere: every similarity
+    # among 0, 1, 2 is 1. Query 0 ranks 1 (hit) first, query 1 ranks 0 (hit), query 2 ranks 0 (miss)
+    # then 1 (miss) then 3 (its only hit, beyond R = 1), query 3 ranks 0 first (miss).
+    x = np.array([[1, 0], [1, 0], [1, 0], [0, 1]], np.float32)
+    scores = metrics.retrieval_scores(x, np.array([0, 0, 1, 1]))
+    assert scores == {"p_at_1": 0.5, "r_precision": 0.5, "map_at_r": 0.5}
+
+
+def test_retrieval_scores_equal_the_definitions_on_random_points():
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(60, 5)), rng.integers(0, 4, 60)
+    expected = brute_force_scores(x, y)
+    for name, value in metrics.retrieval_scores(x, y).items():
+        assert value == pytest.approx(expected[name])
+
+
+def test_retrieval_scores_reject_mismatched_labels_and_nan():
+    with pytest.raises(ValueError, match="one label per embedding"):
+        metrics.retrieval_scores(np.ones((3, 2)), [0, 1])
+    with pytest.raises(ValueError, match="NaN"):
+        metrics.retrieval_scores(np.array([[1.0, np.nan], [1, 0]]), [0, 0])
+    with pytest.raises(ValueError, match="no class has two members"):
+        metrics.retrieval_scores(np.eye(3), [0, 1, 2])
+
+
+def test_search_equals_the_articles_row_by_row_search():
+    rng = np.random.default_rng(0)
+    gallery, queries = rng.normal(size=(500, 16)), rng.normal(size=(7, 16))
+    found, sims = retrieval.search(queries, gallery, k=5, batch_size=3)
+    table = retrieval.feature_table(gallery)
+    for q in range(len(queries)):
+        reference = retrieval.search_rowwise(queries[q], table, k=5)
+        assert list(found[q]) == list(reference.index)
+        np.testing.assert_allclose(sims[q], reference["similarity"], atol=1e-6)
+
+
+def test_search_finds_the_query_itself_at_similarity_one():
+    gallery = np.random.default_rng(0).normal(size=(50, 8))
+    found, sims = retrieval.search(gallery[[7]], gallery, k=3)
+    assert found[0, 0] == 7 and sims[0, 0] == pytest.approx(1.0, abs=1e-6)
+    found, _ = retrieval.search(gallery, gallery, k=3, exclude_self=True)
+    assert not (found == np.arange(50)[:, None]).any()
+
+
+def test_search_breaks_ties_at_the_kth_place_by_the_lower_index():
+    gallery = np.array([[0, 1], [1, 0], [1, 0], [1, 0]], np.float32)
+    found, sims = retrieval.search([[1, 0]], gallery, k=2)
+    assert found.tolist() == [[1, 2]] and sims.tolist() == [[1.0, 1.0]]
+
+
+def test_cosine_similarity_by_hand():
+    assert retrieval.cosine_similarity([3, 4], [4, 3]) == pytest.approx(24 / 25)
+
+
+@pytest.mark.parametrize("queries, gallery, k, message", [
+    (np.ones((2, 3, 1)), np.ones((4, 3)), 1, "N x D"),
+    (np.ones((2, 3)), np.ones((0, 3)), 1, "non-empty"),
+    (np.ones((2, 3)), np.ones((4, 3)), 5, "k must be in 1..4"),
+    (np.ones((2, 3)), np.ones((4, 2)), 1, "3 dimensions"),
+])
+def test_search_rejects_bad_input_in_one_line(queries, gallery, k, message):
+    with pytest.raises(ValueError, match=message) as err:
+        retrieval.search(queries, gallery, k)
+    assert "\n" not in str(err.value)
+
+
+def test_random_negatives_and_their_same_class_rate():
+    negatives = triplet.random_negatives(6, seed=3)
+    assert len(negatives) == 6 and len(set(negatives)) == 6 and negatives.max() < 12
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    # anchors 0..5, positives 6..11 share the anchors' labels: index i and i + 6 have labels[i]
+    expected = np.mean([labels[n % 6] == labels[i] for i, n in enumerate(negatives)])
+    assert triplet.same_class_rate(labels, negatives) == pytest.approx(expected)
+    assert triplet.same_class_rate([0, 1], [2, 3]) == 1.0  # each negative is the anchor's positive
+    with pytest.raises(ValueError, match="0..3"):
+        triplet.same_class_rate([0, 1], [0, 4])
+
+
+def test_train_val_split_is_the_articles_80_20():
+    train, val = triplet.train_val_split(600, seed=0)
+    assert (len(train), len(val)) == (480, 120)
+    assert sorted(np.concatenate([train, val])) == list(range(600))
+
+
+def test_select_classes_relabels_in_the_given_order():
+    data = ImageSet(np.zeros((6, 2, 2, 1), np.uint8), np.array([0, 1, 2, 2, 1, 0]), ["a", "b", "c"])
+    subset = triplet.select_classes(data, ["c", "a"])
+    assert subset.class_names == ["c", "a"]
+    assert sorted(subset.labels.tolist()) == [0, 0, 1, 1]
+    with pytest.raises(ValueError, match="fewer than 3"):
+        triplet.select_classes(data, ["c"], n_per_class=3)
+    with pytest.raises(ValueError, match="unknown classes"):
+        triplet.select_classes(data, ["z"])
+
+
+def test_semi_hard_reference_on_a_hand_worked_batch():
+    # points on a line: 0 (class 0) at 0, 1 (class 0) at 2, 2 (class 1) at 3, 3 (class 1) at 1
+    x = np.array([0.0, 2.0, 3.0, 1.0])
+    d = (x[:, None] - x[None, :]) ** 2
+    chosen = triplet.semi_hard_reference(d, [0, 0, 1, 1])
+    # pair (0, 1): d = 4; negatives 2 (9) and 3 (1): only 2 is farther -> 2
+    # pair (1, 0): d = 4; negatives 2 (1), 3 (1): none farther -> the farthest, 2 (first of the tie)
+    # pair (2, 3): d = 4; negatives 0 (9), 1 (1): 0 is farther -> 0
+    # pair (3, 2): d = 4; negatives 0 (1), 1 (1): none farther -> the farthest, 0 (first of the tie)
+    assert chosen.tolist() == [[-1, 2, -1, -1], [2, -1, -1, -1], [-1, -1, -1, 0], [-1, -1, 0, -1]]
+
+
+def test_plots_of_the_chapter_draw_what_they_are_given():
+    import pandas as pd
+
+    from companion import plotting
+
+    images = np.zeros((4, 8, 8, 1), np.uint8)
+    fig = plotting.show_retrieval(images[:2], images[:2, None].repeat(3, 1),
+                                  np.array([[1.0, 0.5, 0.25], [0.9, 0.8, 0.7]]))
+    assert [ax.get_title() for ax in fig.axes[:4]] == ["query", "1.000", "0.500", "0.250"]
+    fig = plotting.show_triplets(images, images, images, n=3)
+    assert [ax.get_ylabel() for ax in fig.axes[::3]] == ["anchor", "positive", "negative"]
+    table = pd.DataFrame({"MAP@R": [0.2, 0.6]}, index=["pixels", "triplet"])
+    heights = [p.get_height() for p in plotting.plot_scores(table).axes[0].patches]
+    assert heights == [0.2, 0.6]
+    # two classes along the first axis: PCA's first component separates them
+    x = np.array([[0, 0], [0.1, 0], [5, 0], [5.1, 0]], float)
+    fig = plotting.plot_embeddings_2d({"e": x}, np.array([0, 0, 1, 1]), ["a", "b"])
+    xs = [c.get_offsets()[:, 0] for c in fig.axes[0].collections]
+    assert abs(xs[0].mean() - xs[1].mean()) == pytest.approx(5.0, abs=1e-6)
+    line = plotting.plot_curve(pd.Series([0.1, 0.3], index=[0.5, 1.0]), "margin", "MAP@R",
+                               {"pixels": 0.2}).axes[0].lines
+    assert list(line[0].get_ydata()) == [0.1, 0.3] and list(line[1].get_ydata()) == [0.2, 0.2]
+    with pytest.raises(ValueError, match="one row of results"):
+        plotting.show_retrieval(images[:2], images[:1, None], np.ones((2, 1)))
