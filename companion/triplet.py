@@ -9,9 +9,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from .data import ImageSet
+from .data import ImageSet, load
+from .transfer import resized
 
-TRAINABLE_FROM = 14  # MobileNetV2 trains from torchvision block 14 (Keras block_13_expand) on
+TRAINABLE_FROM = 15  # torchvision block 15 (Keras block_14_expand) on: the last stage but its 1st block
 EMBEDDING_DIM = 256
 MARGIN = 0.5  # the article's (keras-io's) margin on squared L2 distances
 CONTRAST = (0.2, 1.8)  # the positive's random contrast factor
@@ -36,6 +37,28 @@ def select_classes(data: ImageSet, class_names, n_per_class: int | None = None, 
     relabel = np.full(len(data.class_names), -1)
     relabel[old] = np.arange(len(old))
     return replace(subset, labels=relabel[subset.labels], class_names=list(class_names))
+
+
+def chapter_data(dataset: str = "fashion-mnist", n_per_class: int = 120, n_test_per_class: int = 200,
+                 image_size: int = 96, seed: int = 0) -> tuple[ImageSet, ImageSet]:
+    """The article's 5-class anchors (``n_per_class`` training images of each) and held-out test
+    images of the same classes, resized to ``image_size``: Fashion-MNIST offline, or the article's
+    flowers (``tf-flowers``, online)."""
+    classes = {"fashion-mnist": FASHION_CLASSES, "tf-flowers": ARTICLE_CLASSES}
+    if dataset not in classes:
+        raise ValueError(f"dataset must be one of {sorted(classes)}, got {dataset!r}")
+    options = {"image_size": image_size} if dataset == "tf-flowers" else {}
+    train, test = (select_classes(load(dataset, split, **options), classes[dataset], n, seed)
+                   for split, n in (("train", n_per_class), ("test", n_test_per_class)))
+    return resized(train, image_size), resized(test, image_size)
+
+
+def resized_split(dataset: str, split: str, n: int, image_size: int) -> np.ndarray:
+    """The first ``n`` images of a split (all classes), resized: a large gallery for timing search."""
+    if n < 1:
+        raise ValueError(f"n must be a positive number of images, got {n}")
+    data = load(dataset, split, **({"image_size": image_size} if dataset == "tf-flowers" else {}))
+    return resized(data.subset(np.arange(min(n, len(data)))), image_size).images
 
 
 def random_negatives(n: int, seed: int = 0) -> np.ndarray:

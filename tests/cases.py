@@ -54,3 +54,30 @@ def points(n=8, flip=False):
     x[:, 0] = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
     y = (x[:, 0] < 0).astype(np.int64)
     return x, (1 - y if flip else y)
+
+
+# --- TRIPLET: triplet loss and semi-hard mining, worked out by hand ------------------------------
+# Triplet loss, margin 0.5: max(ap - an + 0.5, 0) = (0, 1.0, 0.5, 2.1), mean 3.6 / 4 = 0.9.
+TRIPLET_AP = np.array([0.2, 1.0, 0.5, 2.0], np.float32)
+TRIPLET_AN = np.array([1.0, 0.5, 0.5, 0.4], np.float32)
+TRIPLET_MARGIN = 0.5
+TRIPLET_LOSS = 0.9
+
+# Semi-hard mining on four 2-D points: x0 = (0, 0), x1 = (1, 0) of class 0; x2 = (2, 0), x3 = (0, 3)
+# of class 1. Squared distances: d01 = 1, d02 = 4, d03 = 9, d12 = 1, d13 = 10, d23 = 13.
+#   (0, 1): d = 1; negatives 2 (4), 3 (9) are both farther; the closest is 2.
+#   (1, 0): d = 1; negative 2 (1) is not strictly farther, 3 (10) is: 3.
+#   (2, 3): d = 13; negatives 0 (4), 1 (1): none farther, so the farthest: 0.
+#   (3, 2): d = 13; negatives 0 (9), 1 (10): none farther, so the farthest: 1.
+# Loss, margin 0.5: (1 - 4 + .5)+ = 0, (1 - 10 + .5)+ = 0, 13 - 4 + .5 = 9.5, 13 - 10 + .5 = 3.5;
+# mean over the four positive pairs: 13 / 4 = 3.25.
+TRIPLET_POINTS = np.array([[0, 0], [1, 0], [2, 0], [0, 3]], np.float32)
+TRIPLET_POINT_LABELS = np.array([0, 0, 1, 1])
+TRIPLET_NEGATIVES = np.array([[-1, 2, -1, -1], [3, -1, -1, -1], [-1, -1, -1, 0], [-1, -1, 1, -1]])
+TRIPLET_SEMI_HARD_LOSS = 3.25
+
+
+def triplet_batch(n=12, dim=3, classes=3, seed=0):
+    """Seeded float32 embeddings (no ties among distances) and labels, every class present."""
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, dim)).astype(np.float32), np.arange(n) % classes

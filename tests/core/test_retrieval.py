@@ -170,3 +170,12 @@ def test_plots_of_the_chapter_draw_what_they_are_given():
     assert list(line[0].get_ydata()) == [0.1, 0.3] and list(line[1].get_ydata()) == [0.2, 0.2]
     with pytest.raises(ValueError, match="one row of results"):
         plotting.show_retrieval(images[:2], images[:1, None], np.ones((2, 1)))
+
+
+def test_chapter_data_holds_the_articles_600_anchors_and_held_out_test_images():
+    anchors, test = triplet.chapter_data("fashion-mnist", 120, 20, image_size=40, seed=0)
+    assert anchors.images.shape == (600, 40, 40, 1) and anchors.counts().tolist() == [120] * 5
+    assert test.counts().tolist() == [20] * 5 and anchors.class_names == list(triplet.FASHION_CLASSES)
+    assert triplet.resized_split("fashion-mnist", "test", 7, 40).shape == (7, 40, 40, 1)
+    with pytest.raises(ValueError, match="dataset must be one of"):
+        triplet.chapter_data("mnist")
