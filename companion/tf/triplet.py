@@ -1,0 +1,347 @@
+"""Triplet-loss Siamese retrieval in Keras: an ImageNet MobileNetV2 split into a frozen ``stem``
+and a trainable ``top``, the triplet loss, a ``SiameseModel`` (keras-io's "Image similarity
+estimation using a Siamese Network with a triplet loss"), semi-hard mining and the label-aware
+ceiling.
+
+Training runs the ``top`` on stem features cached once per image (Chapter 2's level-2 trick).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+from tqdm.auto import tqdm
+
+from .. import triplet as _spec
+from ..triplet import EMBEDDING_DIM, MARGIN, TRAINABLE_FROM
+from .backbones import TORCH_BN_EPSILON, TORCH_BN_MOMENTUM, block_layer_name, count_params
+from .backbones import mobilenet_v2, preprocess
+from .training import EpochLog
+from .transfer import block_index
+
+__all__ = ["positive_augment", "embedding_model", "trainable_summary", "count_params",
+           "stem_features", "embed", "embed_cached", "DistanceLayer", "triplet_loss",
+           "siamese_network", "SiameseModel", "fit_siamese", "pairwise_distances",
+           "semi_hard_negatives", "semi_hard_triplet_loss", "fit_supervised"]
+
+
+def _check_images(images) -> np.ndarray:
+    images = np.asarray(images)
+    if images.ndim != 4 or images.dtype != np.uint8 or len(images) == 0:
+        raise ValueError(f"expected non-empty uint8 N x H x W x C images, "
+                         f"got {images.dtype} {images.shape}")
+    return images
+
+
+def _check_features(features, shape) -> np.ndarray:
+    features = np.asarray(features, np.float32)
+    if len(features) == 0 or features.shape[1:] != tuple(shape):
+        raise ValueError(f"expected non-empty N x {' x '.join(map(str, shape))} stem features, "
+                         f"got {features.shape}")
+    return features
+
+
+def _check_margin(margin: float) -> None:
+    if margin < 0:
+        raise ValueError(f"margin must be >= 0, got {margin}")
+
+
+# --- data ----------------------------------------------------------------------------------------
+def _flip_and_contrast(args):
+    image, seeds = args
+    image = tf.image.stateless_random_flip_left_right(image, seeds[0])
+    return tf.image.stateless_random_contrast(image, *_spec.CONTRAST, seeds[1])
+
+
+def positive_augment(images, seed: int = 0) -> np.ndarray:
+    """The article's positives: central crop (``CROP_FRACTION`` of each side) resized back
+    (bilinear), a left-right flip with probability 0.5, a contrast factor uniform in ``CONTRAST``.
+
+    uint8 N x H x W x C in and out; each image has its own stateless seeds drawn from ``seed``.
+    """
+    images = _check_images(images)
+    n, h, w = images.shape[:3]
+    x = tf.image.central_crop(tf.constant(images, tf.float32), _spec.CROP_FRACTION)
+    x = tf.image.resize(x, (h, w), method="bilinear")
+    seeds = tf.reshape(tf.random.experimental.stateless_split([seed, 0], 2 * n), (n, 2, 2))
+    x = tf.map_fn(_flip_and_contrast, (x, seeds), fn_output_signature=tf.float32)
+    return tf.cast(tf.round(tf.clip_by_value(x, 0, 255)), tf.uint8).numpy()
+
+
+# --- the network ---------------------------------------------------------------------------------
+def _head(features: keras.KerasTensor, embedding_dim: int) -> keras.Sequential:
+    """The article's head: Flatten -> Dense 512 + ReLU -> BN -> Dense 256 + ReLU -> BN -> Dense."""
+    bn = {"momentum": TORCH_BN_MOMENTUM, "epsilon": TORCH_BN_EPSILON}
+    return keras.Sequential([
+        keras.Input(features.shape[1:]), keras.layers.Flatten(),
+        keras.layers.Dense(512, activation="relu"), keras.layers.BatchNormalization(**bn),
+        keras.layers.Dense(256, activation="relu"), keras.layers.BatchNormalization(**bn),
+        keras.layers.Dense(embedding_dim)], name="head")
+
+
+def embedding_model(pretrained: bool = True, image_size: int = 96,
+                    trainable_from: int = TRAINABLE_FROM,
+                    embedding_dim: int = EMBEDDING_DIM) -> keras.Model:
+    """MobileNetV2 (torchvision's blocks 0..18) + the article's head, as the sub-models ``stem``
+    (blocks 0 .. trainable_from-1, frozen, inference-mode BatchNorm) and ``top`` (the rest + head).
+
+    ``stem`` and ``top`` share their layers with the MobileNetV2 clone; ``embedding = top(stem(x))``
+    on ``backbones.preprocess``-ed images.
+    """
+    if not isinstance(trainable_from, int) or not 1 <= trainable_from <= 18:
+        raise ValueError(f"trainable_from must be a MobileNetV2 block in 1..18, "
+                         f"got {trainable_from!r}")
+    if embedding_dim < 1:
+        raise ValueError(f"embedding_dim must be >= 1, got {embedding_dim}")
+    trunk = mobilenet_v2(pretrained, image_size)
+    split = trunk.get_layer(block_layer_name(trunk, trainable_from - 1)).output
+    stem = keras.Model(trunk.inputs, split, name="stem")
+    stem.trainable = False  # frozen Keras BatchNorm runs in inference mode, also inside fit
+    features = trunk.get_layer("out_relu").output
+    top = keras.Model(split, _head(features, embedding_dim)(features), name="top")
+    inputs = keras.Input((image_size, image_size, 3), name="image")
+    return keras.Model(inputs, top(stem(inputs)), name="embedding")
+
+
+def trainable_summary(model: keras.Model) -> pd.DataFrame:
+    """One row per MobileNetV2 block (``block_N``: torchvision's ``features[N]``, Keras layers
+    ``block_{N-1}_*``) and one for the head: trainable (bool) and parameters (int)."""
+    rows = {}
+    for part in ("stem", "top"):
+        for layer in model.get_layer(part).layers:
+            if layer.weights:
+                name = "head" if layer.name == "head" else f"block_{block_index(layer.name)}"
+                row = rows.setdefault(name, {"trainable": False, "parameters": 0})
+                row["trainable"] |= count_params(layer, trainable_only=True) > 0
+                row["parameters"] += count_params(layer)
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("part")
+
+
+def _outputs(fn, x: np.ndarray, batch_size: int) -> np.ndarray:
+    """``fn`` over batches of ``x`` as one traced graph, float32 numpy; a bar past 10 batches."""
+    fn, starts = tf.function(fn, reduce_retracing=True), range(0, len(x), batch_size)
+    return np.concatenate([fn(x[i:i + batch_size]).numpy()
+                           for i in tqdm(starts, leave=False, disable=len(starts) <= 10)])
+
+
+def stem_features(model: keras.Model, images, batch_size: int = 64) -> np.ndarray:
+    """The frozen stem's output (float32) for uint8 N x H x W x C images, in inference mode."""
+    stem = model.get_layer("stem")
+    return _outputs(lambda x: stem(preprocess(x), training=False), _check_images(images),
+                    batch_size)
+
+
+def embed(model: keras.Model, images, batch_size: int = 64) -> np.ndarray:
+    """Embeddings (float32 N x D) of uint8 images through stem and top, in inference mode."""
+    return _outputs(lambda x: model(preprocess(x), training=False), _check_images(images),
+                    batch_size)
+
+
+def embed_cached(model: keras.Model, features, batch_size: int = 256) -> np.ndarray:
+    """Embeddings (float32 N x D) of cached stem features through the top only (inference mode)."""
+    top = model.get_layer("top")
+    features = _check_features(features, top.input.shape[1:])
+    return _outputs(lambda x: top(x, training=False), features, batch_size)
+
+
+# --- the triplet loss and the Siamese network -----------------------------------------------------
+class DistanceLayer(keras.layers.Layer):
+    """(d(anchor, positive), d(anchor, negative)): squared L2 distances over the last axis (the
+    article), or plain L2 ones when ``squared=False``."""
+
+    def __init__(self, squared: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.squared = squared
+
+    def _distance(self, a, b):
+        d = keras.ops.sum(keras.ops.square(a - b), axis=-1)
+        return d if self.squared else keras.ops.sqrt(keras.ops.maximum(d, 1e-12))  # finite gradient
+
+    def call(self, anchor, positive, negative):
+        return self._distance(anchor, positive), self._distance(anchor, negative)
+
+    def get_config(self):
+        return super().get_config() | {"squared": self.squared}
+
+
+def triplet_loss(ap_distance, an_distance, margin: float = MARGIN) -> tf.Tensor:
+    """Mean over the batch of ``max(ap - an + margin, 0)``."""
+    _check_margin(margin)
+    ap, an = tf.convert_to_tensor(ap_distance), tf.convert_to_tensor(an_distance)
+    if ap.shape.rank != 1 or ap.shape.as_list() != an.shape.as_list() or ap.shape[0] == 0:
+        raise ValueError(f"expected two distance vectors of one non-empty length, "
+                         f"got {ap.shape} and {an.shape}")
+    return tf.reduce_mean(tf.maximum(ap - an + margin, 0.0))
+
+
+def siamese_network(top: keras.Model) -> keras.Model:
+    """anchor, positive, negative stem features -> one shared ``top`` -> (ap, an) distances."""
+    inputs = [keras.Input(top.input.shape[1:], name=name)
+              for name in ("anchor", "positive", "negative")]
+    distances = DistanceLayer(name="distance")(*(top(x) for x in inputs))
+    return keras.Model(inputs, distances, name="siamese_network")
+
+
+class SiameseModel(keras.Model):
+    """Trains a ``siamese_network`` with the triplet loss in custom train/test steps (keras-io)."""
+
+    def __init__(self, network: keras.Model, margin: float = MARGIN, **kwargs):
+        super().__init__(**kwargs)
+        _check_margin(margin)
+        self.network, self.margin = network, margin
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+
+    def call(self, inputs, training=False):
+        return self.network(inputs, training=training)
+
+    def _loss(self, data, training):
+        return triplet_loss(*self.network(data, training=training), self.margin)
+
+    def train_step(self, data):
+        with tf.GradientTape() as tape:
+            loss = self._loss(data, training=True)
+        weights = self.network.trainable_weights
+        self.optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
+        self.loss_tracker.update_state(loss)
+        return {"loss": self.loss_tracker.result()}
+
+    def test_step(self, data):
+        self.loss_tracker.update_state(self._loss(data, training=False))
+        return {"loss": self.loss_tracker.result()}
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker]  # so that Keras resets it at every epoch
+
+
+class _Checkpoint(keras.callbacks.Callback):
+    """Writes the Siamese network's weights at every epoch end, atomically."""
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.path = path
+
+    def on_epoch_end(self, epoch, logs=None):
+        tmp = self.path.with_name(self.path.name.removesuffix(".weights.h5") + ".part.weights.h5")
+        try:
+            self.model.network.save_weights(tmp)
+            os.replace(tmp, self.path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+def _triplets(data, shape, name: str) -> tuple:
+    if not isinstance(data, (tuple, list)) or len(data) != 3:
+        raise ValueError(f"{name} must be an (anchor, positive, negative) tuple, got {type(data)}")
+    a, p, n = (_check_features(x, shape) for x in data)
+    if not len(a) == len(p) == len(n):
+        raise ValueError(f"{name}: anchor, positive, negative lengths differ: "
+                         f"{len(a)}, {len(p)}, {len(n)}")
+    return a, p, n
+
+
+def fit_siamese(model: SiameseModel, train, val=None, epochs: int = 1, batch_size: int = 8,
+                lr: float = 1e-4, seed: int = 0, checkpoint=None, progress: bool = True) -> dict:
+    """Adam at ``lr`` on shuffled batches of cached (anchor, positive, negative) stem features;
+    returns per-epoch ``loss`` (``val_loss`` with ``val``) and ``seconds``. ``checkpoint``: a
+    ``.weights.h5`` path that receives the network's weights at every epoch end."""
+    shape = model.network.inputs[0].shape[1:]
+    train = _triplets(train, shape, "train")
+    callbacks = [EpochLog()]
+    if checkpoint is not None:
+        if not str(checkpoint).endswith(".weights.h5"):
+            raise ValueError(f"checkpoint paths end in .weights.h5, got {checkpoint}")
+        callbacks.append(_Checkpoint(Path(checkpoint)))
+    batches = (tf.data.Dataset.from_tensor_slices(train)
+               .shuffle(len(train[0]), seed=seed, reshuffle_each_iteration=True).batch(batch_size))
+    if val is not None:
+        val = tf.data.Dataset.from_tensor_slices(_triplets(val, shape, "val")).batch(batch_size)
+    model.compile(optimizer=keras.optimizers.Adam(lr))
+    history = model.fit(batches, validation_data=val, epochs=epochs, callbacks=callbacks,
+                        shuffle=False, verbose=2 if progress else 0)
+    return {k: [float(v) for v in vs] for k, vs in history.history.items()} | {
+        "seconds": callbacks[0].seconds}
+
+
+# --- semi-hard mining and the label-aware ceiling -----------------------------------------------
+def pairwise_distances(embeddings, squared: bool = True) -> tf.Tensor:
+    """B x B (squared) L2 distances between the rows of ``embeddings``, >= 0, zero diagonal."""
+    e = tf.convert_to_tensor(embeddings)
+    if e.shape.rank != 2 or e.shape[0] == 0:
+        raise ValueError(f"expected a non-empty B x D embedding matrix, got {e.shape}")
+    norms = tf.reduce_sum(tf.square(e), axis=1)
+    d = tf.maximum(norms[:, None] - 2 * tf.matmul(e, e, transpose_b=True) + norms[None, :], 0.0)
+    d = tf.linalg.set_diag(d, tf.zeros_like(norms))
+    if squared:
+        return d
+    zero = tf.equal(d, 0.0)
+    return tf.where(zero, 0.0, tf.sqrt(tf.where(zero, 1.0, d)))  # no NaN gradient at 0
+
+
+def _labels(labels, size: int) -> tf.Tensor:
+    labels = tf.reshape(tf.convert_to_tensor(labels), [-1])
+    if labels.shape[0] is not None and size is not None and labels.shape[0] != size:
+        raise ValueError(f"expected {size} labels, got {labels.shape[0]}")
+    return labels
+
+
+def semi_hard_negatives(distances, labels) -> tf.Tensor:
+    """For each positive pair (a, p) the negative n with the smallest d(a, n) > d(a, p) (FaceNet's
+    semi-hard); if none is farther, the farthest negative (TF Addons); -1 elsewhere. B x B int32."""
+    d = tf.convert_to_tensor(distances)
+    if d.shape.rank != 2 or d.shape[0] != d.shape[1]:
+        raise ValueError(f"expected a B x B distance matrix, got {d.shape}")
+    labels = _labels(labels, d.shape[0])
+    same = tf.equal(labels[:, None], labels[None, :])
+    negative = tf.logical_not(same)[:, None, :]  # [a, p, n]: n is a negative of a
+    farther = tf.logical_and(negative, d[:, None, :] > d[:, :, None])
+    semi = tf.argmin(tf.where(farther, d[:, None, :], np.inf), axis=2, output_type=tf.int32)
+    hardest = tf.argmax(tf.where(negative[:, 0], d, -np.inf), axis=1, output_type=tf.int32)
+    mined = tf.where(tf.reduce_any(farther, axis=2), semi, hardest[:, None])
+    positive = tf.logical_and(same, tf.logical_not(tf.eye(tf.shape(d)[0], dtype=tf.bool)))
+    valid = tf.logical_and(positive, tf.reduce_any(negative, axis=2))
+    return tf.where(valid, mined, -1)
+
+
+def semi_hard_triplet_loss(labels, embeddings, margin: float = MARGIN) -> tf.Tensor:
+    """Mean of ``max(d(a, p) - d(a, n) + margin, 0)`` (squared distances) over the positive pairs
+    with a mined semi-hard negative; 0 when there are none. Keras order: (y_true, y_pred)."""
+    _check_margin(margin)
+    d = pairwise_distances(embeddings)
+    negatives = tf.stop_gradient(semi_hard_negatives(d, labels))
+    valid = negatives >= 0
+    an = tf.gather(d, tf.maximum(negatives, 0), axis=1, batch_dims=1)  # an[a, p] = d[a, n(a, p)]
+    terms = tf.where(valid, tf.maximum(d - an + margin, 0.0), 0.0)
+    return tf.reduce_sum(terms) / tf.maximum(tf.reduce_sum(tf.cast(valid, d.dtype)), 1.0)
+
+
+def fit_supervised(top: keras.Model, train, val=None, epochs: int = 1, batch_size: int = 32,
+                   lr: float = 1e-4, margin: float = MARGIN, seed: int = 0,
+                   progress: bool = True) -> dict:
+    """The label-aware ceiling: ``top`` trained with ``semi_hard_triplet_loss`` on shuffled batches
+    of ``(stem_features, labels)``; per-epoch ``loss`` (``val_loss`` with ``val``), ``seconds``."""
+    _check_margin(margin)
+
+    def datasets(data, name):
+        if not isinstance(data, (tuple, list)) or len(data) != 2:
+            raise ValueError(f"{name} must be a (stem_features, labels) pair, got {type(data)}")
+        x, y = _check_features(data[0], top.input.shape[1:]), np.asarray(data[1])
+        if y.shape != (len(x),):
+            raise ValueError(f"{name}: expected {len(x)} labels, got shape {y.shape}")
+        return tf.data.Dataset.from_tensor_slices((x, y))
+
+    def loss(labels, embeddings):
+        return semi_hard_triplet_loss(labels, embeddings, margin)
+
+    batches = datasets(train, "train").shuffle(len(train[0]), seed=seed).batch(batch_size)
+    val = None if val is None else datasets(val, "val").batch(batch_size)
+    log = EpochLog()
+    top.compile(optimizer=keras.optimizers.Adam(lr), loss=loss)
+    history = top.fit(batches, validation_data=val, epochs=epochs, callbacks=[log],
+                      shuffle=False, verbose=2 if progress else 0)
+    return {k: [float(v) for v in vs] for k, vs in history.history.items()} | {
+        "seconds": log.seconds}
