@@ -190,7 +190,10 @@ def show_retrieval(queries, results, similarities, titles=None, size: float = 1.
 
 def plot_embeddings_2d(embeddings: dict, labels, class_names, size: float = 3.2, seed: int = 0):
     """One panel per entry of ``embeddings`` ({title: N x D}): the first two principal components
-    (scikit-learn's PCA), one colour per class of ``labels``."""
+    (scikit-learn's PCA) of the rows scaled to unit length, the geometry a cosine search sees, one
+    colour per class of ``labels``."""
+    from .retrieval import normalise
+
     from sklearn.decomposition import PCA
 
     labels = np.asarray(labels)
@@ -200,7 +203,7 @@ def plot_embeddings_2d(embeddings: dict, labels, class_names, size: float = 3.2,
     fig = Figure(figsize=(size * len(embeddings), size + 0.5), layout="tight")
     axes = fig.subplots(1, len(embeddings), squeeze=False).flat
     for ax, (name, x) in zip(axes, embeddings.items()):
-        xy = PCA(2, random_state=seed).fit_transform(np.asarray(x, dtype=np.float64))
+        xy = PCA(2, random_state=seed).fit_transform(normalise(x).astype(np.float64))
         for c, class_name in enumerate(class_names):
             ax.scatter(*xy[labels == c].T, s=5, alpha=0.6, label=class_name)
         ax.set(title=name, xticks=[], yticks=[])

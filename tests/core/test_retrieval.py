@@ -160,11 +160,13 @@ def test_plots_of_the_chapter_draw_what_they_are_given():
     table = pd.DataFrame({"MAP@R": [0.2, 0.6]}, index=["pixels", "triplet"])
     heights = [p.get_height() for p in plotting.plot_scores(table).axes[0].patches]
     assert heights == [0.2, 0.6]
-    # two classes along the first axis: PCA's first component separates them
-    x = np.array([[0, 0], [0.1, 0], [5, 0], [5.1, 0]], float)
+    # two classes pointing in two directions, at very different lengths: scaled to unit length,
+    # each class sits at one point, and the first component is their distance, sqrt(2), apart
+    x = np.array([[1, 0], [10, 0], [0, 2], [0, 20]], float)
     fig = plotting.plot_embeddings_2d({"e": x}, np.array([0, 0, 1, 1]), ["a", "b"])
     xs = [c.get_offsets()[:, 0] for c in fig.axes[0].collections]
-    assert abs(xs[0].mean() - xs[1].mean()) == pytest.approx(5.0, abs=1e-6)
+    assert np.ptp(xs[0]) == pytest.approx(0, abs=1e-9) and np.ptp(xs[1]) == pytest.approx(0, abs=1e-9)
+    assert abs(xs[0].mean() - xs[1].mean()) == pytest.approx(np.sqrt(2))
     line = plotting.plot_curve(pd.Series([0.1, 0.3], index=[0.5, 1.0]), "margin", "MAP@R",
                                {"pixels": 0.2}).axes[0].lines
     assert list(line[0].get_ydata()) == [0.1, 0.3] and list(line[1].get_ydata()) == [0.2, 0.2]
