@@ -61,10 +61,11 @@ PER_METRIC = {  # metrics whose measured spread is wider than ABSOLUTE
     "sanity_gradcam_rank_corr": 0.2,
     "sanity_guided_backprop_rank_corr": 0.05,
 }
-# Losses on unnormalised embeddings have no fixed scale: compared as a fraction of the committed
-# value. Chapter 3's validation loss (squared distances of 256-d embeddings, in eval mode) moved by
-# a third between the torch and Keras editions of the same recipe.
-RELATIVE = {"triplet_val_loss": 0.5}
+# Losses on unnormalised embeddings have no fixed scale: compared within a factor, like timings.
+# Chapter 3's validation loss (squared distances of 256-d embeddings, eval mode, batches of 8)
+# swung between 18 and 228 from epoch to epoch of one torch run and ended at 228 (torch) and
+# 1407 (Keras) for one recipe: only its order of magnitude is reproducible.
+FACTOR = {"triplet_val_loss": 10.0}
 ERROR_BOUND = 1e-4  # *_diff metrics are rounding errors: both must stay below this bound
 TIME_FACTOR = 3.0  # *_seconds: within this factor either way (machines differ in speed)
 
@@ -83,11 +84,9 @@ def load_reference(file: Path = REFERENCE_FILE) -> dict:
 
 
 def _kind(name: str, committed) -> str:
-    """How metric ``name`` is compared: exact, seconds, error, relative or absolute."""
-    if name in RELATIVE:
-        return "relative"
-    if name.endswith("_seconds") or "_speedup" in name:
-        return "seconds"  # timings and speed-ups depend on the machine: compared within a factor
+    """How metric ``name`` is compared: exact, factor, error or absolute."""
+    if name.endswith("_seconds") or "_speedup" in name or name in FACTOR:
+        return "factor"  # timings and speed-ups depend on the machine: compared within a factor
     if isinstance(committed, (str, bool, int)):
         return "exact"
     return "error" if name.endswith("_diff") else "absolute"
@@ -95,9 +94,9 @@ def _kind(name: str, committed) -> str:
 
 def tolerance(name: str, committed) -> str:
     """How the check compares metric ``name``: in words, as the table shows it."""
-    return {"exact": "exact", "seconds": f"x{TIME_FACTOR:g}", "error": f"< {ERROR_BOUND:g}",
-            "absolute": f"± {PER_METRIC.get(name, ABSOLUTE):g}",
-            "relative": f"± {RELATIVE.get(name, 0):.0%}"}[_kind(name, committed)]
+    return {"exact": "exact", "factor": f"x{FACTOR.get(name, TIME_FACTOR):g}",
+            "error": f"< {ERROR_BOUND:g}",
+            "absolute": f"± {PER_METRIC.get(name, ABSOLUTE):g}"}[_kind(name, committed)]
 
 
 def within(name: str, committed, new) -> bool:
@@ -107,12 +106,11 @@ def within(name: str, committed, new) -> bool:
         return new == committed
     if isinstance(new, (str, bool)) or not math.isfinite(new):
         return False
-    if kind == "seconds":
-        return committed / TIME_FACTOR <= new <= committed * TIME_FACTOR
+    if kind == "factor":
+        factor = FACTOR.get(name, TIME_FACTOR)
+        return committed / factor <= new <= committed * factor
     if kind == "error":
         return committed < ERROR_BOUND and new < ERROR_BOUND
-    if kind == "relative":
-        return abs(new - committed) <= RELATIVE[name] * abs(committed)
     return abs(new - committed) <= PER_METRIC.get(name, ABSOLUTE) + 1e-9
 
 
@@ -200,8 +198,8 @@ def results_page(reference: dict, source: str = COMMITTED) -> str:
               f"- accuracies, IoUs, F1 scores, pointing game, rank correlations: within ± {ABSOLUTE:g} "
               "(a few metrics whose measured spread is wider have their own, listed in the tables);",
               f"- `*_diff` rounding errors: both below {ERROR_BOUND:g};",
-              "- losses without a fixed scale (" + ", ".join(f"`{n}`" for n in RELATIVE) +
-              "): within the listed fraction of the committed value;",
+              "- losses without a fixed scale (" + ", ".join(f"`{n}`" for n in FACTOR) +
+              "): within the listed factor either way (only their order of magnitude reproduces);",
               f"- `*_seconds` timings and `*_speedup` ratios: within a factor of {TIME_FACTOR:g} either "
               "way (machines differ).",
               "", "Training results differ in their last digits from one CPU, thread count or seed to the "

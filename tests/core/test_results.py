@@ -26,8 +26,8 @@ NOTEBOOKS = runner.notebooks_in_toc(ROOT)
     ("level4_epoch_seconds", 5.0, 1.6, False),
     ("search_speedup_vs_rowwise", 300.0, 150.0, True),  # speed-ups depend on the machine: x3
     ("search_speedup_vs_rowwise", 300.0, 90.0, False),
-    ("triplet_val_loss", 200.0, 110.0, True),  # a loss without a fixed scale: within 50 %
-    ("triplet_val_loss", 200.0, 90.0, False),
+    ("triplet_val_loss", 200.0, 1900.0, True),  # a loss without a fixed scale: within x10
+    ("triplet_val_loss", 200.0, 2100.0, False),
 ])
 def test_tolerances_by_kind(name, committed, new, ok):
     assert results.within(name, committed, new) is ok
