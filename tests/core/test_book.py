@@ -1,0 +1,113 @@
+"""The book's own tooling: the notebook layout pass, the front page's data, the page list."""
+
+import ast
+import base64
+import json
+
+import nbformat
+
+from companion import bookcheck, bookext
+
+LONG_COMMENT = "x = compute(alpha, beta)  # " + "a comment that is far too long to fit " * 2
+LONG_STRING = (
+    'print(\n    f"train {len(a)}, validation {len(b)}, test {len(c)} images of {a.shape[1:]}"\n)'
+)
+
+
+def test_trailing_comment_moves_above_its_line():
+    fitted = bookcheck.fit_lines("# NBVAL_CHECK_OUTPUT\n" + LONG_COMMENT)
+    lines = fitted.splitlines()
+    assert lines[0] == "# NBVAL_CHECK_OUTPUT"
+    assert lines[-1] == "x = compute(alpha, beta)"
+    assert all(line.startswith("# ") and len(line) <= bookcheck.LINE_LENGTH for line in lines[1:-1])
+    assert ast.dump(ast.parse(fitted)) == ast.dump(ast.parse(LONG_COMMENT))
+
+
+def test_long_string_splits_into_the_same_string():
+    fitted = bookcheck.fit_lines(LONG_STRING)
+    assert max(map(len, fitted.splitlines())) <= bookcheck.LINE_LENGTH
+    assert ast.dump(ast.parse(fitted)) == ast.dump(ast.parse(LONG_STRING))
+
+
+def test_string_outside_brackets_and_short_lines_stay():
+    statement = 'x = "' + "word " * 20 + '"'
+    assert bookcheck.fit_lines(statement) == statement
+    assert bookcheck.fit_lines("y = 1  # short") == "y = 1  # short"
+    assert bookcheck.fit_lines("%pip install -q x  # " + "long " * 20).startswith("# long")
+
+
+def test_field_of_an_fstring_is_never_split():
+    source = 'f(\n    f"{' + "a" * 90 + '} end"\n)'
+    assert bookcheck.fit_lines(source) == source
+
+
+def test_layout_tags_the_colab_cell_and_is_idempotent(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell('import sys\nif "google.colab" in sys.modules:\n    pass'),
+        nbformat.v4.new_code_cell(LONG_COMMENT),
+    ]
+    path = tmp_path / "n.ipynb"
+    nbformat.write(nb, path)
+    assert bookcheck._layout_main([tmp_path], check=True) == 1
+    assert bookcheck._layout_main([tmp_path], check=False) == 0
+    cells = json.loads(path.read_text())["cells"]
+    assert cells[0]["metadata"]["tags"] == ["remove-cell"]
+    assert bookcheck._layout_main([tmp_path], check=True) == 0
+    nbformat.validate(nbformat.read(path, as_version=4))
+
+
+def test_chapters_come_from_the_toc(tmp_path):
+    (tmp_path / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/intro\nparts:\n  - caption: C\n    chapters:\n"
+        "      - file: book/01_x\n        sections:\n          - file: notebooks/torch/01_x\n"
+        "          - file: notebooks/tensorflow/01_x\n      - file: book/results\n"
+    )
+    assert bookext.chapters(tmp_path) == {
+        "01_x": ["notebooks/torch/01_x.ipynb", "notebooks/tensorflow/01_x.ipynb"]
+    }
+
+
+def test_run_times_name_the_profile_once_when_shared():
+    ran = {"framework": "torch", "seconds": 213.2, "profile": "cpu", "run": {"cores": 2}}
+    keras = {"framework": "tensorflow", "seconds": 9.0, "profile": "cpu", "run": {"cores": 2}}
+    assert (
+        bookext.run_times({"a": ran, "b": keras})
+        == "PyTorch 3 min 33 s, TensorFlow/Keras 9 s (cpu profile, 2 cores)"
+    )
+    assert (
+        bookext.run_times({"a": ran, "b": {"framework": "tensorflow", "seconds": None}})
+        == "PyTorch 3 min 33 s (cpu profile, 2 cores), TensorFlow/Keras not executed yet"
+    )
+
+
+def test_chapter_figure_follows_the_marker():
+    png = base64.b64encode(b"\x89PNG-first").decode()
+    other = base64.b64encode(b"\x89PNG-second").decode()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "show_images(x)", outputs=[nbformat.v4.new_output("display_data", {"image/png": png})]
+        ),
+        nbformat.v4.new_code_cell(
+            "plot_history(h)",
+            outputs=[nbformat.v4.new_output("display_data", {"image/png": other})],
+        ),
+    ]
+    assert bookext.chapter_figure(nb) == ("png", b"\x89PNG-first")
+    assert bookext.chapter_figure(nb, "plot_history(") == ("png", b"\x89PNG-second")
+    assert bookext.chapter_figure(nb, "nothing") is None
+    assert bookext.as_png(None).startswith(b"\x89PNG")  # the placeholder
+
+
+def test_pages_and_redirects(tmp_path):
+    (tmp_path / "index.html").write_text(
+        '<meta http-equiv="Refresh" content="0; url=book/intro.html" />'
+    )
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "intro.html").write_text("<p>hi</p>")
+    (tmp_path / "_static").mkdir()
+    (tmp_path / "_static" / "x.html").write_text("")
+    assert bookcheck._pages_of(tmp_path) == ["book/intro.html", "index.html"]
+    assert bookcheck._redirect_of(tmp_path / "index.html") == "book/intro.html"
+    assert bookcheck._redirect_of(tmp_path / "book" / "intro.html") is None
