@@ -1,0 +1,486 @@
+"""SimCLR in TensorFlow/Keras: two-view augmentation (Keras preprocessing layers), encoders,
+projection head, info-NCE, pretraining (a Keras model with its own ``train_step``, trained by
+``fit``), checkpoints with the article's ``backbone.`` prefix handling, linear and kNN evaluation.
+
+The same names and arguments as ``companion.torch.simclr``. Weights are named like torch's state
+dicts, from the layer names: ``backbone.body.conv0.kernel``, ``backbone.fc.dense0.bias``...; a
+checkpoint is an ``.npz`` of those named arrays (read with ``allow_pickle=False``).
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+import zipfile
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from .. import simclr as core
+from ..data import ImageSet
+from . import training
+from .training import to_float
+
+ARCHS = ("small", "resnet18")
+OTHER_FRAMEWORK = (".pt", ".pth", ".bin")
+BN = {"momentum": 0.9, "epsilon": 1e-5}  # torch's BatchNorm constants (Keras keeps 0.9 of the old statistics)
+
+
+def torch_conv_init() -> keras.initializers.Initializer:
+    """torch's default convolution initialisation, uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) (its
+    kaiming_uniform with a = sqrt(5)), so both editions' encoders start from the same distribution
+    (Keras' default is Glorot's)."""
+    return keras.initializers.VarianceScaling(1 / 3, "fan_in", "uniform")
+
+
+# --- augmentation -------------------------------------------------------------------------------
+class RandomResizedCrop(keras.layers.Layer):
+    """A random crop of ``scale`` of the area and aspect ratio 3/4..4/3 per image, resized to
+    ``size`` (``tf.image.crop_and_resize``, bilinear); the identity when not training."""
+
+    def __init__(self, size: int, scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3), seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.size, self.scale, self.ratio = size, scale, ratio
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, x, training=True):
+        if not training:
+            return tf.image.resize(x, (self.size, self.size))
+        n = tf.shape(x)[0]
+        area = keras.random.uniform((n,), *self.scale, seed=self.seed_generator)
+        log_ratio = keras.random.uniform((n,), math.log(self.ratio[0]), math.log(self.ratio[1]),
+                                         seed=self.seed_generator)
+        w = tf.minimum(tf.sqrt(area * tf.exp(log_ratio)), 1.0)
+        h = tf.minimum(tf.sqrt(area / tf.exp(log_ratio)), 1.0)
+        y0 = keras.random.uniform((n,), seed=self.seed_generator) * (1 - h)
+        x0 = keras.random.uniform((n,), seed=self.seed_generator) * (1 - w)
+        boxes = tf.stack([y0, x0, y0 + h, x0 + w], axis=1)
+        return tf.image.crop_and_resize(x, boxes, tf.range(n), (self.size, self.size))
+
+
+class RandomApply(keras.layers.Layer):
+    """Apply ``layer`` to each image with probability ``p`` (torchvision's ``RandomApply``)."""
+
+    def __init__(self, layer, p: float, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.layer, self.p = layer, p
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, x, training=True):
+        if not training:
+            return x
+        chosen = keras.random.uniform((tf.shape(x)[0], 1, 1, 1), seed=self.seed_generator) < self.p
+        return tf.where(chosen, self.layer(x, training=True), x)
+
+
+def augmentation(image_size: int, channels: int = 3, min_scale: float = 0.2, strength: float = 0.5,
+                 blur: float = 0.5, seed: int = 0) -> keras.Sequential:
+    """The SimCLR augmentation of float N x H x W x C images in [0, 1], each image drawn on its own
+    (Keras preprocessing layers): random resized crop (area ``min_scale``..1) to ``image_size``,
+    horizontal flip, colour jitter with probability 0.8 (brightness, contrast, and for colour
+    images saturation and hue), grey-scale with probability 0.2 (colour images), Gaussian blur
+    with probability ``blur``."""
+    if image_size < 8 or channels not in (1, 3):
+        raise ValueError(f"expected image_size >= 8 and 1 or 3 channels, got {image_size} and {channels}")
+    s = strength
+    steps = [RandomResizedCrop(image_size, (min_scale, 1.0), seed=seed, name="crop"),
+             keras.layers.RandomFlip("horizontal", seed=seed + 1, name="flip")]
+    if s > 0:
+        if channels == 3:
+            jitter = keras.layers.RandomColorJitter((0, 1), 0.8 * s, 0.8 * s, 0.8 * s, 0.2 * s, seed=seed + 2)
+        else:
+            jitter = keras.Sequential([keras.layers.RandomBrightness(0.8 * s, (0, 1), seed=seed + 2),
+                                       keras.layers.RandomContrast(0.8 * s, (0, 1), seed=seed + 3)])
+        steps.append(RandomApply(jitter, 0.8, seed=seed + 4, name="jitter"))
+        if channels == 3:
+            steps.append(keras.layers.RandomGrayscale(0.2, seed=seed + 5, name="grey"))
+    if blur > 0:
+        kernel = max(3, image_size // 10 * 2 + 1)  # odd, about 10 % of the side, as in the paper
+        steps.append(RandomApply(keras.layers.RandomGaussianBlur(1.0, kernel, (0.1, 2.0), (0, 1), seed=seed + 6),
+                                 blur, seed=seed + 7, name="blur"))
+    return keras.Sequential(steps, name="augmentation")
+
+
+def augment_batch(images, augment) -> tf.Tensor:
+    """uint8 N x H x W x C images -> float N x H x W x C, each image augmented on its own."""
+    x = to_float(images)
+    return x if augment is None else augment(x, training=True)
+
+
+def two_views(images, augment, n_views: int = 2) -> tf.Tensor:
+    """``n_views`` augmented views of every image, view after view: rows ``i`` and ``i + N`` are
+    two views of image ``i`` (the order ``info_nce_loss`` expects)."""
+    if n_views < 2:
+        raise ValueError(f"n_views must be >= 2, got {n_views}")
+    return tf.concat([augment_batch(images, augment) for _ in range(n_views)], axis=0)
+
+
+# --- encoders and heads -------------------------------------------------------------------------
+class Encoder(keras.Model):
+    """``body`` (images -> feature vectors of ``feature_dim``) followed by ``fc``: the identity,
+    the projection head (pretraining) or a linear classifier (evaluation)."""
+
+    def __init__(self, body: keras.Model, feature_dim: int, fc=None, **kwargs):
+        super().__init__(**kwargs)
+        self.body, self.feature_dim = body, feature_dim
+        self.fc = fc if fc is not None else keras.layers.Identity(name="fc")
+
+    def call(self, x, training=False):
+        return self.fc(self.body(x, training=training), training=training)
+
+
+def _conv_bn(x, filters, stride, name, relu=True, kernel=3):
+    if stride > 1 and kernel > 1:  # pad 1 on every side like torch, then a valid convolution
+        x = keras.layers.ZeroPadding2D(kernel // 2, name=f"{name}_pad")(x)
+    x = keras.layers.Conv2D(filters, kernel, stride, "valid" if stride > 1 else "same", use_bias=False,
+                            kernel_initializer=torch_conv_init(), name=f"{name}_conv")(x)
+    x = keras.layers.BatchNormalization(**BN, name=f"{name}_bn")(x)
+    return keras.layers.ReLU(name=f"{name}_relu")(x) if relu else x
+
+
+def _small_body(in_channels, width):
+    inputs = keras.Input((None, None, in_channels))
+    x = inputs
+    for i, (filters, stride) in enumerate([(width, 1), (2 * width, 2), (4 * width, 2), (4 * width, 2)]):
+        x = _conv_bn(x, filters, stride, f"layer{i}")
+    return keras.Model(inputs, keras.layers.GlobalAveragePooling2D(name="pool")(x), name="body")
+
+
+def _resnet18_body(in_channels):
+    inputs = keras.Input((None, None, in_channels))
+    x = _conv_bn(inputs, 64, 1, "stem")  # 3x3, stride 1, no max-pool: SimCLR's small-image ResNet
+    for stage, (filters, stride) in enumerate([(64, 1), (128, 2), (256, 2), (512, 2)], start=1):
+        for block in range(2):
+            name, s = f"layer{stage}_{block}", stride if block == 0 else 1
+            y = _conv_bn(x, filters, s, f"{name}_a")
+            y = _conv_bn(y, filters, 1, f"{name}_b", relu=False)
+            if s != 1 or x.shape[-1] != filters:
+                x = _conv_bn(x, filters, s, f"{name}_down", relu=False, kernel=1)
+            x = keras.layers.ReLU(name=f"{name}_out")(keras.layers.Add(name=f"{name}_add")([x, y]))
+    return keras.Model(inputs, keras.layers.GlobalAveragePooling2D(name="pool")(x), name="body")
+
+
+def build_encoder(arch: str = "small", in_channels: int = 1, width: int = 32, fc=None) -> Encoder:
+    """``small``: four 3x3 conv-BN-ReLU layers (``width``, 2, 4, 4 x ``width`` channels, strides
+    1, 2, 2, 2) and global average pooling, 4 x ``width`` features; ``resnet18``: ResNet-18 adapted
+    to small images as in SimCLR's CIFAR setting (3x3 stride-1 stem, no max-pool), 512 features.
+    ``fc`` (default: the identity) is the layer on top."""
+    if arch not in ARCHS:
+        raise ValueError(f"arch must be one of {ARCHS}, got {arch!r}")
+    if in_channels not in (1, 3):
+        raise ValueError(f"in_channels must be 1 or 3, got {in_channels}")
+    body, dim = (_small_body(in_channels, width), 4 * width) if arch == "small" else (_resnet18_body(in_channels), 512)
+    encoder = Encoder(body, dim, fc, name="backbone")
+    encoder(tf.zeros((1, 16, 16, in_channels)))  # create every weight now
+    return encoder
+
+
+def projection_head(feature_dim: int, out_dim: int = 128) -> keras.Sequential:
+    """SimCLR's projection head g: Dense, ReLU, Dense (``feature_dim`` -> ``feature_dim`` -> ``out_dim``)."""
+    return keras.Sequential([keras.layers.Dense(feature_dim, name="dense0"), keras.layers.ReLU(name="relu"),
+                             keras.layers.Dense(out_dim, name="dense1")], name="fc")
+
+
+def linear_model(n_classes: int, arch: str = "small", in_channels: int = 1, width: int = 32) -> Encoder:
+    """An encoder with ``fc = Dense(n_classes)``: random weights until loaded or trained."""
+    if n_classes < 2:
+        raise ValueError(f"n_classes must be >= 2, got {n_classes}")
+    return build_encoder(arch, in_channels, width, keras.layers.Dense(n_classes, name="fc"))
+
+
+# --- info-NCE -----------------------------------------------------------------------------------
+def info_nce_loss(features, batch_size: int, n_views: int = 2, temperature: float = 0.07):
+    """``(logits, labels)`` as sthalles' ``info_nce_loss``, in TensorFlow: cross-entropy of the two
+    is the loss. ``features`` is N x D with N = ``n_views`` x ``batch_size``, view after view."""
+    shape = tuple(getattr(features, "shape", ()))
+    if len(shape) != 2:
+        raise ValueError(f"features must be a 2-D tensor (rows x dimensions), got shape {shape}")
+    core.check_views(shape[0], batch_size, n_views)
+    temperature = core.check_temperature(temperature)
+    n = batch_size * n_views
+    labels = tf.concat([tf.range(batch_size) for _ in range(n_views)], axis=0)
+    labels = tf.equal(labels[None, :], labels[:, None])
+    features = tf.math.l2_normalize(tf.convert_to_tensor(features, tf.float32), axis=1)
+    similarity_matrix = tf.matmul(features, features, transpose_b=True)
+    mask = tf.eye(n, dtype=tf.bool)
+    labels = tf.reshape(tf.boolean_mask(labels, ~mask), (n, -1))
+    similarity_matrix = tf.reshape(tf.boolean_mask(similarity_matrix, ~mask), (n, -1))
+    positives = tf.reshape(tf.boolean_mask(similarity_matrix, labels), (n, -1))
+    negatives = tf.reshape(tf.boolean_mask(similarity_matrix, ~labels), (n, -1))
+    logits = tf.concat([positives, negatives], axis=1)
+    return logits / temperature, tf.zeros(n, dtype=tf.int64)
+
+
+def cross_entropy(logits, labels) -> tf.Tensor:
+    """Mean cross-entropy of integer labels under logits (``CrossEntropyLoss`` in torch)."""
+    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
+
+
+# --- the pretraining model and checkpoints --------------------------------------------------------
+class SimCLRModel(keras.Model):
+    """sthalles' ResNetSimCLR: ``backbone`` is the encoder, its ``fc`` the projection head. Its
+    ``train_step`` makes the views, computes the info-NCE loss and steps the optimizer, so
+    ``fit`` pretrains it (see ``pretrain``)."""
+
+    def __init__(self, arch: str = "small", in_channels: int = 1, width: int = 32, out_dim: int = 128, **kwargs):
+        super().__init__(**kwargs)
+        body_dim = 4 * width if arch == "small" else 512
+        self.backbone = build_encoder(arch, in_channels, width, projection_head(body_dim, out_dim))
+        self.config = {"arch": arch, "in_channels": in_channels, "width": width}
+        self.augment, self.temperature, self.n_views = None, 0.07, 2
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.top1_tracker = keras.metrics.Mean(name="top1")
+
+    def call(self, x, training=False):
+        return self.backbone(x, training=training)
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.top1_tracker]
+
+    def train_step(self, images):
+        batch_size = images.shape[0]
+        views = two_views(images, self.augment, self.n_views)
+        with tf.GradientTape() as tape:
+            logits, labels = info_nce_loss(self(views, training=True), batch_size, self.n_views, self.temperature)
+            loss = cross_entropy(logits, labels)
+        gradients = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
+        self.loss_tracker.update_state(loss)
+        self.top1_tracker.update_state(tf.reduce_mean(tf.cast(tf.argmax(logits, 1) == 0, tf.float32)))
+        return {"loss": self.loss_tracker.result(), "top1": self.top1_tracker.result()}
+
+
+def _named(layer, prefix: str = "") -> dict:
+    """Every variable of ``layer``'s sub-layers by a dotted name built from the layer names."""
+    out = {}
+    for sub in getattr(layer, "layers", []):
+        if getattr(sub, "layers", None):
+            out |= _named(sub, f"{prefix}{sub.name}.")
+        else:
+            out |= {f"{prefix}{sub.name}.{v.name}": v for v in sub.weights}
+    return out
+
+
+def state_dict(model: keras.Model) -> dict:
+    """The model's weights and BatchNorm statistics as ``{dotted name: numpy array}``."""
+    return {name: np.array(v.numpy()) for name, v in _named(model).items()}
+
+
+def save_checkpoint(model: keras.Model, path) -> Path:
+    """``state_dict(model)`` as an ``.npz`` file, written atomically (temporary file, then rename)."""
+    path = Path(path)
+    if path.suffix != ".npz":
+        raise ValueError(f"TensorFlow checkpoints here end in .npz, got {path.name}")
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "wb") as f:
+            np.savez(f, **state_dict(model))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def load_checkpoint(path) -> dict:
+    """The named arrays of a ``save_checkpoint`` file (``allow_pickle=False``: arrays only)."""
+    path = Path(path)
+    if path.suffix in OTHER_FRAMEWORK:
+        raise ValueError(f"expected a TensorFlow .npz checkpoint, got {path.name}, which looks like a "
+                         f"PyTorch one: load it with companion.torch.simclr")
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            return {k: arrays[k] for k in arrays.files}
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as error:
+        raise ValueError(f"expected an .npz of named arrays in {path.name}, could not read it: "
+                         f"{str(error).splitlines()[0]}") from None
+
+
+class _Checkpoint(keras.callbacks.Callback):
+    def __init__(self, path):
+        super().__init__()
+        self.path, self.seconds, self.start = path, [], 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self.start)
+        if self.path is not None:
+            save_checkpoint(self.model, self.path)
+
+
+def pretrain(model: SimCLRModel, images, epochs: int = 1, batch_size: int = 256, temperature: float = 0.07,
+             augment=None, lr: float = 3e-4, weight_decay: float = 1e-4, n_views: int = 2,
+             checkpoint=None, seed: int = 0, progress: bool = True) -> dict:
+    """Contrastive pretraining on unlabelled uint8 NHWC ``images`` with ``fit``: Adam on the
+    info-NCE loss (``SimCLRModel.train_step``).
+
+    Every epoch shuffles the images and drops the last incomplete batch (info-NCE needs the full
+    batch). Returns per-epoch ``loss``, ``top1`` (how often the positive has the highest logit)
+    and ``seconds``; with ``checkpoint`` the model is written there atomically after every epoch.
+    """
+    images = np.asarray(images)
+    if images.ndim != 4 or images.dtype != np.uint8:
+        raise ValueError(f"expected uint8 N x H x W x C images, got {images.dtype} {images.shape}")
+    if len(images) < batch_size:
+        raise ValueError(f"need at least batch_size = {batch_size} images, got {len(images)}")
+    model.temperature = core.check_temperature(temperature)
+    model.augment = augment if augment is not None else augmentation(images.shape[1], images.shape[-1], seed=seed)
+    model.n_views = n_views
+    model.compile(optimizer=keras.optimizers.Adam(lr, weight_decay=weight_decay or None))
+    dataset = (tf.data.Dataset.from_tensor_slices(images).shuffle(len(images), seed=seed)
+               .batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
+    log = _Checkpoint(checkpoint)
+    history = model.fit(dataset, epochs=epochs, verbose=2 if progress else 0, callbacks=[log], shuffle=False)
+    return {"loss": [float(v) for v in history.history["loss"]],
+            "top1": [float(v) for v in history.history["top1"]], "seconds": log.seconds}
+
+
+def load_encoder(path, n_classes: int, arch: str = "small", in_channels: int = 1, width: int = 32) -> Encoder:
+    """The article's evaluator: a fresh encoder with ``fc = Dense(n_classes)``, loaded from a
+    pretraining checkpoint whose ``backbone.`` prefix is stripped and whose projection head is
+    dropped. Only ``fc`` keeps its fresh weights; missing or unexpected keys fail."""
+    model = linear_model(n_classes, arch, in_channels, width)
+    variables = {k: v for k, v in _named(model).items() if not k.startswith(core.HEAD_PREFIX)}
+    state = core.strip_backbone(load_checkpoint(path))
+    core.check_keys(variables, state)
+    core.check_shapes({k: tuple(v.shape) for k, v in variables.items()}, {k: v.shape for k, v in state.items()})
+    for name, variable in variables.items():
+        variable.assign(state[name])
+    return model
+
+
+def reset_fc(model: Encoder, seed: int = 0) -> Encoder:
+    """Give the dense ``fc`` fresh random weights (e.g. to probe a supervised encoder anew)."""
+    if not isinstance(getattr(model, "fc", None), keras.layers.Dense):
+        raise TypeError("expected an encoder with a Dense fc (see linear_model / load_encoder)")
+    model.fc.kernel.assign(keras.initializers.GlorotUniform(seed)(model.fc.kernel.shape))
+    model.fc.bias.assign(np.zeros(model.fc.bias.shape, np.float32))
+    return model
+
+
+def freeze_for_linear_eval(model: Encoder) -> list[str]:
+    """Freeze everything but ``fc``; return the names of the weights still trained."""
+    if not isinstance(getattr(model, "fc", None), keras.layers.Dense):
+        raise TypeError("expected an encoder with a Dense fc (see linear_model / load_encoder)")
+    model.body.trainable = False
+    model.fc.trainable = True
+    trainable = {id(v) for v in model.trainable_weights}
+    return [name for name, v in _named(model).items() if id(v) in trainable]
+
+
+# --- evaluation ----------------------------------------------------------------------------------
+def extract_features(model: keras.Model, images, batch_size: int = 512) -> np.ndarray:
+    """Encoder features (before ``fc``) of uint8 NHWC images, in inference mode and in batches."""
+    encoder = model.backbone if isinstance(model, SimCLRModel) else model
+    if not isinstance(encoder, Encoder):
+        raise TypeError(f"expected an Encoder or a SimCLRModel, got {type(model).__name__}")
+    images = np.asarray(images)
+    return np.concatenate([encoder.body(to_float(images[i:i + batch_size]), training=False).numpy()
+                           for i in range(0, len(images), batch_size)])
+
+
+def train_linear(fc: keras.layers.Dense, features, labels, epochs: int = 100, batch_size: int = 256,
+                 lr: float = 1e-3, weight_decay: float = 1e-4, seed: int = 0, standardize: bool = True) -> dict:
+    """Train the dense layer ``fc`` on fixed features with cross-entropy (Adam); per-epoch loss.
+
+    With ``standardize`` the layer trains on features scaled to zero mean and unit variance (the
+    training set's statistics), and the scaling is then folded into ``fc``'s weights, so ``fc``
+    still takes the raw features: W' = W / s, b' = b - m W'.
+    """
+    x, y = np.asarray(features, np.float32), np.asarray(labels, np.int64)
+    if x.ndim != 2 or len(x) != len(y) or (fc.built and fc.kernel.shape[0] != x.shape[1]):
+        raise ValueError(f"expected N x D features matching fc and N labels, got {x.shape} and {y.shape}")
+    mean, std = (x.mean(0), np.maximum(x.std(0), 1e-6)) if standardize else (0.0, 1.0)
+    x = ((x - mean) / std).astype(np.float32)
+    if not fc.built:
+        fc.build((None, x.shape[1]))
+    optimizer = keras.optimizers.Adam(lr, weight_decay=weight_decay or None)
+    optimizer.build(fc.trainable_variables)
+
+    @tf.function
+    def step(xb, yb):
+        with tf.GradientTape() as tape:
+            loss = cross_entropy(fc(xb), yb)
+        optimizer.apply_gradients(zip(tape.gradient(loss, fc.trainable_variables), fc.trainable_variables))
+        return loss
+
+    rng, losses = np.random.default_rng(seed), []
+    for _ in range(epochs):
+        order, total = rng.permutation(len(x)), 0.0
+        for i in range(0, len(x), batch_size):
+            idx = order[i:i + batch_size]
+            total += float(step(tf.constant(x[idx]), tf.constant(y[idx]))) * len(idx)
+        losses.append(total / len(x))
+    if standardize:
+        kernel = fc.kernel.numpy() / std[:, None]
+        fc.kernel.assign(kernel)
+        fc.bias.assign(fc.bias.numpy() - mean @ kernel)
+    return {"loss": losses}
+
+
+def _scores(logits, labels, n_classes):
+    k = min(5, n_classes)
+    scores = core.topk_accuracy(logits, labels, (1, k))
+    return {"top1": scores[1], "top5": scores[k]}
+
+
+def linear_evaluation(model: Encoder, train: ImageSet, test: ImageSet, epochs: int = 100,
+                      batch_size: int = 256, lr: float = 1e-3, weight_decay: float = 1e-4,
+                      seed: int = 0, standardize: bool = True) -> dict:
+    """The linear evaluation protocol on a frozen encoder (``freeze_for_linear_eval`` first): train
+    ``model.fc`` on the encoder's inference-mode features of ``train``, report top-1 and top-5 on
+    ``test``. The frozen encoder's features never change, so they are computed once.
+    Returns ``top1``, ``top5``, the fc ``history`` and the features (for kNN)."""
+    if model.body.trainable or not model.fc.trainable:
+        raise ValueError("expected only fc to be trainable (call freeze_for_linear_eval first)")
+    keras.utils.set_random_seed(seed)
+    features = {"train": extract_features(model, train.images), "test": extract_features(model, test.images)}
+    history = train_linear(model.fc, features["train"], train.labels, epochs, batch_size, lr, weight_decay,
+                           seed, standardize)
+    logits = model.fc(features["test"]).numpy()
+    return {**_scores(logits, test.labels, logits.shape[1]), "history": history, "features": features}
+
+
+def linear_probe(train_features, train_labels, test_features, test_labels, n_classes: int,
+                 epochs: int = 100, batch_size: int = 256, lr: float = 1e-3, weight_decay: float = 1e-4,
+                 seed: int = 0, standardize: bool = True) -> dict:
+    """The same protocol on features computed elsewhere (e.g. the ImageNet MobileNetV2's)."""
+    keras.utils.set_random_seed(seed)
+    fc = keras.layers.Dense(n_classes, name="fc")
+    history = train_linear(fc, train_features, train_labels, epochs, batch_size, lr, weight_decay, seed, standardize)
+    logits = fc(np.asarray(test_features, np.float32)).numpy()
+    return {**_scores(logits, test_labels, n_classes), "history": history}
+
+
+class _Augmented(keras.Model):
+    """``model`` behind an augmentation that acts only in training (for supervised training)."""
+
+    def __init__(self, model, augment, **kwargs):
+        super().__init__(**kwargs)
+        self.model_, self.augment = model, augment
+
+    def call(self, x, training=False):
+        if training and self.augment is not None:
+            x = self.augment(x, training=True)
+        return self.model_(x, training=training)
+
+
+def train_supervised(model: Encoder, train: ImageSet, epochs: int = 1, batch_size: int = 128, lr: float = 1e-3,
+                     augment=None, seed: int = 0, progress: bool = False) -> dict:
+    """Train the whole encoder and its dense ``fc`` with labels (cross-entropy, Adam, ``fit``),
+    each image augmented by ``augment`` (e.g. ``augmentation(..., strength=0, blur=0)``)."""
+    model.trainable = True
+    keras.utils.set_random_seed(seed)
+    return training.fit(_Augmented(model, augment, name="augmented"), train, epochs=epochs, batch_size=batch_size, lr=lr,
+                        seed=seed, progress=progress)
+
+
+def predict_top1(model: Encoder, test: ImageSet) -> float:
+    """Top-1 accuracy of the whole model (encoder + fc) on ``test``, in inference mode."""
+    return training.evaluate(model, test)["accuracy"]

@@ -1,0 +1,392 @@
+"""SimCLR in PyTorch: two-view augmentation, encoders, projection head, info-NCE, pretraining,
+checkpoints with the article's ``backbone.`` prefix handling, and linear / kNN evaluation.
+
+The structure follows sthalles/SimCLR, the code the source article runs: ``SimCLRModel.backbone``
+is the encoder whose ``fc`` is the projection head, so a pretraining checkpoint holds
+``backbone.body.*`` (the encoder) and ``backbone.fc.*`` (the head). Linear evaluation strips the
+prefix, drops the head, puts a fresh ``fc = Linear(features, classes)`` on the encoder and trains
+only that layer. The TensorFlow edition (``companion.tf.simclr``) has the same names.
+"""
+from __future__ import annotations
+
+import pickle
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torchvision.models import resnet18
+from torchvision.transforms import v2
+from tqdm.auto import tqdm
+
+from .. import simclr as core
+from ..data import ImageSet
+from . import training
+from .training import to_float
+
+ARCHS = ("small", "resnet18")
+OTHER_FRAMEWORK = (".keras", ".h5", ".npz")
+
+
+def device() -> torch.device:
+    """Where pretraining and feature extraction run: the GPU when there is one (the gpu profile)."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+# --- augmentation -------------------------------------------------------------------------------
+def augmentation(image_size: int, channels: int = 3, min_scale: float = 0.2, strength: float = 0.5,
+                 blur: float = 0.5) -> v2.Compose:
+    """The SimCLR augmentation of one float C x H x W image in [0, 1] (torchvision transforms v2):
+    random resized crop (area ``min_scale``..1) to ``image_size``, horizontal flip, colour jitter
+    with probability 0.8 (brightness, contrast, and for colour images saturation and hue), grey-scale
+    with probability 0.2 (colour images), Gaussian blur with probability ``blur``."""
+    if image_size < 8 or channels not in (1, 3):
+        raise ValueError(f"expected image_size >= 8 and 1 or 3 channels, got {image_size} and {channels}")
+    s = strength
+    jitter = (v2.ColorJitter(0.8 * s, 0.8 * s, 0.8 * s, 0.2 * s) if channels == 3
+              else v2.ColorJitter(0.8 * s, 0.8 * s))
+    steps = [v2.RandomResizedCrop(image_size, scale=(min_scale, 1.0), antialias=True),
+             v2.RandomHorizontalFlip()]
+    if s > 0:
+        steps.append(v2.RandomApply([jitter], p=0.8))
+    if channels == 3 and s > 0:
+        steps.append(v2.RandomGrayscale(p=0.2))
+    if blur > 0:
+        kernel = max(3, image_size // 10 * 2 + 1)  # odd, about 10 % of the side, as in the paper
+        steps.append(v2.RandomApply([v2.GaussianBlur(kernel, sigma=(0.1, 2.0))], p=blur))
+    return v2.Compose(steps)
+
+
+def augment_batch(images, augment) -> torch.Tensor:
+    """uint8 N x H x W x C images -> float N x C x H x W, each image augmented on its own.
+
+    The many tiny per-image operations run on one thread: with several threads, their start-up
+    costs more than the work (30 times slower on a busy 2-core machine).
+    """
+    x = to_float(images)
+    if augment is None:
+        return x
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return torch.stack([augment(image) for image in x])
+    finally:
+        torch.set_num_threads(threads)
+
+
+def two_views(images, augment, n_views: int = 2) -> torch.Tensor:
+    """``n_views`` augmented views of every image, view after view: rows ``i`` and ``i + N`` are
+    two views of image ``i`` (the order ``info_nce_loss`` expects)."""
+    if n_views < 2:
+        raise ValueError(f"n_views must be >= 2, got {n_views}")
+    return torch.cat([augment_batch(images, augment) for _ in range(n_views)])
+
+
+# --- encoders and heads -------------------------------------------------------------------------
+class Encoder(nn.Module):
+    """``body`` (images -> feature vectors of ``feature_dim``) followed by ``fc``: the identity,
+    the projection head (pretraining) or a linear classifier (evaluation)."""
+
+    def __init__(self, body: nn.Module, feature_dim: int):
+        super().__init__()
+        self.body, self.fc, self.feature_dim = body, nn.Identity(), feature_dim
+
+    def forward(self, x):
+        return self.fc(self.body(x))
+
+
+def _conv(c_in, c_out, stride):
+    return [nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+
+
+def build_encoder(arch: str = "small", in_channels: int = 1, width: int = 32,
+                  fc: nn.Module | None = None) -> Encoder:
+    """``small``: four 3x3 conv-BN-ReLU layers (``width``, 2, 4, 4 x ``width`` channels, strides
+    1, 2, 2, 2) and global average pooling, 4 x ``width`` features; ``resnet18``: torchvision's
+    ResNet-18 adapted to small images as in SimCLR's CIFAR setting (3x3 stride-1 stem, no max-pool),
+    512 features. ``fc`` (default: the identity) is the layer on top."""
+    if arch not in ARCHS:
+        raise ValueError(f"arch must be one of {ARCHS}, got {arch!r}")
+    if in_channels not in (1, 3):
+        raise ValueError(f"in_channels must be 1 or 3, got {in_channels}")
+    if arch == "small":
+        w = width
+        body = nn.Sequential(*_conv(in_channels, w, 1), *_conv(w, 2 * w, 2), *_conv(2 * w, 4 * w, 2),
+                             *_conv(4 * w, 4 * w, 2), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        encoder = Encoder(body, 4 * w)
+    else:
+        body = resnet18(weights=None)
+        body.conv1 = nn.Conv2d(in_channels, 64, 3, 1, 1, bias=False)
+        body.maxpool = nn.Identity()
+        body.fc = nn.Identity()
+        encoder = Encoder(body, 512)
+    if fc is not None:
+        encoder.fc = fc
+    return encoder
+
+
+def projection_head(feature_dim: int, out_dim: int = 128) -> nn.Sequential:
+    """SimCLR's projection head g: Linear, ReLU, Linear (sthalles: ``dim_mlp`` -> ``dim_mlp`` -> ``out_dim``)."""
+    return nn.Sequential(nn.Linear(feature_dim, feature_dim), nn.ReLU(), nn.Linear(feature_dim, out_dim))
+
+
+class SimCLRModel(nn.Module):
+    """sthalles' ResNetSimCLR: ``backbone`` is the encoder, its ``fc`` the projection head."""
+
+    def __init__(self, arch: str = "small", in_channels: int = 1, width: int = 32, out_dim: int = 128):
+        super().__init__()
+        self.backbone = build_encoder(arch, in_channels, width)
+        self.backbone.fc = projection_head(self.backbone.feature_dim, out_dim)
+        self.config = {"arch": arch, "in_channels": in_channels, "width": width}
+
+    def forward(self, x):
+        return self.backbone(x)
+
+
+def linear_model(n_classes: int, arch: str = "small", in_channels: int = 1, width: int = 32) -> Encoder:
+    """An encoder with ``fc = Linear(features, n_classes)``: random weights until loaded or trained."""
+    if n_classes < 2:
+        raise ValueError(f"n_classes must be >= 2, got {n_classes}")
+    model = build_encoder(arch, in_channels, width)
+    model.fc = nn.Linear(model.feature_dim, n_classes)
+    return model
+
+
+# --- info-NCE -----------------------------------------------------------------------------------
+def info_nce_loss(features: torch.Tensor, batch_size: int, n_views: int = 2, temperature: float = 0.07):
+    """``(logits, labels)`` exactly as sthalles' ``info_nce_loss``: cross-entropy of the two is the loss.
+
+    ``features`` is N x D with N = ``n_views`` x ``batch_size``, view after view.
+    """
+    if not torch.is_tensor(features) or features.ndim != 2:
+        raise ValueError(f"features must be a 2-D tensor (rows x dimensions), got "
+                         f"{tuple(features.shape) if hasattr(features, 'shape') else type(features).__name__}")
+    core.check_views(features.shape[0], batch_size, n_views)
+    temperature = core.check_temperature(temperature)
+    labels = torch.cat([torch.arange(batch_size) for _ in range(n_views)], dim=0)
+    labels = (labels.unsqueeze(0) == labels.unsqueeze(1)).float()
+    features = F.normalize(features, dim=1)
+    similarity_matrix = torch.matmul(features, features.T)
+    mask = torch.eye(labels.shape[0], dtype=torch.bool, device=features.device)
+    labels = labels.to(features.device)[~mask].view(labels.shape[0], -1)
+    similarity_matrix = similarity_matrix[~mask].view(similarity_matrix.shape[0], -1)
+    positives = similarity_matrix[labels.bool()].view(labels.shape[0], -1)
+    negatives = similarity_matrix[~labels.bool()].view(similarity_matrix.shape[0], -1)
+    logits = torch.cat([positives, negatives], dim=1)
+    labels = torch.zeros(logits.shape[0], dtype=torch.long, device=features.device)
+    return logits / temperature, labels
+
+
+# --- pretraining and checkpoints -----------------------------------------------------------------
+def save_checkpoint(model: nn.Module, path) -> Path:
+    """The state dict, written atomically (temporary file, then rename)."""
+    path = Path(path)
+    if path.suffix in OTHER_FRAMEWORK:
+        raise ValueError(f"PyTorch checkpoints end in .pt, got {path.name}")
+    return training.save_checkpoint(model, path)
+
+
+def load_checkpoint(path) -> dict:
+    """A state dict written by ``save_checkpoint`` (``torch.load(weights_only=True)``)."""
+    path = Path(path)
+    if path.suffix in OTHER_FRAMEWORK:
+        raise ValueError(f"expected a PyTorch .pt checkpoint, got {path.name}, which looks like a "
+                         f"TensorFlow/Keras one: load it with companion.tf.simclr")
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        return torch.load(path, weights_only=True, map_location="cpu")
+    except (RuntimeError, OSError, EOFError, ValueError, pickle.UnpicklingError) as error:
+        raise ValueError(f"expected a PyTorch state dict in {path.name}, could not read it: "
+                         f"{str(error).splitlines()[0]}") from None
+
+
+def pretrain(model: SimCLRModel, images, epochs: int = 1, batch_size: int = 256, temperature: float = 0.07,
+             augment=None, lr: float = 3e-4, weight_decay: float = 1e-4, n_views: int = 2,
+             checkpoint=None, seed: int = 0, progress: bool = True) -> dict:
+    """Contrastive pretraining on unlabelled uint8 NHWC ``images``: Adam on the info-NCE loss.
+
+    Every epoch shuffles the images and drops the last incomplete batch (info-NCE needs the full
+    batch). Returns per-epoch ``loss``, ``top1`` (how often the positive has the highest logit)
+    and ``seconds``; with ``checkpoint`` the model is written there atomically after every epoch.
+    """
+    images = np.asarray(images)
+    if images.ndim != 4 or images.dtype != np.uint8:
+        raise ValueError(f"expected uint8 N x H x W x C images, got {images.dtype} {images.shape}")
+    if len(images) < batch_size:
+        raise ValueError(f"need at least batch_size = {batch_size} images, got {len(images)}")
+    core.check_temperature(temperature)
+    if augment is None:
+        augment = augmentation(images.shape[1], images.shape[-1])
+    model.to(device())  # back on the CPU at the end, like every other model of the chapter
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)  # the augmentations draw from torch's global generator
+    history = {"loss": [], "top1": [], "seconds": []}
+    for epoch in range(epochs):
+        start, order = time.perf_counter(), torch.randperm(len(images), generator=generator).numpy()
+        model.train()
+        total = correct = steps = 0
+        batches = range(0, len(images) - batch_size + 1, batch_size)
+        for i in tqdm(batches, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=False):
+            views = two_views(images[order[i:i + batch_size]], augment, n_views).to(device())
+            logits, labels = info_nce_loss(model(views), batch_size, n_views, temperature)
+            loss = F.cross_entropy(logits, labels)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item()
+            correct += (logits.argmax(1) == 0).float().mean().item()
+            steps += 1
+        history["loss"].append(total / steps)
+        history["top1"].append(correct / steps)
+        history["seconds"].append(time.perf_counter() - start)
+        if checkpoint is not None:
+            save_checkpoint(model, checkpoint)
+    model.cpu()
+    return history
+
+
+def load_encoder(path, n_classes: int, arch: str = "small", in_channels: int = 1, width: int = 32) -> Encoder:
+    """The article's evaluator: a fresh encoder with ``fc = Linear(features, n_classes)``, loaded
+    from a pretraining checkpoint whose ``backbone.`` prefix is stripped and whose projection head
+    is dropped. Exactly ``fc.weight`` and ``fc.bias`` stay missing; anything else fails."""
+    model = linear_model(n_classes, arch, in_channels, width)
+    state = core.strip_backbone(load_checkpoint(path))
+    expected = {k: v for k, v in model.state_dict().items() if not k.startswith(core.HEAD_PREFIX)}
+    core.check_keys(expected, state)
+    core.check_shapes({k: tuple(v.shape) for k, v in expected.items()}, {k: tuple(v.shape) for k, v in state.items()})
+    log = model.load_state_dict(state, strict=False)
+    assert sorted(log.missing_keys) == ["fc.bias", "fc.weight"] and not log.unexpected_keys, log
+    return model
+
+
+def reset_fc(model: Encoder, seed: int = 0) -> Encoder:
+    """Give the linear ``fc`` fresh random weights (e.g. to probe a supervised encoder anew)."""
+    if not isinstance(getattr(model, "fc", None), nn.Linear):
+        raise TypeError("expected an encoder with a Linear fc (see linear_model / load_encoder)")
+    torch.manual_seed(seed)
+    model.fc.reset_parameters()
+    return model
+
+
+def freeze_for_linear_eval(model: Encoder) -> list[str]:
+    """Freeze every parameter but those of ``fc``; return the names still requiring gradients."""
+    if not isinstance(getattr(model, "fc", None), nn.Linear):
+        raise TypeError("expected an encoder with a Linear fc (see linear_model / load_encoder)")
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad = name.startswith(core.HEAD_PREFIX)
+    return [name for name, p in model.named_parameters() if p.requires_grad]
+
+
+# --- evaluation ----------------------------------------------------------------------------------
+@torch.no_grad()
+def extract_features(model: nn.Module, images, batch_size: int = 512) -> np.ndarray:
+    """Encoder features (before ``fc``) of uint8 NHWC images, in eval mode and in batches, float32."""
+    encoder = model.backbone if isinstance(model, SimCLRModel) else model
+    if not isinstance(encoder, Encoder):
+        raise TypeError(f"expected an Encoder or a SimCLRModel, got {type(model).__name__}")
+    encoder.eval().to(device())
+    images = np.asarray(images)
+    features = torch.cat([encoder.body(to_float(images[i:i + batch_size]).to(device())).cpu()
+                          for i in range(0, len(images), batch_size)]).numpy()
+    encoder.cpu()
+    return features
+
+
+def _standardiser(features):
+    """Per-dimension mean and standard deviation of training features (std floored at 1e-6)."""
+    x = np.asarray(features, np.float64)
+    return x.mean(0), np.maximum(x.std(0), 1e-6)
+
+
+def train_linear(fc: nn.Linear, features, labels, epochs: int = 100, batch_size: int = 256,
+                 lr: float = 1e-3, weight_decay: float = 1e-4, seed: int = 0, standardize: bool = True) -> dict:
+    """Train the linear layer ``fc`` on fixed features with cross-entropy (Adam); per-epoch loss.
+
+    With ``standardize`` the layer trains on features scaled to zero mean and unit variance (the
+    training set's statistics), and the scaling is then folded into ``fc``'s weights, so ``fc``
+    still takes the raw features: W' = W / s, b' = b - W' m.
+    """
+    x, y = torch.as_tensor(np.asarray(features, np.float32)), torch.as_tensor(np.asarray(labels, np.int64))
+    if x.ndim != 2 or x.shape[1] != fc.in_features or len(x) != len(y):
+        raise ValueError(f"expected N x {fc.in_features} features and N labels, got {tuple(x.shape)} and {len(y)}")
+    mean, std = (torch.as_tensor(a, dtype=torch.float32) for a in _standardiser(x)) if standardize else (0.0, 1.0)
+    x = (x - mean) / std
+    optimizer = torch.optim.Adam(fc.parameters(), lr=lr, weight_decay=weight_decay)
+    generator, losses = torch.Generator().manual_seed(seed), []
+    fc.train()
+    for _ in range(epochs):
+        order, total = torch.randperm(len(x), generator=generator), 0.0
+        for i in range(0, len(x), batch_size):
+            idx = order[i:i + batch_size]
+            loss = F.cross_entropy(fc(x[idx]), y[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(idx)
+        losses.append(total / len(x))
+    if standardize:
+        with torch.no_grad():
+            fc.weight /= std
+            fc.bias -= fc.weight @ mean
+    fc.eval()
+    return {"loss": losses}
+
+
+def linear_evaluation(model: Encoder, train: ImageSet, test: ImageSet, epochs: int = 100,
+                      batch_size: int = 256, lr: float = 1e-3, weight_decay: float = 1e-4,
+                      seed: int = 0, standardize: bool = True) -> dict:
+    """The linear evaluation protocol on a frozen encoder (``freeze_for_linear_eval`` first): train
+    ``model.fc`` on the encoder's eval-mode features of ``train``, report top-1 and top-5 on ``test``.
+
+    The encoder is frozen and in eval mode, so its features of an image never change: they are
+    computed once, and training ``fc`` on them is training the whole frozen model batch by batch.
+    Returns ``top1``, ``top5``, the fc ``history`` and the features (for kNN).
+    """
+    trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+    if not trainable or any(not n.startswith(core.HEAD_PREFIX) for n in trainable):
+        raise ValueError(f"expected only fc.* to require gradients (call freeze_for_linear_eval), got {trainable}")
+    torch.manual_seed(seed)
+    features = {"train": extract_features(model, train.images), "test": extract_features(model, test.images)}
+    history = train_linear(model.fc, features["train"], train.labels, epochs, batch_size, lr, weight_decay,
+                           seed, standardize)
+    model.eval()
+    with torch.no_grad():
+        logits = model.fc(torch.from_numpy(features["test"])).numpy()
+    k = min(5, logits.shape[1])
+    scores = core.topk_accuracy(logits, test.labels, (1, k))
+    return {"top1": scores[1], "top5": scores[k], "history": history, "features": features}
+
+
+def linear_probe(train_features, train_labels, test_features, test_labels, n_classes: int,
+                 epochs: int = 100, batch_size: int = 256, lr: float = 1e-3, weight_decay: float = 1e-4,
+                 seed: int = 0, standardize: bool = True) -> dict:
+    """The same protocol on features computed elsewhere (e.g. the ImageNet MobileNetV2's)."""
+    torch.manual_seed(seed)
+    fc = nn.Linear(np.shape(train_features)[1], n_classes)
+    history = train_linear(fc, train_features, train_labels, epochs, batch_size, lr, weight_decay, seed,
+                           standardize)
+    with torch.no_grad():
+        logits = fc(torch.as_tensor(np.asarray(test_features, np.float32))).numpy()
+    k = min(5, n_classes)
+    scores = core.topk_accuracy(logits, test_labels, (1, k))
+    return {"top1": scores[1], "top5": scores[k], "history": history}
+
+
+def train_supervised(model: Encoder, train: ImageSet, epochs: int = 1, batch_size: int = 128, lr: float = 1e-3,
+                     augment=None, seed: int = 0, progress: bool = False) -> dict:
+    """Train the whole encoder and its linear ``fc`` with labels (cross-entropy, Adam), each image
+    augmented by ``augment`` (e.g. ``augmentation(..., strength=0, blur=0)``: crops and flips)."""
+    for parameter in model.parameters():
+        parameter.requires_grad = True
+    torch.manual_seed(seed)
+    return training.fit(model, train, epochs=epochs, batch_size=batch_size, lr=lr,
+                        preprocess=lambda x: augment_batch(x, augment), seed=seed, progress=progress)
+
+
+def predict_top1(model: Encoder, test: ImageSet) -> float:
+    """Top-1 accuracy of the whole model (encoder + fc) on ``test``, in eval mode."""
+    return training.evaluate(model, test)["accuracy"]
