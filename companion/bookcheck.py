@@ -187,6 +187,17 @@ def _redirect_of(file: Path) -> str | None:
 
 def check_book(html: Path, screens: Path | None, chromium: str, timeout_s: float = 60) -> dict:
     """``{page: [problems]}`` for every page of the build in ``html``."""
+    from . import checks
+
+    html = checks.path(html, "html")
+    if not (html / "index.html").is_file():
+        raise FileNotFoundError(checks.file_error(html / "index.html", "does not exist",
+                                                  "run `make book` first"))
+    if screens is not None:
+        screens = checks.path(screens, "screens")
+    checks.text(chromium, "chromium")
+    if checks.number(timeout_s, "timeout_s") <= 0:
+        raise ValueError(f"timeout_s must be > 0 seconds, got {timeout_s}")
     from playwright.sync_api import Error as PlaywrightError, sync_playwright
 
     html = html.resolve()
@@ -331,6 +342,8 @@ def fit_lines(source: str) -> str:
     takes a line past LINE_LENGTH goes on its own line above, long comment lines are wrapped, and
     a long one-line string literal inside brackets is split into adjacent literals (the same
     string). The code's meaning is untouched; ruff formats the rest."""
+    if not isinstance(source, str):
+        raise TypeError(f"source: expected a code cell's source (str), got {type(source).__name__}")
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
     except (tokenize.TokenError, SyntaxError, IndentationError):
@@ -374,6 +387,11 @@ def fit_lines(source: str) -> str:
 
 def lay_out(notebook: dict) -> bool:
     """Apply ``fit_lines`` to every code cell and tag the Colab set-up cell; whether it changed."""
+    cells = notebook.get("cells") if isinstance(notebook, dict) else None
+    if not isinstance(cells, list) or not all(
+            isinstance(c, dict) and "cell_type" in c and "source" in c for c in cells):
+        raise TypeError("notebook: expected a notebook's JSON (a dict whose 'cells' have "
+                        f"'cell_type' and 'source'), got {type(notebook).__name__}")
     changed = False
     for cell in notebook["cells"]:
         if cell["cell_type"] != "code":

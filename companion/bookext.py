@@ -20,6 +20,8 @@ from pathlib import Path
 import nbformat
 import yaml
 
+from . import checks
+
 FRAMEWORKS = {"torch": "PyTorch", "tensorflow": "TensorFlow/Keras"}
 MATHJAX = "mathjax/tex-mml-chtml.js"
 
@@ -27,7 +29,15 @@ MATHJAX = "mathjax/tex-mml-chtml.js"
 def chapters(srcdir: Path) -> dict:
     """``{chapter: [notebook paths]}`` for every theory page in ``_toc.yml`` with notebook sections;
     the chapter is the theory page's file name (``01_cnn_basics``)."""
-    toc = yaml.safe_load((Path(srcdir) / "_toc.yml").read_text())
+    toc_file = checks.existing_file(checks.path(srcdir, "srcdir") / "_toc.yml", "table of contents",
+                                    "build from the book's root folder (the one with _toc.yml)")
+    try:
+        toc = yaml.safe_load(toc_file.read_text())
+    except yaml.YAMLError:
+        toc = None
+    if not isinstance(toc, dict):
+        raise ValueError(checks.file_error(toc_file, "is not a jupyter-book table of contents",
+                                           "restore it with git"))
     found = {}
 
     def walk(entries):
@@ -59,6 +69,10 @@ def _pictures(cell) -> list[tuple[str, bytes]]:
 def chapter_figure(notebook, marker: str | None = None) -> tuple[str, bytes] | None:
     """``(extension, bytes)`` of the first picture drawn by a cell whose source contains ``marker``
     (any cell without one); None when there is no such picture."""
+    if not isinstance(getattr(notebook, "cells", None), list):
+        raise TypeError(f"expected a notebook (nbformat.read), got {checks.describe(notebook)}")
+    if marker is not None:
+        checks.text(marker, "marker")
     for cell in notebook.cells:
         if cell.cell_type == "code" and (marker is None or marker in cell.source):
             pictures = _pictures(cell)
@@ -74,10 +88,19 @@ def as_png(figure: tuple[str, bytes] | None) -> bytes:
 
     from PIL import Image, ImageDraw, ImageFont
 
+    kinds = ("png", "jpeg")
+    if figure is not None and not (isinstance(figure, tuple) and len(figure) == 2
+                                   and figure[0] in kinds and isinstance(figure[1], bytes)):
+        raise TypeError(f"figure: expected None or ('png' or 'jpeg', bytes), got "
+                        f"{checks.describe(figure)}")
     if figure is not None and figure[0] == "png":
         return figure[1]
     if figure is not None:
-        image = Image.open(io.BytesIO(figure[1])).convert("RGB")
+        try:
+            image = Image.open(io.BytesIO(figure[1])).convert("RGB")
+        except OSError:  # PIL's UnidentifiedImageError, a truncated picture
+            raise ValueError("figure: expected the bytes of a JPEG picture, got unreadable "
+                             f"bytes ({len(figure[1])} of them)") from None
     else:
         image = Image.new("RGB", (480, 270), "#f2f2f2")
         ImageDraw.Draw(image).text(
@@ -107,6 +130,10 @@ def run_times(entries: dict) -> str:
         cores = entry.get("run", {}).get("cores")
         return f"{entry.get('profile')} profile" + (f", {cores} cores" if cores else "")
 
+    if not isinstance(entries, dict) or not all(
+            isinstance(e, dict) and "framework" in e for e in entries.values()):
+        raise TypeError(f"entries: expected {{notebook path: runner.entry_of(...)}} entries with a "
+                        f"'framework', got {checks.describe(entries)}")
     ran = [e for e in entries.values() if e.get("seconds") is not None]
     places = {where(e) for e in ran}
     shared = places.pop() if len(places) == 1 and len(ran) == len(entries) else None
@@ -188,6 +215,8 @@ def _drop_thebe(app, pagename, templatename, context, doctree) -> None:
 
 
 def setup(app):
+    if not all(hasattr(app, name) for name in ("add_config_value", "connect")):
+        raise TypeError(f"app: expected the Sphinx application, got {checks.describe(app)}")
     app.add_config_value("book_figures", {}, "env")
     app.connect("config-inited", _front_page)
     app.connect("builder-inited", _check_mathjax)

@@ -8,28 +8,32 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .checks import array, conv_geometry, integer
+
 
 def output_size(n: int, kernel: int, stride: int = 1, padding: int = 0) -> int:
     """Side of the output: floor((n + 2 * padding - kernel) / stride) + 1."""
-    if min(n, kernel, stride) < 1 or padding < 0:
-        raise ValueError(f"expected n, kernel, stride >= 1 and padding >= 0, got {n}, {kernel}, {stride}, {padding}")
-    if n + 2 * padding < kernel:
-        raise ValueError(f"a {kernel}-wide kernel does not fit a {n}-wide input padded by {padding}")
-    return (n + 2 * padding - kernel) // stride + 1
+    return conv_geometry(n, kernel, stride, padding)
 
 
-def _check(x, w):
-    x, w = np.asarray(x), np.asarray(w)
-    if x.ndim != 4:
-        raise ValueError(f"expected images N x H x W x C, got shape {x.shape}")
-    if w.ndim != 4 or w.shape[2] != x.shape[3]:
-        raise ValueError(f"expected a kernel KH x KW x {x.shape[3]} x C_out, got shape {w.shape}")
+def check_conv(x, w, b=None, stride: int = 1, padding: int = 0):
+    """Images N x H x W x C and a kernel KH x KW x C x C_out that fit them (both editions)."""
+    x = array(x, "x", 4, "images N x H x W x C")
+    w = array(w, "w", 4, "a kernel KH x KW x C_in x C_out")
+    if w.shape[2] != x.shape[3]:
+        raise ValueError(f"w: expected a kernel KH x KW x {x.shape[3]} x C_out (KH x KW x C x "
+                         f"C_out for C-channel images), got shape {w.shape}")
+    for side, k in zip(x.shape[1:3], w.shape[:2]):
+        conv_geometry(side, k, stride, padding)
+    if b is not None and np.shape(b) not in ((w.shape[3],), ()):
+        raise ValueError(f"b: expected {w.shape[3]} biases (one per output channel), got shape "
+                         f"{np.shape(b)}")
     return x, w
 
 
 def conv2d(x, w, b=None, stride: int = 1, padding: int = 0) -> np.ndarray:
     """Slide every filter over the zero-padded images; each output channel sums over all input channels."""
-    x, w = _check(x, w)
+    x, w = check_conv(x, w, b, stride, padding)
     kh, kw = w.shape[:2]
     x = np.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
     patches = sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::stride, ::stride]  # N, OH, OW, C, KH, KW
@@ -42,8 +46,10 @@ def conv_matrix(w, in_shape, stride: int = 1, padding: int = 0) -> np.ndarray:
 
     ``in_shape`` is H x W x C of one image; rows follow the output's H x W x C_out order.
     """
-    w = np.asarray(w)
-    h, wd, c = in_shape
+    w = array(w, "w", 4, "a kernel KH x KW x C_in x C_out")
+    if np.shape(in_shape) != (3,):
+        raise ValueError(f"in_shape: expected (H, W, C) of one image, got {in_shape!r}")
+    h, wd, c = (integer(v, "in_shape", 1) for v in in_shape)
     kh, kw, cin, cout = w.shape
     if cin != c:
         raise ValueError(f"kernel has {cin} input channels but the image has {c}")
@@ -61,12 +67,12 @@ def conv_matrix(w, in_shape, stride: int = 1, padding: int = 0) -> np.ndarray:
 
 def pool2d(x, size: int = 2, stride: int | None = None, mode: str = "max") -> np.ndarray:
     """Max (or average) over ``size`` x ``size`` windows of N x H x W x C maps, per channel."""
-    x = np.asarray(x)
-    if x.ndim != 4:
-        raise ValueError(f"expected maps N x H x W x C, got shape {x.shape}")
+    x = array(x, "x", 4, "maps N x H x W x C")
     if mode not in ("max", "avg"):
         raise ValueError(f"mode must be 'max' or 'avg', got {mode!r}")
-    stride = stride or size
+    stride = size if stride is None else stride
+    for side in x.shape[1:3]:
+        conv_geometry(side, size, stride)
     windows = sliding_window_view(x, (size, size), axis=(1, 2))[:, ::stride, ::stride]
     return windows.max(axis=(-2, -1)) if mode == "max" else windows.mean(axis=(-2, -1))
 
@@ -77,8 +83,10 @@ def shift_change(image, kernel, shift: int = 1, size: int = 2) -> dict:
     Each change is the mean absolute difference divided by the mean absolute value before the shift
     (the image moves ``shift`` pixels to the right, filling with zeros); ReLU comes before pooling.
     """
-    image = np.asarray(image, dtype=np.float64)
-    if image.ndim != 3 or not 0 < shift < image.shape[1]:
+    image = array(image, "image", 3, "one H x W x C image", dtype=np.float64)
+    kernel = array(kernel, "kernel", 4, "a kernel KH x KW x C_in x C_out")
+    integer(size, "size", 1)
+    if not isinstance(shift, (int, np.integer)) or not 0 < shift < image.shape[1]:
         raise ValueError(f"expected one H x W x C image and 0 < shift < W, got {image.shape} and {shift}")
     shifted = np.zeros_like(image)
     shifted[:, shift:] = image[:, :-shift]

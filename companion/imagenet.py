@@ -16,8 +16,12 @@ def imagenet_classes() -> list[str]:
 
 def top_k(probabilities: np.ndarray, k: int = 5) -> list[list[tuple[str, float]]]:
     """For each row of class probabilities, the ``k`` most likely ``(class name, probability)``."""
-    probabilities = np.asarray(probabilities)
-    if probabilities.ndim != 2 or probabilities.shape[1] != 1000:
+    from .checks import array, integer
+
+    probabilities = array(probabilities, "probabilities", 2, "N x 1000 ImageNet probabilities",
+                          finite=True)
+    integer(k, "k", 1, 1001)
+    if probabilities.shape[1] != 1000:
         raise ValueError(f"expected N x 1000 ImageNet probabilities, got shape {probabilities.shape}")
     names = imagenet_classes()
     order = np.argsort(-probabilities, axis=1)[:, :k]

@@ -3,7 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import checks
 from .data import ImageSet
+
+
+def _data(data) -> ImageSet:
+    if not isinstance(data, ImageSet):
+        raise TypeError(f"expected an ImageSet, got {type(data).__name__}")
+    return data
 
 
 def binary_task(data: ImageSet, minority: int, ratio: int = 20, n_majority: int | None = None,
@@ -13,8 +20,10 @@ def binary_task(data: ImageSet, minority: int, ratio: int = 20, n_majority: int 
     ``n_majority`` other-class images are drawn at random (default: all of them), then
     ``n_majority // ratio`` images of the minority class; the result is shuffled.
     """
-    if not 0 <= minority < len(data.class_names):
-        raise ValueError(f"minority must be a class index in [0, {len(data.class_names)}), got {minority}")
+    checks.integer(minority, "minority", 0, len(_data(data).class_names))
+    checks.integer(ratio, "ratio", 1)
+    if n_majority is not None:
+        checks.integer(n_majority, "n_majority", 1)
     rng = np.random.default_rng(seed)
     others, ones = np.flatnonzero(data.labels != minority), np.flatnonzero(data.labels == minority)
     n_majority = len(others) if n_majority is None else n_majority
@@ -32,7 +41,7 @@ def binary_task(data: ImageSet, minority: int, ratio: int = 20, n_majority: int 
 
 def undersample(data: ImageSet, seed: int = 0) -> ImageSet:
     """Keep every image of the rarest class and as many randomly chosen images of each other class."""
-    counts = data.counts()
+    counts = _data(data).counts()
     n = counts[counts > 0].min()
     rng = np.random.default_rng(seed)
     index = np.concatenate([rng.choice(np.flatnonzero(data.labels == c), n, replace=False)
@@ -42,15 +51,19 @@ def undersample(data: ImageSet, seed: int = 0) -> ImageSet:
 
 def balanced_weights(labels) -> np.ndarray:
     """A sampling weight per example, 1 / (count of its class): every class is drawn equally often."""
-    labels = np.asarray(labels)
-    if labels.ndim != 1 or len(labels) == 0:
-        raise ValueError(f"expected a non-empty 1-D label array, got shape {labels.shape}")
+    labels = checks.labels(labels)
+    if len(labels) == 0 or labels.min() < 0:
+        raise ValueError("labels: expected a non-empty array of class indices >= 0, got "
+                         f"{labels.shape}")
     return 1.0 / np.bincount(labels)[labels]
 
 
 def oversample_index(labels, seed: int = 0) -> np.ndarray:
     """Indices of the extra copies (drawn with replacement) that bring every class up to the largest."""
-    labels = np.asarray(labels)
+    labels = checks.labels(labels)
+    if len(labels) == 0 or labels.min() < 0:
+        raise ValueError("labels: expected a non-empty array of class indices >= 0, got "
+                         f"{labels.shape}")
     counts = np.bincount(labels)
     rng = np.random.default_rng(seed)
     return np.concatenate([rng.choice(np.flatnonzero(labels == c), counts.max() - counts[c], replace=True)
@@ -63,9 +76,12 @@ def oversample(data: ImageSet, augment=None, seed: int = 0) -> ImageSet:
     ``augment(images, seed)`` (uint8 NHWC in and out, e.g. ``companion.torch.sampling.augment``)
     alters the copies so that the model does not see exactly the same minority images again.
     """
-    extra = data.subset(oversample_index(data.labels, seed))
+    if augment is not None and not callable(augment):
+        raise TypeError("augment: expected a function augment(images, seed), got "
+                        f"{checks.describe(augment)}")
+    extra = _data(data).subset(oversample_index(data.labels, seed))
     if augment is not None and len(extra):
-        extra.images = augment(extra.images, seed)
+        extra.images = checks.images(augment(extra.images, seed), "augment(images, seed)")
     index = np.random.default_rng(seed).permutation(len(data) + len(extra))
     return ImageSet(np.concatenate([data.images, extra.images])[index],
                     np.concatenate([data.labels, extra.labels])[index], list(data.class_names))

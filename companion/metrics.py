@@ -4,14 +4,16 @@ from __future__ import annotations
 import numpy as np
 from sklearn import metrics as _sk
 
+from . import checks
 
-def _labels(y_true, y_pred, n_classes: int):
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    if y_true.shape != y_pred.shape or y_true.ndim != 1:
+
+def _labels(y_true, y_pred, n_classes: int | None):
+    if n_classes is not None:
+        checks.integer(n_classes, "n_classes", 1)
+    y_true = checks.labels(y_true, "y_true", n_classes)
+    y_pred = checks.labels(y_pred, "y_pred", n_classes)
+    if y_true.shape != y_pred.shape:
         raise ValueError(f"expected two 1-D label arrays of one length, got {y_true.shape} and {y_pred.shape}")
-    for name, y in (("y_true", y_true), ("y_pred", y_pred)):
-        if len(y) and (y.min() < 0 or y.max() >= n_classes):
-            raise ValueError(f"{name} must hold class indices in [0, {n_classes}), got {y.min()}..{y.max()}")
     return y_true, y_pred
 
 
@@ -23,14 +25,16 @@ def confusion_matrix(y_true, y_pred, n_classes: int) -> np.ndarray:
 
 def accuracy(y_true, y_pred) -> float:
     """Fraction of predictions equal to the labels."""
+    y_true, y_pred = _labels(y_true, y_pred, None)
+    if len(y_true) == 0:
+        raise ValueError("expected at least one label and prediction, got empty arrays")
     return float(_sk.accuracy_score(y_true, y_pred))
 
 
 def class_report(y_true, y_pred, positive: int, n_classes: int = 2) -> dict:
     """Accuracy, and precision, recall (sensitivity) and F1 of the class ``positive`` (0 where undefined)."""
     y_true, y_pred = _labels(y_true, y_pred, n_classes)
-    if not 0 <= positive < n_classes:
-        raise ValueError(f"positive must be a class index in [0, {n_classes}), got {positive}")
+    checks.integer(positive, "positive", 0, n_classes)
     precision, recall, f1, _ = _sk.precision_recall_fscore_support(
         y_true, y_pred, labels=[positive], average=None, zero_division=0)
     return {"accuracy": accuracy(y_true, y_pred), "precision": float(precision[0]),
@@ -39,16 +43,17 @@ def class_report(y_true, y_pred, positive: int, n_classes: int = 2) -> dict:
 
 def per_class_accuracy(cm: np.ndarray) -> np.ndarray:
     """Recall of every class from a confusion matrix (NaN for a class with no examples)."""
-    cm = np.asarray(cm)
-    if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
-        raise ValueError(f"expected a square confusion matrix, got shape {cm.shape}")
+    cm = checks.array(cm, "cm", 2, "a square confusion matrix")
+    if cm.shape[0] != cm.shape[1] or (cm < 0).any():
+        raise ValueError("cm: expected a square confusion matrix of counts >= 0, got shape "
+                         f"{cm.shape}")
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.diag(cm) / cm.sum(1)
 
 
 def _boxes(boxes, name: str) -> np.ndarray:
-    boxes = np.asarray(boxes, dtype=np.float64)
-    if boxes.ndim != 2 or boxes.shape[1] != 4:
+    boxes = checks.array(boxes, name, 2, "N x 4 boxes (x0, y0, x1, y1)", np.float64, finite=True)
+    if boxes.shape[1] != 4:
         raise ValueError(f"{name}: expected N x 4 boxes (x0, y0, x1, y1), got shape {boxes.shape}")
     return boxes
 
@@ -68,6 +73,7 @@ def box_iou(a, b) -> np.ndarray:
 def centred_boxes(boxes, image_size: int) -> np.ndarray:
     """A baseline: for each box, one of the mean width and height of ``boxes``, centred in the image."""
     boxes = _boxes(boxes, "boxes")
+    checks.number(image_size, "image_size", 1)
     half = (boxes[:, 2:] - boxes[:, :2]).mean(0) / 2
     centre = image_size / 2
     return np.tile(np.concatenate([centre - half, centre + half]), (len(boxes), 1))
@@ -79,8 +85,10 @@ def pointing_game(maps, masks, tolerance: float = 0) -> float:
     ``maps`` (N x H x W) and boolean ``masks`` (N x H x W) must have one size; Zhang et al. (2016)
     allow a 15-pixel tolerance at ImageNet resolution.
     """
-    maps, masks = np.asarray(maps), np.asarray(masks, dtype=bool)
-    if maps.ndim != 3 or maps.shape != masks.shape:
+    maps = checks.maps(maps, "maps")
+    masks = checks.array(masks, "masks", 3, "boolean masks N x H x W").astype(bool)
+    checks.number(tolerance, "tolerance", 0)
+    if maps.shape != masks.shape:
         raise ValueError(f"expected maps and masks of one shape N x H x W, got {maps.shape} and {masks.shape}")
     hits = []
     for m, mask in zip(maps, masks):
@@ -97,6 +105,9 @@ def per_class_table(y_true, y_pred, class_names):
     """
     import pandas as pd
 
+    if isinstance(class_names, str) or not hasattr(class_names, "__len__") or not len(class_names):
+        raise TypeError("class_names: expected a non-empty list of names, got "
+                        f"{checks.describe(class_names)}")
     cm = confusion_matrix(y_true, y_pred, len(class_names))
     correct, total = np.diag(cm), cm.sum(1)
     return pd.DataFrame({"correct": correct, "total": total,
@@ -112,9 +123,11 @@ def ranking_scores(hits, n_relevant) -> dict:
     ``n_relevant`` (Q): R, the number of other gallery items of that class (K >= max R). Queries
     with R = 0 (a class with a single member) have nothing to find and are left out.
     """
-    hits, r = np.asarray(hits, dtype=bool), np.asarray(n_relevant)
-    if hits.ndim != 2 or r.shape != (len(hits),):
-        raise ValueError(f"expected Q x K hits and Q counts, got shapes {hits.shape} and {r.shape}")
+    hits = checks.array(hits, "hits", 2, "Q x K booleans").astype(bool)
+    r = checks.labels(n_relevant, "n_relevant")
+    if r.shape != (len(hits),) or (r < 0).any():
+        raise ValueError(f"expected Q x K hits and Q counts >= 0, got shapes {hits.shape} and "
+                         f"{r.shape}")
     keep = r > 0
     if not keep.any():
         raise ValueError("no query has another gallery item of its class: nothing to retrieve")
@@ -133,8 +146,9 @@ def retrieval_scores(embeddings, labels, batch_size: int = 1024) -> dict:
     ``labels``: every item queries all the others (never itself)."""
     from .retrieval import search
 
-    labels = np.asarray(labels)
-    if labels.ndim != 1 or len(labels) != len(embeddings):
+    embeddings = checks.array(embeddings, "embeddings", 2, "N x D embeddings", finite=True)
+    labels = checks.labels(labels, "labels")
+    if len(labels) != len(embeddings):
         raise ValueError(f"expected one label per embedding, got {len(labels)} labels for "
                          f"{len(embeddings)} embeddings")
     r = (labels[:, None] == labels[None, :]).sum(1) - 1

@@ -10,6 +10,33 @@ import math
 import numpy as np
 from matplotlib.figure import Figure
 
+from . import checks
+
+
+def _pictures(images, name: str = "images") -> list:
+    """A non-empty sequence of pictures (H x W x C) or 2-D maps, as arrays; colour pictures as
+    uint8 (float ones in [0, 1] or [0, 255] converted: matplotlib would clip the latter)."""
+    if isinstance(images, (str, bytes, dict)) or not hasattr(images, "__len__") or not len(images):
+        raise ValueError(f"{name}: expected a non-empty batch of pictures, got "
+                         f"{checks.describe(images)}")
+    out = []
+    for image in images:
+        image = checks.array(image, name, what="a picture H x W x C or a 2-D map")
+        if image.ndim == 3 and image.shape[-1] == 1:
+            image = image[..., 0]
+        if image.ndim == 3 and image.shape[-1] in (3, 4):
+            image = checks.to_uint8(image, name)
+        elif image.ndim != 2:
+            raise ValueError(f"{name}: expected pictures H x W x C (C = 1, 3, 4) or 2-D maps, "
+                             f"got shape {image.shape}")
+        out.append(image)
+    return out
+
+
+def _table(table, what: str):
+    if not hasattr(table, "columns") or not hasattr(table, "index"):
+        raise TypeError(f"expected a pandas DataFrame ({what}), got {checks.describe(table)}")
+
 
 def _grid(n: int, ncols: int, size: float):
     ncols = min(ncols, n)
@@ -22,11 +49,15 @@ def _grid(n: int, ncols: int, size: float):
 
 
 def show_images(images, titles=None, ncols: int = 8, size: float = 2.0, cmap="gray"):
-    """A grid of uint8 NHWC pictures (or float 2-D maps), optionally titled."""
+    """A grid of uint8 NHWC pictures (float ones in [0, 1] or [0, 255]; or float 2-D maps),
+    optionally titled."""
+    images = _pictures(images)
+    checks.integer(ncols, "ncols", 1)
+    if titles is not None and len(titles) < len(images):
+        raise ValueError(f"titles: expected one per picture ({len(images)}), got {len(titles)}")
     fig, axes = _grid(len(images), ncols, size)
     for i, (ax, image) in enumerate(zip(axes, images)):
-        image = np.asarray(image)
-        ax.imshow(image.squeeze(-1) if image.ndim == 3 and image.shape[-1] == 1 else image, cmap=cmap)
+        ax.imshow(image, cmap=cmap)
         if titles is not None:
             ax.set_title(str(titles[i]), fontsize=9)
     return fig
@@ -34,10 +65,8 @@ def show_images(images, titles=None, ncols: int = 8, size: float = 2.0, cmap="gr
 
 def show_feature_maps(maps: np.ndarray, n: int = 16, ncols: int = 8, size: float = 1.5, title=None):
     """The first ``n`` channels of one H x W x C feature map, each scaled to its own range."""
-    maps = np.asarray(maps)
-    if maps.ndim != 3:
-        raise ValueError(f"expected one H x W x C feature map, got shape {maps.shape}")
-    n = min(n, maps.shape[-1])
+    maps = checks.array(maps, "maps", 3, "one H x W x C feature map", finite=True)
+    n = min(checks.integer(n, "n", 1), maps.shape[-1])
     fig = show_images([maps[..., c] for c in range(n)], [f"ch {c}" for c in range(n)], ncols, size, "viridis")
     if title:
         fig.suptitle(title)
@@ -46,8 +75,11 @@ def show_feature_maps(maps: np.ndarray, n: int = 16, ncols: int = 8, size: float
 
 def plot_confusion_matrix(cm, class_names, normalize: bool = False, title=None):
     """A confusion-matrix heatmap (rows = true class); ``normalize`` shows each row as fractions."""
-    cm = np.asarray(cm, dtype=float)
-    if cm.ndim != 2 or cm.shape != (len(class_names), len(class_names)):
+    if isinstance(class_names, str) or not hasattr(class_names, "__len__") or not len(class_names):
+        raise TypeError("class_names: expected a non-empty list of names, got "
+                        f"{checks.describe(class_names)}")
+    cm = checks.array(cm, "cm", 2, "a square confusion matrix", float, finite=True)
+    if cm.shape != (len(class_names), len(class_names)):
         raise ValueError(f"expected a {len(class_names)} x {len(class_names)} matrix, got shape {cm.shape}")
     if normalize:
         cm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
@@ -68,6 +100,8 @@ def plot_confusion_matrix(cm, class_names, normalize: bool = False, title=None):
 
 def plot_history(history: dict, title=None, metrics=("loss", "accuracy")):
     """Learning curves of a ``fit`` history: each of ``metrics`` per epoch, training and validation."""
+    if not isinstance(history, dict):
+        raise TypeError(f"expected a history dict with 'loss', got {checks.describe(history)}")
     if "loss" not in history:
         raise ValueError(f"expected a history dict with 'loss', got keys {sorted(history)}")
     fig = Figure(figsize=(4.5 * len(metrics), 3.2), layout="tight")
@@ -85,12 +119,12 @@ def plot_history(history: dict, title=None, metrics=("loss", "accuracy")):
 
 def plot_activation_maps(activations: dict, n: int = 8, size: float = 1.3, image=None):
     """One row per layer: the first ``n`` channels of each H x W x C map, each scaled to its own range."""
-    if not activations:
-        raise ValueError("expected a non-empty dict {layer name: H x W x C map}")
-    maps = {name: np.asarray(a) for name, a in activations.items()}
-    for name, a in maps.items():
-        if a.ndim != 3:
-            raise ValueError(f"layer {name!r}: expected one H x W x C map, got shape {a.shape}")
+    if not isinstance(activations, dict) or not activations:
+        raise ValueError(f"expected a non-empty dict {{layer name: H x W x C map}}, got "
+                         f"{checks.describe(activations)}")
+    maps = {name: checks.array(a, f"layer {name!r}", 3, "one H x W x C map", finite=True)
+            for name, a in activations.items()}
+    checks.integer(n, "n", 1)
     cols = n + (image is not None)
     fig = Figure(figsize=(size * cols, size * len(maps)), layout="tight")
     axes = fig.subplots(len(maps), cols, squeeze=False)
@@ -110,7 +144,10 @@ def show_overlays(images, maps: dict, titles=None, alpha: float = 0.5, size: flo
     normalised, resized and blended on it as a heat map."""
     from .saliency import overlay
 
-    images = np.asarray(images)
+    images = checks.images(images, convert=True, channels=(3,))
+    if not isinstance(maps, dict) or not maps:
+        raise TypeError(f"maps: expected a non-empty dict {{title: N x h x w maps}}, got "
+                        f"{checks.describe(maps)}")
     for name, m in maps.items():
         if len(m) != len(images):
             raise ValueError(f"maps {name!r}: expected {len(images)} maps, got {len(m)}")
@@ -133,6 +170,7 @@ def show_overlays(images, maps: dict, titles=None, alpha: float = 0.5, size: flo
 def plot_accuracy_vs_data(table, title=None):
     """Test accuracy against training images per class: one line per column of a DataFrame
     indexed by images per class (missing values are skipped), on a logarithmic x axis."""
+    _table(table, "index = images per class, columns = methods")
     if len(table) == 0 or len(table.columns) == 0:
         raise ValueError("expected a non-empty DataFrame: index = images per class, columns = methods")
     fig = Figure(figsize=(5.5, 3.8), layout="tight")
@@ -147,17 +185,18 @@ def plot_accuracy_vs_data(table, title=None):
 
 
 def show_triplets(anchors, positives, negatives, n: int = 8, size: float = 1.4):
-    """The first ``n`` triplets: anchors on the top row, positives below, negatives at the bottom."""
-    rows = {"anchor": anchors, "positive": positives, "negative": negatives}
-    n = min(n, *(len(r) for r in rows.values()))
+    """The first ``n`` triplets: anchors on the top row, positives below, negatives at the bottom
+    (pictures as ``show_images`` takes them)."""
+    rows = {name: _pictures(r, name) for name, r in
+            (("anchor", anchors), ("positive", positives), ("negative", negatives))}
+    n = min(checks.integer(n, "n", 1), *(len(r) for r in rows.values()))
     if n < 1:
         raise ValueError("expected at least one triplet")
     fig = Figure(figsize=(size * n, size * 3.2), layout="tight")
     axes = fig.subplots(3, n, squeeze=False)
     for row, (name, images) in zip(axes, rows.items()):
         for j, ax in enumerate(row):
-            image = np.asarray(images[j])
-            ax.imshow(image.squeeze(-1) if image.shape[-1] == 1 else image, cmap="gray")
+            ax.imshow(images[j], cmap="gray")
             ax.set_xticks([])
             ax.set_yticks([])
         row[0].set_ylabel(name)
@@ -166,18 +205,24 @@ def show_triplets(anchors, positives, negatives, n: int = 8, size: float = 1.4):
 
 def show_retrieval(queries, results, similarities, titles=None, size: float = 1.5):
     """One row per query: the query, then its results (Q x k images) titled with their similarity;
-    ``titles`` (Q x k strings, e.g. class names) go under each result."""
-    queries, similarities = np.asarray(queries), np.asarray(similarities)
+    ``titles`` (Q x k strings, e.g. class names) go under each result. Pictures as ``show_images``
+    takes them."""
+    queries = _pictures(queries, "queries")
+    similarities = checks.array(similarities, "similarities", 2, "Q x k similarities", float)
+    if not hasattr(results, "__len__") or isinstance(results, str):
+        raise TypeError(f"results: expected Q x k pictures, got {checks.describe(results)}")
     if len(results) != len(queries) or similarities.shape[:1] != (len(queries),):
         raise ValueError(f"expected one row of results and similarities per query ({len(queries)}), "
                          f"got {len(results)} and {similarities.shape}")
     k = similarities.shape[1]
+    results = [_pictures(r, "results") for r in results]
+    if any(len(r) < k for r in results):
+        raise ValueError(f"results: expected {k} pictures per query (one per similarity)")
     fig = Figure(figsize=(size * (k + 1), size * 1.25 * len(queries)), layout="tight")
     axes = fig.subplots(len(queries), k + 1, squeeze=False)
     for i, row in enumerate(axes):
         for j, ax in enumerate(row):
-            image = np.asarray(queries[i] if j == 0 else results[i][j - 1])
-            ax.imshow(image.squeeze(-1) if image.shape[-1] == 1 else image, cmap="gray")
+            ax.imshow(queries[i] if j == 0 else results[i][j - 1], cmap="gray")
             ax.set_xticks([])
             ax.set_yticks([])
             if j:
@@ -196,9 +241,15 @@ def plot_embeddings_2d(embeddings: dict, labels, class_names, size: float = 3.2,
 
     from sklearn.decomposition import PCA
 
-    labels = np.asarray(labels)
+    labels = checks.labels(labels)
+    if not isinstance(embeddings, dict) or not embeddings:
+        raise TypeError(f"embeddings: expected a non-empty dict {{title: N x D}}, got "
+                        f"{checks.describe(embeddings)}")
+    if isinstance(class_names, str) or not hasattr(class_names, "__len__"):
+        raise TypeError("class_names: expected a list of names, got "
+                        f"{checks.describe(class_names)}")
     for name, x in embeddings.items():
-        if np.ndim(x) != 2 or len(x) != len(labels):
+        if np.ndim(x) != 2 or len(x) != len(labels) or np.shape(x)[1] < 2:
             raise ValueError(f"{name!r}: expected {len(labels)} x D embeddings, got {np.shape(x)}")
     fig = Figure(figsize=(size * len(embeddings), size + 0.5), layout="tight")
     axes = fig.subplots(1, len(embeddings), squeeze=False).flat
@@ -213,6 +264,7 @@ def plot_embeddings_2d(embeddings: dict, labels, class_names, size: float = 3.2,
 
 def plot_scores(table, title=None, ylabel="score"):
     """Grouped bars: one group per row of a DataFrame (methods), one bar per column (metrics)."""
+    _table(table, "rows = methods, columns = metrics")
     if len(table) == 0 or len(table.columns) == 0:
         raise ValueError("expected a non-empty DataFrame: rows = methods, columns = metrics")
     fig = Figure(figsize=(1.6 + 1.3 * len(table), 3.6), layout="tight")
@@ -231,6 +283,11 @@ def plot_scores(table, title=None, ylabel="score"):
 def plot_curve(series, xlabel: str, ylabel: str, baselines: dict | None = None, title=None):
     """A pandas Series as points on a line (index on x), with ``baselines`` ({name: value}) drawn as
     dashed horizontal lines for comparison."""
+    if not hasattr(series, "index") or not hasattr(series, "values") or hasattr(series, "columns"):
+        raise TypeError(f"series: expected a pandas Series, got {checks.describe(series)}")
+    if baselines is not None and not isinstance(baselines, dict):
+        raise TypeError(f"baselines: expected a dict {{name: value}}, got "
+                        f"{checks.describe(baselines)}")
     if len(series) == 0:
         raise ValueError("expected a non-empty Series")
     fig = Figure(figsize=(5.5, 3.6), layout="tight")

@@ -11,7 +11,7 @@ import math
 import os
 from pathlib import Path
 
-from . import recorded
+from . import checks, recorded
 
 REFERENCE_FILE = Path(__file__).parent / "data" / "reference_cpu.json"
 FIX_REFERENCE = "make notebooks"  # re-executes the notebooks at the cpu profile and rewrites it
@@ -90,19 +90,35 @@ TIME_FACTOR = 3.0  # *_seconds: within this factor either way (machines differ i
 
 def chapter_of(path: str) -> str:
     """``'05'`` from ``notebooks/torch/05_visualising_cnns.ipynb``."""
-    return Path(path).name[:2]
+    name = checks.path(path, "path").name
+    if len(name) < 3 or not name[:2].isdigit():
+        raise ValueError(f"expected a notebook path like notebooks/torch/05_x.ipynb, got {path!r}")
+    return name[:2]
 
 
 def load_reference(file: Path = REFERENCE_FILE) -> dict:
     """The committed cpu run: notebook path -> {framework, profile, seconds, run, metrics}."""
-    file = Path(file)
+    file = checks.path(file, "file")
     if not file.exists():
         raise FileNotFoundError(f"no committed reference {file}: run `{FIX_REFERENCE}` to make it")
-    return json.loads(file.read_text())
+    try:
+        reference = json.loads(file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(checks.file_error(file, f"is not valid JSON ({err})",
+                                           f"restore it with git or run `{FIX_REFERENCE}`")
+                         ) from None
+    if not isinstance(reference, dict):
+        raise ValueError(checks.file_error(file, "does not map notebook paths to results",
+                                           f"restore it with git or run `{FIX_REFERENCE}`"))
+    return reference
 
 
 def _kind(name: str, committed) -> str:
     """How metric ``name`` is compared: exact, factor, error or absolute."""
+    checks.text(name, "metric name")
+    if not (committed is None or isinstance(committed, (str, bool, int, float))):
+        raise TypeError(f"committed value of {name!r}: expected a number, string or bool, "
+                        f"got {checks.describe(committed)}")
     if name.endswith("_seconds") or "_speedup" in name or name in FACTOR:
         return "factor"  # timings and speed-ups depend on the machine: compared within a factor
     if isinstance(committed, (str, bool, int)):
@@ -134,6 +150,10 @@ def within(name: str, committed, new) -> bool:
 
 def compare(committed: dict, new: dict) -> list[dict]:
     """One row per committed metric: its committed and new values, the tolerance and the verdict."""
+    for value, label in ((committed, "committed"), (new, "new")):
+        if not isinstance(value, dict):
+            raise TypeError(f"{label}: expected a dict {{metric: value}}, got "
+                            f"{checks.describe(value)}")
     return [{"metric": name, "committed": value, "new": new.get(name),
              "tolerance": tolerance(name, value), "ok": within(name, value, new.get(name))}
             for name, value in committed.items()]
@@ -143,9 +163,12 @@ def chapter_table(path: str, metrics: dict | None = None, reference: dict | None
     """This run's metrics beside the committed cpu run and the article, for the notebook ``path``."""
     import pandas as pd
 
-    if not path.startswith("notebooks/") or not path.endswith(".ipynb"):
+    if not (isinstance(path, str) and path.startswith("notebooks/") and path.endswith(".ipynb")):
         raise ValueError(f"expected a notebook path like notebooks/torch/05_x.ipynb, got {path!r}")
     metrics = recorded() if metrics is None else metrics
+    for value, label in ((metrics, "metrics"), (reference, "reference")):
+        if value is not None and not isinstance(value, dict):
+            raise TypeError(f"{label}: expected a dict, got {checks.describe(value)}")
     if os.environ.get(MAKING_REFERENCE):
         print("This run is the committed cpu run: `make notebooks` made it, so the columns agree.")
         committed = metrics
@@ -178,6 +201,14 @@ COMMITTED = ("the committed notebooks: a `cpu`-profile run made by `make noteboo
 
 def results_page(reference: dict, source: str = COMMITTED) -> str:
     """The markdown of ``book/results.md``: every chapter's metrics, both editions side by side."""
+    if not isinstance(reference, dict) or not all(isinstance(r, dict) for r in reference.values()):
+        raise TypeError(f"reference: expected {{notebook path: result entry}}, got "
+                        f"{checks.describe(reference)}")
+    for path, r in reference.items():
+        chapter_of(path)
+        if r.get("framework") not in ("torch", "tensorflow"):
+            raise ValueError(f"reference[{path!r}]: expected a 'framework' of 'torch' or "
+                             f"'tensorflow', got {r.get('framework')!r}")
     lines = ["# Results", "",
              f"Every number the notebooks record with `companion.record`, from {source}. The article "
              "column holds what the chapter's source article publishes; the last column says how "

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import checks
+
 
 def _embeddings(x, name: str) -> np.ndarray:
-    x = np.asarray(x)
-    if x.ndim != 2 or len(x) == 0 or x.shape[1] == 0:
+    x = checks.array(x, name, 2, "a non-empty N x D array of embeddings")
+    if x.shape[1] == 0:
         raise ValueError(f"{name}: expected a non-empty N x D array of embeddings, got shape {x.shape}")
     x = x.astype(np.float32, copy=False)
     if not np.isfinite(x).all():
@@ -17,9 +19,12 @@ def _embeddings(x, name: str) -> np.ndarray:
 
 def cosine_similarity(a, b) -> float:
     """The article's similarity of two feature vectors: a . b / (|a| |b|)."""
-    a, b = np.ravel(a), np.ravel(b)
+    a = np.ravel(checks.array(a, "a", what="a feature vector", dtype=np.float64, finite=True))
+    b = np.ravel(checks.array(b, "b", what="a feature vector", dtype=np.float64, finite=True))
     if a.shape != b.shape:
         raise ValueError(f"expected two feature vectors of one length, got {a.shape} and {b.shape}")
+    if not np.linalg.norm(a) or not np.linalg.norm(b):
+        raise ValueError("expected two non-zero feature vectors, got a zero vector (no direction)")
     return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
@@ -36,6 +41,10 @@ def feature_table(features, files=None):
 
 def search_rowwise(query, table, k: int = 5):
     """The article's search: a similarity per row with ``apply``, sorted, the top ``k`` rows."""
+    if not hasattr(table, "assign") or "features" not in getattr(table, "columns", ()):
+        raise TypeError("table: expected feature_table(...)'s DataFrame, got "
+                        f"{checks.describe(table)}")
+    checks.integer(k, "k")
     if not 1 <= k <= len(table):
         raise ValueError(f"k must be in 1..{len(table)} (the gallery's size), got {k}")
     query = np.ravel(query)
@@ -57,7 +66,10 @@ def search(queries, gallery, k: int = 5, exclude_self: bool = False, batch_size:
     100 000-image gallery fits in memory. ``exclude_self`` (queries = the gallery itself) leaves each
     query out of its own results.
     """
-    q, g = normalise(queries), normalise(gallery)
+    q, g = _embeddings(queries, "queries"), _embeddings(gallery, "gallery")
+    q, g = normalise(q), normalise(g)
+    checks.integer(k, "k")
+    checks.integer(batch_size, "batch_size", 1)
     if q.shape[1] != g.shape[1]:
         raise ValueError(f"queries have {q.shape[1]} dimensions, the gallery {g.shape[1]}")
     if exclude_self and len(q) != len(g):

@@ -17,14 +17,42 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from . import METRIC_KEY, PROFILES, RUN_KEY
+from . import METRIC_KEY, PROFILES, RUN_KEY, checks
 
 BOOK_FILES = ["_config.yml", "_toc.yml", "book"]
+FRAMEWORK_NAMES = ("torch", "tensorflow")
+
+
+def _root(root) -> Path:
+    """The book's root folder: the one holding ``_toc.yml``."""
+    root = checks.path(root, "root")
+    if not (root / "_toc.yml").is_file():
+        raise FileNotFoundError(checks.file_error(root / "_toc.yml", "does not exist",
+                                                  "run from the book's root folder"))
+    return root
+
+
+def _notebook(notebook):
+    if not hasattr(notebook, "cells") or not isinstance(notebook.cells, list):
+        raise TypeError("expected a notebook (nbformat.read(...)), got "
+                        f"{checks.describe(notebook)}")
+    return notebook
+
+
+def _profile(profile) -> str:
+    if not isinstance(profile, str) or profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}: expected one of {', '.join(PROFILES)}")
+    return profile
 
 
 def notebooks_in_toc(root: Path) -> list[str]:
     """Paths of the notebooks ``_toc.yml`` lists, in reading order."""
-    toc = yaml.safe_load((Path(root) / "_toc.yml").read_text())
+    toc_file = _root(root) / "_toc.yml"
+    try:
+        toc = yaml.safe_load(toc_file.read_text())
+    except yaml.YAMLError as err:
+        raise ValueError(checks.file_error(toc_file, f"is not valid YAML ({checks.one_line(err)})",
+                                           "fix it or restore it with git")) from None
     found = []
 
     def walk(node):
@@ -44,12 +72,24 @@ def notebooks_in_toc(root: Path) -> list[str]:
 
 def framework_of(path: str) -> str:
     """``torch`` or ``tensorflow``, from the notebook's folder."""
-    return Path(path).parent.name
+    framework = checks.path(path, "path").parent.name
+    if framework not in FRAMEWORK_NAMES:
+        raise ValueError("expected a notebook under notebooks/torch/ or notebooks/tensorflow/, "
+                         f"got {path!r}")
+    return framework
 
 
 def select(paths: list[str], framework: str | None = None, only: str | None = None,
            shard: str | None = None) -> list[str]:
     """Keep one framework's notebooks, those whose path contains ``only``, and shard ``i/n`` of them."""
+    if isinstance(paths, str) or not all(isinstance(p, str) for p in paths):
+        raise TypeError(f"paths: expected a list of notebook paths, got {checks.describe(paths)}")
+    if framework is not None and framework not in FRAMEWORK_NAMES:
+        raise ValueError(f"framework must be 'torch', 'tensorflow' or None, got {framework!r}")
+    if only is not None and not isinstance(only, str):
+        raise TypeError(f"only must be a string or None, got {checks.describe(only)}")
+    if shard is not None and not isinstance(shard, str):
+        raise TypeError(f"--shard takes i/n with 1 <= i <= n, got {shard!r}")
     paths = [p for p in paths if (framework is None or framework_of(p) == framework)
              and (only is None or only in p)]
     if shard:
@@ -65,7 +105,7 @@ def select(paths: list[str], framework: str | None = None, only: str | None = No
 def recorded_metrics(notebook) -> dict:
     """The values a notebook recorded with ``companion.record``, read from its outputs."""
     metrics = {}
-    for cell in notebook.cells:
+    for cell in _notebook(notebook).cells:
         for output in cell.get("outputs", []):
             entry = output.get("metadata", {}).get(METRIC_KEY)
             if entry:
@@ -75,7 +115,7 @@ def recorded_metrics(notebook) -> dict:
 
 def run_info(notebook) -> dict:
     """What ``companion.describe_run`` said about the run: profile, CPU, cores, threads, date."""
-    for cell in notebook.cells:
+    for cell in _notebook(notebook).cells:
         for output in cell.get("outputs", []):
             info = output.get("metadata", {}).get(RUN_KEY)
             if info:
@@ -85,7 +125,7 @@ def run_info(notebook) -> dict:
 
 def title_of(notebook) -> str:
     """The lesson's title: its first heading without the edition, '(PyTorch)'."""
-    for cell in notebook.cells:
+    for cell in _notebook(notebook).cells:
         if cell.cell_type == "markdown" and cell.source.startswith("# "):
             return re.sub(r"\s*\(.*\)\s*$", "", cell.source.splitlines()[0][2:]).strip()
     return ""
@@ -93,6 +133,7 @@ def title_of(notebook) -> str:
 
 def entry_of(path: str, notebook) -> dict:
     """A notebook's result entry, read from its outputs and papermill's metadata."""
+    framework_of(path)
     run = run_info(notebook)
     seconds = notebook.metadata.get("papermill", {}).get("duration")
     return {"framework": framework_of(path), "title": title_of(notebook), "profile": run.get("profile"),
@@ -103,7 +144,13 @@ def entry_of(path: str, notebook) -> dict:
 def drop_injected_parameters(file: Path) -> None:
     """Remove papermill's injected parameters cell: the notebook's own parameters cell stays the
     one a reader sees, and ``describe_run``'s output says which profile ran."""
-    notebook = nbformat.read(file, as_version=4)
+    file = checks.existing_file(file, "notebook")
+    try:
+        notebook = nbformat.read(file, as_version=4)
+    except Exception as err:  # nbformat raises several kinds for a file that is not a notebook
+        raise ValueError(checks.file_error(file, "is not a readable notebook "
+                                                 f"({type(err).__name__})",
+                                           "restore it with git or re-run it")) from None
     notebook.cells = [c for c in notebook.cells
                       if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
     nbformat.write(notebook, file)
@@ -113,6 +160,14 @@ def execute(root: Path, path: str, out: Path, profile: str, seed: int | None = N
     """Run one notebook with papermill into ``out/path``; return its result entry."""
     import papermill
 
+    root, out = _root(root), checks.path(out, "out")
+    _profile(profile)
+    framework_of(path)
+    if not (root / path).is_file():
+        raise FileNotFoundError(f"notebook {root / path} does not exist: expected a path "
+                                f"from _toc.yml")
+    if seed is not None:
+        checks.integer(seed, "seed", 0)
     target = out / path
     target.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -138,7 +193,14 @@ def execute(root: Path, path: str, out: Path, profile: str, seed: int | None = N
 def results_markdown(results: dict) -> str:
     """A readable table of the results."""
     lines = ["| notebook | framework | profile | seconds | metrics |", "|---|---|---|---|---|"]
+    if not isinstance(results, dict):
+        raise TypeError(f"results: expected {{notebook path: entry}}, got "
+                        f"{checks.describe(results)}")
     for path, r in results.items():
+        missing = [k for k in ("framework", "profile", "seconds", "metrics") if k not in r]
+        if missing:
+            raise ValueError(f"results[{path!r}]: expected an entry with framework, profile, "
+                             f"seconds and metrics, missing {missing}")
         metrics = ", ".join(f"{k} = {v}" for k, v in r["metrics"].items())
         if "error" in r:
             metrics = f"**FAILED** {r['error']}"
@@ -147,16 +209,39 @@ def results_markdown(results: dict) -> str:
 
 
 def write_results(results: dict, out: Path, stem: str = "results") -> None:
-    """``stem.json`` (machine-readable) and ``stem.md`` (a table) in ``out``."""
-    (out / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
-    (out / f"{stem}.md").write_text(results_markdown(results))
+    """``stem.json`` (machine-readable) and ``stem.md`` (a table) in ``out``, each written
+    atomically."""
+    out, text = checks.path(out, "out"), results_markdown(results)
+    if not out.is_dir():
+        raise FileNotFoundError(f"out folder {out} does not exist: expected the run's "
+                                f"output folder")
+    checks.text(stem, "stem")
+    files = {f"{stem}.json": json.dumps(results, indent=2) + "\n", f"{stem}.md": text}
+    for name, content in files.items():
+        tmp = out / (name + ".part")
+        tmp.write_text(content)
+        os.replace(tmp, out / name)
 
 
 def merge_results(out: Path) -> dict:
     """Merge the shards' ``results-*.json`` in ``out`` into ``results.json`` and ``results.md``."""
+    out = checks.path(out, "out")
+    parts = sorted(out.glob("results-*.json"))
+    if not parts:
+        raise FileNotFoundError(f"no results-*.json in {out}: expected the shards' output folder "
+                                f"(python -m companion run --shard i/n --out {out})")
     results = {}
-    for part in sorted(out.glob("results-*.json")):
-        results.update(json.loads(part.read_text()))
+    for part in parts:
+        try:
+            shard = json.loads(part.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ValueError(checks.file_error(
+                part, f"is not valid JSON (cut mid-write? {err})",
+                "re-run that shard with python -m companion run --shard i/n")) from None
+        if not isinstance(shard, dict):
+            raise ValueError(checks.file_error(part, "does not map notebook paths to results",
+                                               "re-run that shard (companion run --shard i/n)"))
+        results.update(shard)
     write_results(results, out)
     return results
 
@@ -166,6 +251,7 @@ def build_book(root: Path, out: Path, html_root: Path) -> Path:
     results page lists the runs it shows."""
     from .results import results_page
 
+    root, out, html_root = _root(root), checks.path(out, "out"), checks.path(html_root, "html_root")
     for name in BOOK_FILES:
         source, dest = root / name, out / name
         if source.is_dir():
@@ -187,6 +273,10 @@ def build_book(root: Path, out: Path, html_root: Path) -> Path:
 @contextlib.contextmanager
 def environment(variables: dict):
     """Set environment ``variables`` (for the kernels started inside) and restore them after."""
+    if not isinstance(variables, dict) or not all(
+            isinstance(k, str) and k and isinstance(v, str) for k, v in variables.items()):
+        raise TypeError(f"variables: expected a dict of strings {{NAME: value}}, got "
+                        f"{checks.describe(variables)}")
     saved = {k: os.environ.get(k) for k in variables}
     os.environ.update(variables)
     try:
@@ -201,6 +291,10 @@ def environment(variables: dict):
 
 def execute_all(root: Path, paths: list[str], out: Path, profile: str, seed: int | None = None) -> dict:
     """Execute ``paths`` one after the other into ``out``, printing progress; their entries."""
+    root, out = _root(root), checks.path(out, "out")
+    _profile(profile)
+    for path in select(paths):
+        framework_of(path)
     out.mkdir(parents=True, exist_ok=True)
     results = {}
     for i, path in enumerate(paths, 1):
@@ -212,13 +306,22 @@ def execute_all(root: Path, paths: list[str], out: Path, profile: str, seed: int
 
 def committed_results(root: Path) -> dict:
     """The entries of the committed notebooks, in reading order."""
-    return {p: entry_of(p, nbformat.read(Path(root) / p, as_version=4)) for p in notebooks_in_toc(root)}
+    root = _root(root)
+    entries = {}
+    for path in notebooks_in_toc(root):
+        if not (root / path).is_file():
+            raise FileNotFoundError(checks.file_error(
+                root / path, "is listed in _toc.yml but missing", "restore it with git or drop it "
+                "from _toc.yml"))
+        entries[path] = entry_of(path, nbformat.read(root / path, as_version=4))
+    return entries
 
 
 def write_committed_results(root: Path) -> None:
     """Rewrite the cpu reference and ``book/results.md`` from the committed notebooks."""
     from .results import REFERENCE_FILE, results_page
 
+    root = _root(root)
     reference = committed_results(root)
     REFERENCE_FILE.write_text(json.dumps(reference, indent=1) + "\n")
     (Path(root) / "book" / "results.md").write_text(results_page(reference))
@@ -230,9 +333,8 @@ def run(root=".", profile="smoke", framework=None, only=None, shard=None, out="_
 
     ``inplace`` copies each notebook that ran without error over the committed one, then rewrites
     the reference and ``book/results.md`` from the committed notebooks."""
-    if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}: expected one of {', '.join(PROFILES)}")
-    root, out = Path(root).resolve(), Path(out).resolve()
+    _profile(profile)
+    root, out = _root(root).resolve(), checks.path(out, "out").resolve()
     paths = select(notebooks_in_toc(root), framework, only, shard)
     if not paths:
         print("no notebook matches the selection", file=sys.stderr)
@@ -259,7 +361,8 @@ def check(root=".", profile="cpu", framework=None, only=None, out="_build/check"
     """Re-execute the selected notebooks and compare their metrics with the committed ones."""
     from .results import compare
 
-    root, out = Path(root).resolve(), Path(out).resolve()
+    _profile(profile)
+    root, out = _root(root).resolve(), checks.path(out, "out").resolve()
     paths = select(notebooks_in_toc(root), framework, only)
     if not paths:
         print("no notebook matches the selection", file=sys.stderr)

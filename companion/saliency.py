@@ -11,6 +11,8 @@ import cv2
 import numpy as np
 from scipy.stats import spearmanr
 
+from . import checks
+
 
 def target_classes(classes, n_images: int, n_classes: int):
     """Class index per image as an int64 array, or ``None`` for each image's top class.
@@ -19,6 +21,8 @@ def target_classes(classes, n_images: int, n_classes: int):
     """
     if classes is None:
         return None
+    checks.integer(n_images, "n_images", 1)
+    checks.integer(n_classes, "n_classes", 1)
     classes = np.full(n_images, classes) if np.ndim(classes) == 0 else np.asarray(classes)
     if classes.shape != (n_images,) or not np.issubdtype(classes.dtype, np.integer):
         raise ValueError(f"expected one class index or {n_images} of them, got {classes!r}")
@@ -27,18 +31,12 @@ def target_classes(classes, n_images: int, n_classes: int):
     return classes.astype(np.int64)
 
 
-def _batch(maps) -> np.ndarray:
-    maps = np.asarray(maps, dtype=np.float32)
-    if maps.ndim != 3:
-        raise ValueError(f"expected a batch of maps N x H x W, got shape {maps.shape}")
-    return maps
+def _batch(maps, name: str = "maps") -> np.ndarray:
+    return checks.maps(maps, name)  # NaN is refused: it would make every comparison False
 
 
 def _single(a, what: str = "map") -> np.ndarray:
-    a = np.asarray(a)
-    if a.ndim != 2:
-        raise ValueError(f"expected one H x W {what}, got shape {a.shape}")
-    return a
+    return checks.array(a, what, 2, f"one H x W {what}", finite=True)
 
 
 def normalise(maps) -> np.ndarray:
@@ -51,13 +49,19 @@ def normalise(maps) -> np.ndarray:
 def resize(maps, size) -> np.ndarray:
     """Maps resized bilinearly to ``size`` (an int for square, or ``(height, width)``)."""
     maps = _batch(maps)
-    h, w = (size, size) if np.isscalar(size) else size
+    h, w = (size, size) if np.isscalar(size) else tuple(size) if np.shape(size) == (2,) else (0, 0)
+    checks.integer(h, "size (height)", 1)
+    checks.integer(w, "size (width)", 1)
     return np.stack([cv2.resize(m, (int(w), int(h)), interpolation=cv2.INTER_LINEAR) for m in maps])
 
 
 def to_mask(saliency, threshold=0.15) -> np.ndarray:
     """Boolean mask of one map: values >= ``threshold`` x its maximum, or Otsu's threshold (``"otsu"``)."""
     saliency = np.maximum(_single(saliency).astype(np.float32), 0)
+    if not (isinstance(threshold, str) and threshold == "otsu") and (
+            isinstance(threshold, bool) or not isinstance(threshold, (int, float))
+            or not 0 < threshold <= 1):
+        raise ValueError(f"threshold must be a fraction in (0, 1] or 'otsu', got {threshold!r}")
     peak = saliency.max()
     if peak <= 0:
         return np.zeros(saliency.shape, bool)
@@ -65,21 +69,19 @@ def to_mask(saliency, threshold=0.15) -> np.ndarray:
         grey = np.round(255 * saliency / peak).astype(np.uint8)
         _, mask = cv2.threshold(grey, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
         return mask.astype(bool)
-    if not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
-        raise ValueError(f"threshold must be a fraction in (0, 1] or 'otsu', got {threshold!r}")
     return saliency >= threshold * peak
 
 
 def contours(mask) -> list[np.ndarray]:
     """Outer contours of a boolean mask (``cv2.findContours``), each K x 1 x 2 (x, y) points."""
-    mask = _single(mask, "mask").astype(np.uint8)
+    mask = _single(mask, "mask").astype(bool).astype(np.uint8)
     found, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     return list(found)
 
 
 def largest_box(mask) -> np.ndarray:
     """Box ``(x0, y0, x1, y1)`` (end exclusive) of the largest 8-connected component; zeros if empty."""
-    mask = _single(mask, "mask").astype(np.uint8)
+    mask = _single(mask, "mask").astype(bool).astype(np.uint8)
     n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if n < 2:
         return np.zeros(4, np.int64)
@@ -94,7 +96,7 @@ def boxes_from_maps(maps, size, threshold=0.15) -> np.ndarray:
 
 def rank_correlation(a, b) -> np.ndarray:
     """Spearman rank correlation of each pair of maps ``a[i]``, ``b[i]`` (over all pixels)."""
-    a, b = _batch(a), _batch(b)
+    a, b = _batch(a, "a"), _batch(b, "b")
     if a.shape != b.shape:
         raise ValueError(f"expected two batches of maps of one shape, got {a.shape} and {b.shape}")
     return np.array([spearmanr(x.ravel(), y.ravel()).statistic for x, y in zip(a, b)])
@@ -110,16 +112,35 @@ def heatmap(saliency, image_size=None) -> np.ndarray:
 
 
 def overlay(image, saliency, alpha: float = 0.5) -> np.ndarray:
-    """A uint8 RGB picture with the map, resized to it and coloured, blended on top."""
-    image = np.asarray(image)
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise ValueError(f"expected a uint8 H x W x 3 picture, got {image.dtype} {image.shape}")
+    """A uint8 RGB picture with the map, resized to it and coloured, blended on top (float
+    pictures in [0, 1] or [0, 255] are converted to uint8 first)."""
+    image = _picture(image)
+    checks.number(alpha, "alpha", 0, 1)
     return cv2.addWeighted(image, 1 - alpha, heatmap(saliency, image.shape[:2]), alpha, 0)
 
 
+def _picture(image) -> np.ndarray:
+    image = checks.array(image, "image", 3, "an H x W x 3 picture")
+    if image.shape[2] != 3:
+        raise ValueError(f"image: expected an H x W x 3 RGB picture, got shape {image.shape}")
+    return checks.to_uint8(image, "image")
+
+
 def draw_localisation(image, mask=None, box=None, truth=None) -> np.ndarray:
-    """A copy of the picture with the mask's contours (yellow), a box (red) and a true box (green)."""
-    image = np.ascontiguousarray(np.asarray(image, dtype=np.uint8).copy())
+    """A copy of the picture with the mask's contours (yellow), a box (red) and a true box (green).
+
+    Float pictures in [0, 1] or [0, 255] are converted to uint8 first.
+    """
+    image = np.ascontiguousarray(_picture(image).copy())
+    for b, name in ((box, "box"), (truth, "truth")):
+        if b is not None:
+            checks.array(b, name, 1, "a box (x0, y0, x1, y1)", finite=True)
+            if np.shape(b) != (4,):
+                raise ValueError(f"{name}: expected a box (x0, y0, x1, y1), got shape "
+                                 f"{np.shape(b)}")
+    if mask is not None and np.shape(mask) != image.shape[:2]:
+        raise ValueError(f"mask: expected an H x W mask of the picture's size {image.shape[:2]}, "
+                         f"got shape {np.shape(mask)}")
     thickness = max(1, round(min(image.shape[:2]) / 112))  # 1 pixel on small pictures, 2 at 224
     if mask is not None:
         cv2.drawContours(image, contours(mask), -1, (255, 255, 0), thickness)
@@ -136,9 +157,7 @@ def to_picture(arrays, centre: bool = False) -> np.ndarray:
     Each array is divided by 3 standard deviations and mapped so that 0 (or, with ``centre``, its
     mean) is mid-grey; values beyond +-3 std are clipped.
     """
-    a = np.asarray(arrays, dtype=np.float32)
-    if a.ndim != 4:
-        raise ValueError(f"expected N x H x W x C arrays, got shape {a.shape}")
+    a = checks.array(arrays, "arrays", 4, "N x H x W x C arrays", dtype=np.float32, finite=True)
     if centre:
         a = a - a.mean(axis=(1, 2, 3), keepdims=True)
     std = a.std(axis=(1, 2, 3), keepdims=True)
@@ -148,7 +167,6 @@ def to_picture(arrays, centre: bool = False) -> np.ndarray:
 
 def gradient_magnitude(gradients) -> np.ndarray:
     """Input gradients N x H x W x C -> N x H x W maps: the largest absolute value over channels."""
-    g = np.asarray(gradients, dtype=np.float32)
-    if g.ndim != 4:
-        raise ValueError(f"expected N x H x W x C gradients, got shape {g.shape}")
+    g = checks.array(gradients, "gradients", 4, "N x H x W x C gradients", dtype=np.float32,
+                     finite=True)
     return np.abs(g).max(axis=-1)

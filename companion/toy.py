@@ -9,6 +9,8 @@ import itertools
 
 import numpy as np
 
+from . import checks
+
 # Grey levels 0..255; the patterns follow the article (after removing the mean, "person" 2x2 is
 # [[-, +], [+, -]] and "dog" 2x2 is [[+, -], [-, +]]).
 TOY_IMAGES = {
@@ -21,13 +23,13 @@ TOY_IMAGES = {
 
 def center(image) -> np.ndarray:
     """The image as floats minus its mean brightness (the article's preprocessing)."""
-    image = np.asarray(image, dtype=np.float64)
+    image = checks.array(image, "image", 2, "an H x W grey image", np.float64, finite=True)
     return image - image.mean()
 
 
 def sign_weights(n: int) -> np.ndarray:
     """All 2**n weight vectors with entries -1 or +1, one per row."""
-    if not 1 <= n <= 16:
+    if checks.integer(n, "n (the number of weights)") < 1 or n > 16:
         raise ValueError(f"expected 1 <= n <= 16 weights, got {n}")
     return np.array(list(itertools.product((-1, 1), repeat=n)), dtype=np.float64)
 
@@ -36,6 +38,9 @@ def best_weights(image) -> tuple[np.ndarray, np.ndarray]:
     """Search every +-1 weight vector: the one with the largest response, reshaped like the image,
     and the responses of all candidates (in ``sign_weights`` order)."""
     x = center(image)
+    if x.size > 16:
+        raise ValueError("image: expected at most 16 pixels (2**16 candidates), got shape "
+                         f"{x.shape}")
     candidates = sign_weights(x.size)
     responses = candidates @ x.ravel()
     return candidates[responses.argmax()].reshape(x.shape), responses
@@ -43,6 +48,9 @@ def best_weights(image) -> tuple[np.ndarray, np.ndarray]:
 
 def responses_table(images: dict = TOY_IMAGES) -> dict:
     """Response of each image's best weights (rows) to every image (columns), for same-sized images."""
+    if not isinstance(images, dict) or not images:
+        raise TypeError(f"images: expected a non-empty dict {{name: H x W image}}, got "
+                        f"{checks.describe(images)}")
     best = {name: best_weights(image)[0] for name, image in images.items()}
     return {row: {col: float((w * center(img)).sum()) for col, img in images.items() if img.shape == w.shape}
             for row, w in best.items()}

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from . import checks
 from .data import ImageSet
 from .imagenet import imagenet_classes
 
@@ -30,6 +31,12 @@ DENSENET_BLOCKS = {121: (6, 12, 24, 16), 169: (6, 12, 32, 32), 201: (6, 12, 48, 
 def imagenet_mapping(class_names, mapping: dict = FASHION_TO_IMAGENET) -> tuple[np.ndarray, np.ndarray]:
     """ImageNet indices of the mapped classes and, for each, the index of the target class it stands for."""
     names = imagenet_classes()
+    if isinstance(class_names, str) or not hasattr(class_names, "__iter__"):
+        raise TypeError("class_names: expected a list of names, got "
+                        f"{checks.describe(class_names)}")
+    if not isinstance(mapping, dict):
+        raise TypeError(f"mapping: expected a dict {{class name: [ImageNet names]}}, got "
+                        f"{checks.describe(mapping)}")
     unknown = [n for c in class_names for n in mapping.get(c, ()) if n not in names]
     if unknown:
         raise ValueError(f"not ImageNet class names: {unknown}")
@@ -45,8 +52,9 @@ def imagenet_mapping(class_names, mapping: dict = FASHION_TO_IMAGENET) -> tuple[
 
 def zero_shot_predict(imagenet_scores, class_names, mapping: dict = FASHION_TO_IMAGENET) -> np.ndarray:
     """Target-class predictions: the best-scoring *mapped* ImageNet class decides (N x 1000 scores in)."""
-    scores = np.asarray(imagenet_scores)
-    if scores.ndim != 2 or scores.shape[1] != 1000:
+    scores = checks.array(imagenet_scores, "imagenet_scores", 2, "N x 1000 ImageNet scores",
+                          finite=True)
+    if scores.shape[1] != 1000:
         raise ValueError(f"expected N x 1000 ImageNet scores, got shape {scores.shape}")
     columns, owners = imagenet_mapping(class_names, mapping)
     return owners[scores[:, columns].argmax(1)]
@@ -54,11 +62,8 @@ def zero_shot_predict(imagenet_scores, class_names, mapping: dict = FASHION_TO_I
 
 def resize_images(images: np.ndarray, size: int) -> np.ndarray:
     """uint8 N x H x W x C images resized to ``size`` x ``size`` (OpenCV, bilinear); channels are kept."""
-    images = np.asarray(images)
-    if images.ndim != 4 or images.dtype != np.uint8:
-        raise ValueError(f"expected uint8 N x H x W x C images, got {images.dtype} {images.shape}")
-    if size <= 0:
-        raise ValueError(f"size must be positive, got {size}")
+    images = checks.images(images, empty=True, channels=range(1, 5))
+    checks.integer(size, "size", 1)
     out = np.empty((len(images), size, size, images.shape[-1]), np.uint8)
     for i, image in enumerate(images):
         out[i] = cv2.resize(image, (size, size), interpolation=cv2.INTER_LINEAR).reshape(size, size, -1)
@@ -67,12 +72,18 @@ def resize_images(images: np.ndarray, size: int) -> np.ndarray:
 
 def resized(data: ImageSet, size: int) -> ImageSet:
     """``data`` with its images resized (see ``resize_images``); boxes and masks are dropped."""
+    if not isinstance(data, ImageSet):
+        raise TypeError(f"resized takes an ImageSet, got {type(data).__name__}")
     return ImageSet(resize_images(data.images, size), data.labels, data.class_names, names=data.names,
                     info=dict(data.info, image_size=size))
 
 
 def split_per_class(data: ImageSet, n_train: int, n_val: int, seed: int = 0) -> tuple[ImageSet, ImageSet]:
     """Disjoint random training and validation sets with ``n_train`` and ``n_val`` images of every class."""
+    if not isinstance(data, ImageSet):
+        raise TypeError(f"split_per_class takes an ImageSet, got {type(data).__name__}")
+    checks.integer(n_train, "n_train", 1)
+    checks.integer(n_val, "n_val", 0)
     rng = np.random.default_rng(seed)
     train, val = [], []
     for c in range(len(data.class_names)):
@@ -86,13 +97,19 @@ def split_per_class(data: ImageSet, n_train: int, n_val: int, seed: int = 0) -> 
 
 def dense_connections(layers: int) -> int:
     """Direct connections in a dense block of ``layers`` layers: 1 + 2 + ... + x = x(x+1)/2."""
-    if layers < 0:
-        raise ValueError(f"layers must be >= 0, got {layers}")
+    checks.integer(layers, "layers", 0)
     return layers * (layers + 1) // 2
 
 
 def densenet_channels(blocks=DENSENET_BLOCKS[121], growth_rate: int = 32, stem: int = 64) -> list[tuple[str, int]]:
     """Channels after every dense block and transition: a block adds ``layers x growth``, a transition halves."""
+    if isinstance(blocks, (str, bytes)) or not hasattr(blocks, "__iter__") or not len(blocks):
+        raise TypeError(f"blocks: expected layers per dense block, e.g. (6, 12, 24, 16), got "
+                        f"{checks.describe(blocks)}")
+    for value in blocks:
+        checks.integer(value, "layers per block", 1)
+    checks.integer(growth_rate, "growth_rate", 1)
+    checks.integer(stem, "stem", 1)
     out, channels = [("stem", stem)], stem
     for i, layers in enumerate(blocks, 1):
         channels += layers * growth_rate
@@ -121,8 +138,12 @@ class TrainerSpec:
     min_epoch: int = 0
 
     def __post_init__(self):
-        if self.optimizer not in ("adam", "sgd"):
+        if not isinstance(self.optimizer, str) or self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
+        for key in ("lr", "momentum", "gamma"):
+            checks.number(getattr(self, key), f"TrainerSpec.{key}")
+        for key in ("step_size", "validate_every", "min_epoch"):
+            checks.integer(getattr(self, key), f"TrainerSpec.{key}")
         if self.lr <= 0 or self.step_size < 0 or self.validate_every < 0 or self.min_epoch < 0:
             raise ValueError(f"lr must be > 0 and step_size, validate_every, min_epoch >= 0, got {self}")
 

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from . import checks
 from .data import ImageSet, load
 from .transfer import resized
 
@@ -24,6 +25,13 @@ FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Sneaker", "Bag")  # th
 def select_classes(data: ImageSet, class_names, n_per_class: int | None = None, seed: int = 0) -> ImageSet:
     """The images of ``class_names`` only, relabelled 0..k-1 in that order, optionally ``n_per_class``
     of each drawn at random with ``seed``, in shuffled order."""
+    if not isinstance(data, ImageSet):
+        raise TypeError(f"select_classes takes an ImageSet, got {type(data).__name__}")
+    if isinstance(class_names, str) or not hasattr(class_names, "__iter__") or not len(class_names):
+        raise TypeError(f"class_names: expected a non-empty list of names, got "
+                        f"{checks.describe(class_names)}")
+    if n_per_class is not None:
+        checks.integer(n_per_class, "n_per_class", 1)
     unknown = [c for c in class_names if c not in data.class_names]
     if unknown:
         raise ValueError(f"unknown classes {unknown}: expected names from {data.class_names}")
@@ -45,8 +53,11 @@ def chapter_data(dataset: str = "fashion-mnist", n_per_class: int = 120, n_test_
     images of the same classes, resized to ``image_size``: Fashion-MNIST offline, or the article's
     flowers (``tf-flowers``, online)."""
     classes = {"fashion-mnist": FASHION_CLASSES, "tf-flowers": ARTICLE_CLASSES}
-    if dataset not in classes:
+    if not isinstance(dataset, str) or dataset not in classes:
         raise ValueError(f"dataset must be one of {sorted(classes)}, got {dataset!r}")
+    for value, name in ((n_per_class, "n_per_class"), (n_test_per_class, "n_test_per_class"),
+                        (image_size, "image_size")):
+        checks.integer(value, name, 1)
     options = {"image_size": image_size} if dataset == "tf-flowers" else {}
     train, test = (select_classes(load(dataset, split, **options), classes[dataset], n, seed)
                    for split, n in (("train", n_per_class), ("test", n_test_per_class)))
@@ -55,8 +66,8 @@ def chapter_data(dataset: str = "fashion-mnist", n_per_class: int = 120, n_test_
 
 def resized_split(dataset: str, split: str, n: int, image_size: int) -> np.ndarray:
     """The first ``n`` images of a split (all classes), resized: a large gallery for timing search."""
-    if n < 1:
-        raise ValueError(f"n must be a positive number of images, got {n}")
+    checks.integer(n, "n (a positive number of images)", 1)
+    checks.integer(image_size, "image_size", 1)
     data = load(dataset, split, **({"image_size": image_size} if dataset == "tf-flowers" else {}))
     return resized(data.subset(np.arange(min(n, len(data)))), image_size).images
 
@@ -73,8 +84,8 @@ def random_negatives(n: int, seed: int = 0) -> np.ndarray:
 def same_class_rate(labels, negatives) -> float:
     """Fraction of anchors whose negative (an index into ``concat(anchors, positives)``) has the
     anchor's own label: the false negatives random shuffling makes."""
-    labels, negatives = np.asarray(labels), np.asarray(negatives)
-    if labels.ndim != 1 or negatives.shape != labels.shape:
+    labels, negatives = checks.labels(labels), checks.labels(negatives, "negatives")
+    if len(labels) == 0 or negatives.shape != labels.shape:
         raise ValueError(f"expected labels and negatives of one length, got {labels.shape} and "
                          f"{negatives.shape}")
     if negatives.min() < 0 or negatives.max() >= 2 * len(labels):
@@ -85,6 +96,8 @@ def same_class_rate(labels, negatives) -> float:
 def train_val_split(n: int, train_fraction: float = 0.8, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """The article's split: a random ``train_fraction`` of ``n`` triplets for training, the rest for
     validation (index arrays)."""
+    checks.integer(n, "n")
+    checks.number(train_fraction, "train_fraction")
     if not 0 < train_fraction < 1 or n < 2:
         raise ValueError(f"expected 0 < train_fraction < 1 and n >= 2, got {train_fraction} and {n}")
     order = np.random.default_rng(seed).permutation(n)
@@ -99,8 +112,9 @@ def semi_hard_reference(distances, labels) -> np.ndarray:
     d(a, p) (FaceNet's semi-hard); if none is farther, the negative with the largest d(a, n)
     (TensorFlow Addons' rule); -1 where (a, p) is no positive pair or a has no negative.
     """
-    d, labels = np.asarray(distances, dtype=np.float64), np.asarray(labels)
-    if d.ndim != 2 or d.shape != (len(labels), len(labels)):
+    labels = checks.labels(labels)
+    d = checks.array(distances, "distances", 2, "a B x B distance matrix", np.float64, finite=True)
+    if d.shape != (len(labels), len(labels)):
         raise ValueError(f"expected a B x B distance matrix for {len(labels)} labels, got {d.shape}")
     chosen = np.full(d.shape, -1)
     for a in range(len(labels)):

@@ -23,11 +23,11 @@ REGISTRY = {
 
 def load(name: str, split: str | None = None, **options) -> ImageSet:
     """Load data set ``name`` (see ``REGISTRY``); ``split`` defaults to the first one it has."""
-    if name not in REGISTRY:
+    if not isinstance(name, str) or name not in REGISTRY:
         raise ValueError(f"unknown dataset {name!r}: expected one of {', '.join(REGISTRY)}")
     loader, splits, _ = REGISTRY[name]
     split = split or splits[0]
-    if split not in splits:
+    if not isinstance(split, str) or split not in splits:
         raise ValueError(f"dataset {name!r} has no split {split!r}: expected one of {', '.join(splits)}")
     accepted = inspect.signature(loader).parameters
     unknown = set(options) - set(accepted) if not any(

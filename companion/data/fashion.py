@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import checks
 from .fetch import cache_dir, download
 from .imageset import ImageSet
 
@@ -43,16 +44,28 @@ def data_dir() -> Path | None:
 
 def read_idx(path: Path, sha256: str | None = None) -> np.ndarray:
     """An idx file as a numpy array, optionally checking the sha256 of its decompressed bytes."""
-    raw = gzip.open(path).read()
+    path = checks.existing_file(path, "idx file", HOW_TO_GET)
+    try:
+        with gzip.open(path) as f:
+            raw = f.read()
+    except (OSError, EOFError) as err:
+        raise ValueError(checks.file_error(path, f"is not a readable gzip file ({err})",
+                                           f"delete it and {HOW_TO_GET}")) from None
     if sha256 and hashlib.sha256(raw).hexdigest() != sha256:
         raise ValueError(f"{path} is corrupt (sha256 mismatch); delete it and {HOW_TO_GET}")
-    ndim = raw[3]
-    shape = np.frombuffer(raw, ">u4", count=ndim, offset=4).astype(int)
-    return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(shape)
+    try:
+        ndim = raw[3]
+        shape = np.frombuffer(raw, ">u4", count=ndim, offset=4).astype(int)
+        return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(shape)
+    except (IndexError, ValueError):
+        raise ValueError(checks.file_error(path, "is not an idx file (truncated?)",
+                                           f"delete it and {HOW_TO_GET}")) from None
 
 
 def load_fashion_mnist(split: str, verify: bool = False, allow_download: bool = True) -> ImageSet:
     """The ``train`` (60 000) or ``test`` (10 000) split as 28 x 28 x 1 uint8 images."""
+    if not isinstance(split, str) or split not in FILES:
+        raise ValueError(f"unknown split {split!r} for fashion-mnist: expected 'train' or 'test'")
     folder = data_dir()
     if folder is None:
         if not allow_download:

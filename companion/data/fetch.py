@@ -13,6 +13,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from .. import checks
+
 
 def cache_dir() -> Path:
     """Where downloads and converted assets live: ``$COMPANION_CACHE`` or ``~/.cache/companion``."""
@@ -23,6 +25,7 @@ def cache_dir() -> Path:
 
 def sha256sum(path: Path, chunk: int = 1 << 20) -> str:
     """The sha256 hex digest of a file."""
+    path = checks.existing_file(path, "file to hash")
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(chunk), b""):
@@ -32,7 +35,9 @@ def sha256sum(path: Path, chunk: int = 1 << 20) -> str:
 
 def check_online(url: str, timeout: float = 3.0, offline_hint: str = "") -> None:
     """Raise ``ConnectionError`` at once (not after a long retry) when ``url``'s host is unreachable."""
-    parts = urllib.parse.urlsplit(url)
+    parts = urllib.parse.urlsplit(checks.text(url, "url"))
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"url: expected an http(s)://host/... address, got {url!r}")
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         socket.create_connection((parts.hostname, port), timeout=timeout).close()
@@ -43,7 +48,9 @@ def check_online(url: str, timeout: float = 3.0, offline_hint: str = "") -> None
 
 def download(url: str, dest: Path, sha256: str | None, offline_hint: str = "") -> Path:
     """Download ``url`` to ``dest`` atomically, verifying ``sha256``; an existing good file is kept."""
-    dest = Path(dest)
+    dest = checks.path(dest, "dest")
+    if sha256 is not None and (not isinstance(sha256, str) or len(sha256) != 64):
+        raise ValueError(f"sha256: expected 64 hex digits or None, got {sha256!r}")
     if dest.exists() and (sha256 is None or sha256sum(dest) == sha256):
         return dest
     check_online(url, offline_hint=offline_hint)
@@ -67,15 +74,24 @@ def download(url: str, dest: Path, sha256: str | None, offline_hint: str = "") -
 
 def safe_extract(archive: Path, dest: Path) -> Path:
     """Extract a tar archive, refusing members that would land outside ``dest`` or are links/devices."""
-    dest = Path(dest)
+    archive = checks.existing_file(archive, "archive")
+    dest = checks.path(dest, "dest")
+    try:
+        tar = tarfile.open(archive)
+        tar.getmembers()  # reads the whole index: a truncated archive fails here, before extracting
+    except (tarfile.TarError, EOFError, OSError):
+        raise ValueError(checks.file_error(archive, "is not a readable tar archive (truncated?)",
+                                           "delete it and download it again")) from None
     dest.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(archive) as tar:
+    with tar:
         tar.extractall(dest, filter="data")  # PEP 706: blocks absolute paths, '..', unsafe links
     return dest
 
 
 def fetch_archive(url: str, sha256: str, name: str, offline_hint: str) -> Path:
     """Download and extract an archive once into the cache; return the extraction folder."""
+    checks.text(url, "url")
+    checks.text(name, "name")
     folder = cache_dir() / name
     done = folder / ".complete"
     if done.exists():

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from .. import checks
 from ..images import as_rgb_uint8, center_crop_resize
 from .imageset import ImageSet
 
@@ -19,9 +20,10 @@ def _is_image_name(path: Path) -> bool:
 
 def scan_folder(root) -> tuple[list[str], list[tuple[Path, int]], list[Path]]:
     """Class names, ``(image path, label)`` pairs and the junk files skipped, without reading images."""
-    root = Path(root)
+    root = checks.path(root, "root")
     if not root.is_dir():
-        raise FileNotFoundError(f"image folder {root} does not exist")
+        raise FileNotFoundError(f"image folder {root} does not exist: expected a folder of "
+                                f"<class name>/<image files>")
     classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not classes:
         raise ValueError(f"{root} has no class sub-folders: expected {root}/<class name>/<image files>")
@@ -48,6 +50,8 @@ def load_folder(root, image_size: int | None = None, skip_unreadable: bool = Fal
     Non-image files (``.DS_Store``, ``Thumbs.db``, notes) are skipped with one warning; an empty
     class folder is an error; an unreadable image is an error unless ``skip_unreadable``.
     """
+    if image_size is not None:
+        checks.integer(image_size, "image_size", 1)
     classes, items, junk = scan_folder(root)
     if junk:
         shown = ", ".join(p.name for p in junk[:4]) + (", ..." if len(junk) > 4 else "")
@@ -58,7 +62,8 @@ def load_folder(root, image_size: int | None = None, skip_unreadable: bool = Fal
             images.append(_read(path, image_size))
         except (UnidentifiedImageError, OSError, ValueError) as err:
             if not skip_unreadable:
-                raise ValueError(f"cannot read image {path}: {err} (pass skip_unreadable=True to skip it)") from None
+                message = f"cannot read image {path}: {err} (pass skip_unreadable=True to skip it)"
+                raise ValueError(checks.one_line(message)) from None
             bad.append(path)
             continue
         labels.append(label)
@@ -76,7 +81,9 @@ def load_folder(root, image_size: int | None = None, skip_unreadable: bool = Fal
 
 def write_folder(data: ImageSet, root) -> Path:
     """Write ``data`` as ``root/<class>/<index>.png`` so that ``load_folder`` reads it back."""
-    root = Path(root)
+    if not isinstance(data, ImageSet):
+        raise TypeError(f"write_folder takes an ImageSet, got {type(data).__name__}")
+    root = checks.path(root, "root")
     for i, (image, label) in enumerate(zip(data.images, data.labels)):
         folder = root / data.class_names[label].replace("/", "-")
         folder.mkdir(parents=True, exist_ok=True)

@@ -23,20 +23,40 @@ class ImageSet:
     info: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        if self.images.ndim != 4 or self.images.dtype != np.uint8:
-            raise ValueError(
-                f"images must be uint8 N x H x W x C, got {self.images.dtype} {self.images.shape}"
-            )
-        if len(self.labels) != len(self.images):
-            raise ValueError(f"{len(self.images)} images but {len(self.labels)} labels")
-        self.labels = np.asarray(self.labels, dtype=np.int64)
+        from .. import checks
+
+        self.images = checks.array(self.images, "images", 4, "uint8 N x H x W x C images",
+                                   empty=True)
+        if self.images.dtype != np.uint8:
+            raise ValueError("images must be uint8 N x H x W x C, got "
+                             f"{checks.describe(self.images)}")
+        if isinstance(self.class_names, str) or not hasattr(self.class_names, "__len__"):
+            raise TypeError("class_names: expected a list of names, got "
+                            f"{checks.describe(self.class_names)}")
+        self.labels = checks.labels(self.labels, n=len(self.images))
+        low, high = (self.labels.min(), self.labels.max()) if len(self.labels) else (0, -1)
+        if low < -1 or high >= len(self.class_names):
+            raise ValueError(f"labels: expected class indices in [0, {len(self.class_names)}) (one "
+                             f"per class name; -1 = unlabelled), got {low}..{high}")
 
     def __len__(self):
         return len(self.images)
 
     def subset(self, index) -> "ImageSet":
         """The images at ``index`` (an index array or a boolean mask), with their boxes and masks."""
-        index = np.asarray(index)
+        from ..checks import array
+
+        index = array(index, "index", 1, "an index array or a boolean mask", empty=True)
+        if index.dtype == bool and len(index) != len(self):
+            raise ValueError(f"index: expected a boolean mask of {len(self)} values, got "
+                             f"{len(index)}")
+        if index.dtype != bool and len(index) and not np.issubdtype(index.dtype, np.integer):
+            raise TypeError(f"index: expected integer indices or a boolean mask, got {index.dtype}")
+        if index.dtype != bool and len(index) and not (
+                -len(self) <= index.min() and index.max() < len(self)):
+            raise IndexError(f"index: expected indices in [0, {len(self)}), got "
+                             f"{index.min()}..{index.max()}")
+        index = index.astype(np.int64) if index.dtype != bool else index
 
         def take(a):
             return None if a is None else a[index]
@@ -53,6 +73,9 @@ class ImageSet:
 
     def per_class(self, n: int, seed: int = 0) -> "ImageSet":
         """At most ``n`` images of every class, drawn at random with ``seed``, in shuffled order."""
+        from ..checks import integer
+
+        integer(n, "n", 1)
         rng = np.random.default_rng(seed)
         picks = [
             rng.permutation(np.flatnonzero(self.labels == c))[:n] for c in range(len(self.class_names))
@@ -61,13 +84,14 @@ class ImageSet:
 
     def counts(self) -> np.ndarray:
         """Number of images of each class."""
-        return np.bincount(self.labels, minlength=len(self.class_names))
+        return np.bincount(self.labels[self.labels >= 0], minlength=len(self.class_names))
 
 
 def inputs_and_labels(data) -> tuple[np.ndarray, np.ndarray]:
     """(inputs, labels) of an ImageSet or of an ``(x, y)`` pair such as cached features and labels."""
     if isinstance(data, ImageSet):
         return data.images, data.labels
-    if isinstance(data, tuple) and len(data) == 2 and len(data[0]) == len(data[1]):
+    pair = isinstance(data, tuple) and len(data) == 2 and all(hasattr(d, "__len__") for d in data)
+    if pair and len(data[0]) == len(data[1]):
         return np.asarray(data[0]), np.asarray(data[1], dtype=np.int64)
     raise TypeError(f"expected an ImageSet or an (inputs, labels) pair of one length, got {type(data).__name__}")

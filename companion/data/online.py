@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import checks
 from .fetch import fetch_archive
 from .folder import load_folder
 from .imageset import ImageSet
@@ -20,8 +21,11 @@ OFFLINE_HINT = "use 'shapes' (synthetic, any size) or 'fashion-mnist', which nee
 
 def load_tf_flowers(split: str = "train", image_size: int = 224, test_fraction: float = 0.2, seed: int = 0):
     """The 3 670 TensorFlow flower photos (5 classes), split deterministically into train and test."""
-    if split not in ("train", "test"):
+    if not isinstance(split, str) or split not in ("train", "test"):
         raise ValueError(f"unknown split {split!r} for tf-flowers: expected 'train' or 'test'")
+    checks.integer(image_size, "image_size", 1)
+    if not 0 < checks.number(test_fraction, "test_fraction") < 1:
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
     folder = fetch_archive(FLOWERS["url"], FLOWERS["sha256"], "tf-flowers", OFFLINE_HINT)
     data = load_folder(folder / "flower_photos", image_size=image_size)
     order = np.random.default_rng(seed).permutation(len(data))
@@ -31,7 +35,7 @@ def load_tf_flowers(split: str = "train", image_size: int = 224, test_fraction: 
 
 def load_stl10(split: str = "train") -> ImageSet:
     """STL-10 at 96 x 96: ``train`` (5 000), ``test`` (8 000) or ``unlabeled`` (100 000, label -1)."""
-    if split not in ("train", "test", "unlabeled"):
+    if not isinstance(split, str) or split not in ("train", "test", "unlabeled"):
         raise ValueError(f"unknown split {split!r} for stl10: expected 'train', 'test' or 'unlabeled'")
     folder = fetch_archive(STL10["url"], STL10["sha256"], "stl10", OFFLINE_HINT) / "stl10_binary"
     raw = np.fromfile(folder / f"{split}_X.bin", dtype=np.uint8)

@@ -46,13 +46,18 @@ PHOTOS = {
 
 def photo(name: str) -> np.ndarray:
     """One bundled photo at its own size, H x W x 3 uint8."""
-    if name not in PHOTOS:
+    if not isinstance(name, str) or name not in PHOTOS:
         raise ValueError(f"unknown photo {name!r}: expected one of {', '.join(PHOTOS)}")
     return PHOTOS[name]()
 
 
 def load_sample_photos(image_size: int = 224, names=None) -> ImageSet:
     """The bundled photos, centre-cropped to ``image_size``; ``class_names`` are the photo names."""
+    from ..checks import integer
+
+    integer(image_size, "image_size", 1)
+    if isinstance(names, str):
+        raise TypeError(f"names: expected a list of photo names, got the string {names!r}")
     names = list(names or PHOTOS)
     images = np.stack([center_crop_resize(photo(n), image_size) for n in names])
     return ImageSet(images, np.arange(len(names)), names, names=names)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..checks import integer
 from .imageset import ImageSet
 
 CLASS_NAMES = ["circle", "square", "triangle", "star"]
@@ -53,6 +54,11 @@ def _shape_mask(kind, size, center, radius, angle):
 
 def make_shape(rng, size, label):
     """One image (uint8 H x W x 3), its mask and its box ``(x0, y0, x1, y1)``."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError("rng: expected a numpy Generator (np.random.default_rng), got "
+                        f"{type(rng).__name__}")
+    integer(size, "size", 16)
+    integer(label, "label", 0, len(CLASS_NAMES))
     radius = rng.uniform(0.14, 0.3) * size
     center = rng.uniform(radius + 1, size - radius - 1, size=2)
     mask = _shape_mask(CLASS_NAMES[label], size, center, radius, rng.uniform(0, 2 * np.pi))
@@ -67,10 +73,11 @@ def make_shape(rng, size, label):
 
 def load_shapes(split: str = "train", n: int = 1000, image_size: int = 64, seed: int = 0) -> ImageSet:
     """``n`` images of ``image_size`` pixels with balanced classes; the same arguments give the same set."""
-    if split not in SPLIT_SEEDS:
+    if not isinstance(split, str) or split not in SPLIT_SEEDS:
         raise ValueError(f"unknown split {split!r} for shapes: expected one of {', '.join(SPLIT_SEEDS)}")
-    if n <= 0 or image_size < 16:
-        raise ValueError(f"need n > 0 and image_size >= 16, got n={n}, image_size={image_size}")
+    integer(n, "n", 1)
+    integer(image_size, "image_size", 16)
+    integer(seed, "seed", 0)
     rng = np.random.default_rng([seed, SPLIT_SEEDS[split]])
     labels = rng.permutation(np.arange(n) % len(CLASS_NAMES))
     images, masks, boxes = zip(*(make_shape(rng, image_size, label) for label in labels))

@@ -4,16 +4,24 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from .. import checks
 from .training import to_float
 
 
 def layer_names(model: keras.Model, kind: type | tuple = keras.layers.Conv2D) -> list[str]:
     """Names of the layers of type ``kind``, in forward order."""
+    checks.instance(model, keras.Model, "model", "a keras.Model")
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not kinds or not all(isinstance(k, type) for k in kinds):
+        raise TypeError("kind: expected a layer class such as keras.layers.Conv2D, got "
+                        f"{checks.describe(kind)}")
     return [layer.name for layer in model.layers if isinstance(layer, kind)]
 
 
 def check_layers(model: keras.Model, names) -> dict:
     """The layers called ``names``; an unknown name is an error that lists the valid ones."""
+    checks.instance(model, keras.Model, "model", "a keras.Model")
+    names = checks.names(names)
     layers = {layer.name: layer for layer in model.layers}
     unknown = [n for n in names if n not in layers]
     if unknown:
@@ -23,7 +31,8 @@ def check_layers(model: keras.Model, names) -> dict:
 
 def layer_activations(model: keras.Model, images: np.ndarray, names=None, preprocess=to_float) -> dict:
     """Outputs of the named layers (default: every Conv2D) for uint8 NHWC images, as float32 NHWC."""
-    names = list(names) if names is not None else layer_names(model)
+    names = checks.names(names) if names is not None else layer_names(model)
+    checks.batch(images, "images", 4, "an N x H x W x C batch")
     layers = check_layers(model, names)
     probe = keras.Model(model.inputs, [layers[n].output for n in names])
     outputs = probe(preprocess(images), training=False)

@@ -8,7 +8,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ..assets import keras_port
+from .. import checks
+from ..assets import verified_keras_port
 
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
@@ -46,14 +47,14 @@ def mobilenet_v2(pretrained: bool = True, image_size: int = 224) -> keras.Model:
     Keras pads stride-2 convolutions asymmetrically and uses other BatchNorm constants; the clone
     computes what torchvision computes, so the ported weights give torch's outputs.
     """
+    if not isinstance(pretrained, bool):
+        raise TypeError(f"pretrained must be True or False, got {checks.describe(pretrained)}")
+    checks.integer(image_size, "image_size", 32)
     keras_model = keras.applications.MobileNetV2(
         input_shape=(image_size, image_size, 3), weights=None, classifier_activation=None)
     model = keras.models.clone_model(keras_model, clone_function=_torch_config, call_function=_torch_call)
     if pretrained:
-        if not keras_port().exists():
-            raise FileNotFoundError(
-                f"ported ImageNet weights not found at {keras_port()}: run `python -m companion assets`")
-        model.load_weights(keras_port())
+        model.load_weights(verified_keras_port())  # missing or corrupt: named, with the fix
     return model
 
 
@@ -62,22 +63,40 @@ def preprocess(images) -> tf.Tensor:
 
     torchvision's normalisation, since the weights come from there; usable inside ``tf.data``.
     """
+    if not tf.is_tensor(images):
+        images = checks.array(images, "images", what="uint8 N x H x W x C images", empty=True)
     x = tf.convert_to_tensor(images)
     if x.shape.rank != 4 or x.dtype != tf.uint8:
         raise ValueError(f"expected uint8 N x H x W x C images, got {x.dtype.name} {tuple(x.shape)}")
+    if x.shape[-1] not in (None, 1, 3, 4):
+        raise ValueError(f"images: expected 1, 3 or 4 channels, got shape {tuple(x.shape)}")
     x = tf.cast(x, tf.float32) / 255
+    if x.shape[-1] == 4:
+        x = x[..., :3]  # alpha dropped, as companion.images.to_rgb_batch does
     if x.shape[-1] == 1:
         x = tf.image.grayscale_to_rgb(x)
     return (x - tf.constant(MEAN)) / tf.constant(STD)
 
 
+def _mobilenet(model) -> keras.Model:
+    names = {layer.name for layer in model.layers} if isinstance(model, keras.Model) else set()
+    if "out_relu" not in names:
+        raise TypeError("model: expected a MobileNetV2 (mobilenet_v2()), got "
+                        f"{checks.describe(model)}")
+    return model
+
+
 def feature_extractor(model: keras.Model) -> keras.Model:
     """The convolutional trunk: N x H x W x 3 -> N x H/32 x W/32 x 1280 feature maps."""
+    _mobilenet(model)
     return keras.Model(model.inputs, model.get_layer("out_relu").output, name="mobilenet_v2_features")
 
 
 def predict_proba(model: keras.Model, images: np.ndarray, batch_size: int = 32) -> np.ndarray:
     """Softmax class probabilities (float32 N x classes) for uint8 NHWC images, in inference mode."""
+    checks.instance(model, keras.Model, "model", "a keras.Model")
+    images = checks.images(images)
+    checks.integer(batch_size, "batch_size", 1)
     out = [tf.nn.softmax(model(preprocess(images[i:i + batch_size]), training=False))
            for i in range(0, len(images), batch_size)]
     return tf.concat(out, 0).numpy()
@@ -85,6 +104,7 @@ def predict_proba(model: keras.Model, images: np.ndarray, batch_size: int = 32) 
 
 def count_params(model: keras.Model, trainable_only: bool = False) -> int:
     """Number of (trainable) parameters; like torch, BatchNorm moving statistics are not parameters."""
+    checks.instance(model, keras.layers.Layer, "model", "a keras.Model or layer")
     weights = model.trainable_weights if trainable_only else [
         w for w in model.weights if not w.path.endswith(("moving_mean", "moving_variance"))]
     return int(sum(np.prod(w.shape) for w in weights))
@@ -92,9 +112,19 @@ def count_params(model: keras.Model, trainable_only: bool = False) -> int:
 
 def port_mobilenet_v2(npz_path, out_path) -> None:
     """Load weights exported by ``companion.torch.backbones.export_mobilenet_v2`` and save them."""
-    arrays = np.load(npz_path)
+    fix = "run `python -m companion assets`, which exports it first"
+    npz_path = checks.existing_file(npz_path, "npz_path", fix)
+    if not str(checks.path(out_path, "out_path")).endswith(".weights.h5"):
+        raise ValueError(f"out_path: expected a path ending in .weights.h5, got {out_path}")
+    try:
+        arrays = np.load(npz_path)
+        keys = arrays.files  # reads the zip's index: a truncated file fails here
+    except Exception as err:  # not a zip, truncated: numpy raises several kinds
+        raise ValueError(checks.file_error(npz_path, "is not a readable .npz "
+                                                     f"({type(err).__name__})",
+                                           f"delete it and {fix}")) from None
     grouped = defaultdict(dict)
-    for key in arrays.files:
+    for key in keys:
         layer, j = key.split("_")
         grouped[int(layer)][int(j)] = arrays[key]
     model = mobilenet_v2(pretrained=False)
@@ -114,7 +144,8 @@ def port_mobilenet_v2(npz_path, out_path) -> None:
 
 def block_layer_name(model: keras.Model, block: int) -> str:
     """The Keras layer that ends torchvision's ``features[block]`` (0 = stem ... 18 = last 1x1 conv)."""
-    if not 0 <= block <= 18:
+    _mobilenet(model)
+    if not 0 <= checks.integer(block, "block") <= 18:
         raise ValueError(f"block must be in 0..18, got {block}")
     if block in (0, 18):
         return {0: "Conv1_relu", 18: "out_relu"}[block]
@@ -126,4 +157,5 @@ def block_layer_name(model: keras.Model, block: int) -> str:
 def block_output(model: keras.Model, images: np.ndarray, block: int) -> np.ndarray:
     """Feature maps after MobileNetV2 block ``block`` (0 = stem ... 18 = last 1x1 conv), float32 NHWC."""
     layer = model.get_layer(block_layer_name(model, block))
+    checks.images(images)
     return keras.Model(model.inputs, layer.output)(preprocess(images), training=False).numpy()

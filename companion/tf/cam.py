@@ -12,8 +12,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .. import saliency
-from .activations import check_layers
+from .. import checks, saliency
+from .activations import check_layers, layer_names
 from .training import to_float
 
 
@@ -29,6 +29,14 @@ def _functional(model: keras.Model) -> keras.Model:
     return keras.Model(model.inputs[0], model.outputs[0])
 
 
+def _check_maps(model, layer: str, output) -> None:
+    """A CAM needs maps: N x h x w x C outputs, which convolutional layers give."""
+    if len(output.shape) != 4:
+        conv = ", ".join(layer_names(model, (keras.layers.Conv2D, keras.layers.ReLU))[-6:])
+        raise ValueError(f"layer {layer!r} gives outputs of shape {tuple(output.shape)}: "
+                         f"expected a convolutional layer with N x h x w x C maps, e.g. {conv}")
+
+
 class BaseCAM:
     """Map of ``layer``: the sum over its channels of weight x activation (then ReLU where ``relu``)."""
 
@@ -36,8 +44,13 @@ class BaseCAM:
     relu = True
 
     def __init__(self, model: keras.Model, layer: str, preprocess=to_float):
-        self.model, self.layer, self.preprocess = model, layer, preprocess
-        self.probe = keras.Model(model.inputs[0], [check_layers(model, [layer])[layer].output, model.outputs[0]])
+        self.model, self.layer, self.preprocess = model, checks.text(layer, "layer"), preprocess
+        output = check_layers(model, [layer])[layer].output
+        _check_maps(model, layer, output)
+        if not callable(preprocess):
+            raise TypeError("preprocess: expected a function of the images, got "
+                            f"{checks.describe(preprocess)}")
+        self.probe = keras.Model(model.inputs[0], [output, model.outputs[0]])
 
     def channel_weights(self, activations, gradients, classes) -> tf.Tensor:
         """N x K weights of the K channels of ``activations`` (N x h x w x K)."""
@@ -45,6 +58,7 @@ class BaseCAM:
 
     def __call__(self, images: np.ndarray, classes=None) -> np.ndarray:
         """Maps (float32 N x h x w) for the top class, one class for all, or one class per image."""
+        checks.batch(images, "images", 4, "an N x H x W x C batch")
         x = tf.convert_to_tensor(self.preprocess(images))
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(x)  # records the graph even where the model's weights are frozen
@@ -128,6 +142,8 @@ def guided_backprop(model, images, classes=None, preprocess=to_float) -> np.ndar
     A ``tf.custom_gradient`` gate after each ReLU layer clamps the incoming gradient at 0; the layer's
     own derivative then masks it by its forward input ((0, inf) for ReLU, (0, 6) for ReLU6).
     """
+    checks.instance(model, keras.Model, "model", "a keras.Model")
+    checks.batch(images, "images", 4, "an N x H x W x C batch")
     guided = _guided_copy(model)
     x = tf.convert_to_tensor(preprocess(images))
     with tf.GradientTape(watch_accessed_variables=False) as tape:
@@ -154,8 +170,15 @@ def filter_pattern(model, layer: str, filters, size: int = 128, steps: int = 30,
     only up to ``layer``; ``mean``/``std`` are the model's input normalisation. A Keras model built for
     one input size only takes pictures of that size. The random numbers come from numpy, as in torch.
     """
-    filters = [int(f) for f in np.atleast_1d(filters)]
-    trunk = keras.Model(model.inputs[0], check_layers(model, [layer])[layer].output)
+    filters = [checks.integer(f, "filters") for f in np.atleast_1d(filters).tolist()]
+    if not filters:
+        raise ValueError("filters: expected at least one filter index")
+    checks.integer(size, "size", 8)
+    checks.integer(steps, "steps", 0)
+    checks.integer(jitter, "jitter", 0)
+    output = check_layers(model, [checks.text(layer, "layer")])[layer].output
+    _check_maps(model, layer, output)
+    trunk = keras.Model(model.inputs[0], output)
     expected = tuple(trunk.inputs[0].shape[1:3])
     if None not in expected and expected != (size, size):
         raise ValueError(f"this model takes {expected[0]} x {expected[1]} pictures, got size={size}")

@@ -5,9 +5,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from .. import checks
+from ..conv import check_conv
+
 
 def stacked_linear(n_in: int, n_hidden: int, n_out: int, relu: bool = False, seed: int = 0) -> keras.Sequential:
     """Two linear (Dense) layers, with a ReLU between them only if ``relu``."""
+    for value, name in ((n_in, "n_in"), (n_hidden, "n_hidden"), (n_out, "n_out")):
+        checks.integer(value, name, 1)
     keras.utils.set_random_seed(seed)
     middle = [keras.layers.ReLU(name="relu")] if relu else []
     return keras.Sequential([keras.Input((n_in,)), keras.layers.Dense(n_hidden, name="fc1"), *middle,
@@ -30,8 +35,15 @@ def small_cnn(n_classes: int = 10, in_channels: int = 1, widths=(32, 64, 128), s
     0.9 is torch's 0.1, epsilon 1e-5): with Keras's 0.99 the running statistics of a short training run
     stay close to their initial values and the model misclassifies in inference mode.
     """
-    if n_classes < 2 or not widths:
+    few = isinstance(widths, (str, int)) or not len(widths)
+    if checks.integer(n_classes, "n_classes") < 2 or few:
         raise ValueError(f"expected n_classes >= 2 and at least one width, got {n_classes} and {widths}")
+    checks.integer(in_channels, "in_channels", 1)
+    for width in widths:
+        checks.integer(width, "widths", 1)
+    if len(widths) > 4:
+        raise ValueError("widths: expected at most 4 blocks (28 px halved each time), got "
+                         f"{len(widths)}")
     keras.utils.set_random_seed(seed)
     layers = [keras.Input((28, 28, in_channels))]
     for i, width in enumerate(widths, 1):
@@ -45,9 +57,8 @@ def small_cnn(n_classes: int = 10, in_channels: int = 1, widths=(32, 64, 128), s
 
 def conv2d(x, w, b=None, stride: int = 1, padding: int = 0) -> np.ndarray:
     """``tf.nn.conv2d`` on numpy NHWC images and a KH x KW x C_in x C_out kernel (explicit zero padding)."""
-    x, w = np.asarray(x, dtype=np.float32), np.asarray(w, dtype=np.float32)
-    if x.ndim != 4 or w.ndim != 4 or w.shape[2] != x.shape[3]:
-        raise ValueError(f"expected N x H x W x C images and a KH x KW x C x C_out kernel, got {x.shape}, {w.shape}")
+    x, w = check_conv(x, w, b, stride, padding)  # the numpy reference's checks: same errors
+    x, w = x.astype(np.float32), w.astype(np.float32)
     pads = [[0, 0], [padding, padding], [padding, padding], [0, 0]]
     out = tf.nn.conv2d(x, w, strides=stride, padding=pads)
     return (out if b is None else out + np.asarray(b, dtype=np.float32)).numpy()

@@ -5,6 +5,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from .. import checks
 from ..data import ImageSet
 from .training import to_float
 
@@ -14,6 +15,10 @@ def balanced_dataset(data: ImageSet, batch_size: int, seed: int = 0, preprocess=
 
     One endless shuffled stream per class, mixed by ``tf.data.Dataset.sample_from_datasets``.
     """
+    checks.instance(data, ImageSet, "data", "an ImageSet")
+    checks.integer(batch_size, "batch_size", 1)
+    if len(data) == 0:
+        raise ValueError("data: expected at least one example, got an empty ImageSet")
     classes = np.flatnonzero(data.counts())
     streams = [tf.data.Dataset.from_tensor_slices((data.images[data.labels == c], data.labels[data.labels == c]))
                .shuffle(int(data.counts()[c]), seed=seed + int(c)).repeat() for c in classes]
@@ -23,7 +28,9 @@ def balanced_dataset(data: ImageSet, batch_size: int, seed: int = 0, preprocess=
 
 
 def augment(images: np.ndarray, seed: int = 0) -> np.ndarray:
-    """Random horizontal flips and shifts of up to 10 % (Keras layers), uint8 NHWC in and out."""
+    """Random horizontal flips and shifts of up to 10 % (Keras layers), uint8 NHWC in and out
+    (float pictures in [0, 1] or [0, 255] are converted to uint8 first)."""
+    images = checks.images(images, convert=True)
     transform = keras.Sequential([keras.layers.RandomFlip("horizontal", seed=seed),
                                   keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=seed)])
     out = np.concatenate([transform(np.asarray(images[i:i + 512], np.float32), training=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import keras
 
+from .. import checks
 from .activations import check_layers
 
 #: the layers of ``shapes_net``: (name, output channels as a multiple of ``width``, max-pool after it)
@@ -16,7 +17,7 @@ def shapes_net(n_classes: int = 4, width: int = 16) -> keras.Model:
     edition, and so are BatchNorm's epsilon and momentum; ``relu4`` feeds the pooling, so it is the
     layer for CAM. A 64-pixel picture gives 16 x 16 maps there.
     """
-    if n_classes < 2 or width < 1:
+    if checks.integer(n_classes, "n_classes") < 2 or checks.integer(width, "width") < 1:
         raise ValueError(f"need n_classes >= 2 and width >= 1, got {n_classes}, {width}")
     inputs = keras.Input((None, None, 3))
     x = inputs
@@ -32,8 +33,13 @@ def shapes_net(n_classes: int = 4, width: int = 16) -> keras.Model:
 
 def randomise(model: keras.Model, names, seed: int = 0) -> keras.Model:
     """Re-initialise, in place, the weights of the named layers (the cascading sanity check)."""
+    layers = check_layers(model, names)
+    fixed = [n for n, layer in layers.items() if not layer.weights]
+    if fixed:
+        raise ValueError(f"layers {fixed} have no weights to re-initialise: expected layers with "
+                         "weights (conv, bn, fc)")
     keras.utils.set_random_seed(seed)
-    for layer in check_layers(model, names).values():
+    for layer in layers.values():
         fresh = layer.__class__.from_config(layer.get_config())
         fresh.build(layer.input.shape)
         layer.set_weights(fresh.get_weights())

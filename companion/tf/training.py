@@ -14,12 +14,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from .. import checks
 from ..data import ImageSet, inputs_and_labels
 from ..transfer import TrainerSpec
 
 
 def to_float(images) -> tf.Tensor:
     """uint8 N x H x W x C (array or tensor) -> float N x H x W x C in [0, 1]."""
+    if not tf.is_tensor(images):
+        images = checks.array(images, "images", what="uint8 N x H x W x C images", empty=True)
     x = tf.convert_to_tensor(images)
     if x.shape.rank != 4 or x.dtype != tf.uint8:
         raise ValueError(f"expected uint8 N x H x W x C images, got {x.dtype.name} {tuple(x.shape)}")
@@ -35,7 +38,8 @@ def loader(data: ImageSet, batch_size: int, shuffle: bool = False, preprocess=to
     """A ``tf.data`` pipeline of (preprocessed inputs, labels) batches; ``preprocess=None`` keeps inputs."""
     x, y = inputs_and_labels(data)
     if len(x) == 0:
-        raise ValueError("cannot make batches of an empty data set")
+        raise ValueError("cannot make batches of an empty data set: expected at least one example")
+    checks.integer(batch_size, "batch_size", 1)
     dataset = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle:
         dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
@@ -44,6 +48,9 @@ def loader(data: ImageSet, batch_size: int, shuffle: bool = False, preprocess=to
 
 def predict(model: keras.Model, images: np.ndarray, preprocess=to_float, batch_size: int = 256) -> np.ndarray:
     """Model outputs (logits) in inference mode, as float32 numpy; ``preprocess=None`` feeds arrays as they are."""
+    checks.instance(model, keras.layers.Layer, "model", "a keras.Model or layer")
+    checks.batch(images, "images")
+    checks.integer(batch_size, "batch_size", 1)
     return np.concatenate([model(_apply(preprocess, images[i:i + batch_size]), training=False).numpy()
                            for i in range(0, len(images), batch_size)])
 
@@ -51,13 +58,18 @@ def predict(model: keras.Model, images: np.ndarray, preprocess=to_float, batch_s
 def evaluate(model: keras.Model, data: ImageSet, preprocess=to_float, batch_size: int = 256) -> dict:
     """Cross-entropy loss and accuracy on ``data`` (an ImageSet or an ``(x, y)`` pair)."""
     x, y = inputs_and_labels(data)
+    checks.batch(x, "data", what="a data set")
     logits = predict(model, x, preprocess, batch_size)
+    y = checks.labels(y, "labels", logits.shape[1])
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(y, logits)
     return {"loss": float(loss), "accuracy": float(np.mean(logits.argmax(1) == y))}
 
 
 def compile_classifier(model: keras.Model, lr: float = 1e-3, optimizer=None) -> keras.Model:
     """Compile for integer labels and logit outputs (Adam by default); run again after changing ``trainable``."""
+    checks.instance(model, keras.Model, "model", "a keras.Model")
+    if optimizer is None and checks.number(lr, "lr") <= 0:
+        raise ValueError(f"lr must be > 0, got {lr}")
     model.compile(optimizer=optimizer or keras.optimizers.Adam(lr),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
@@ -66,9 +78,13 @@ def compile_classifier(model: keras.Model, lr: float = 1e-3, optimizer=None) -> 
 
 def save_checkpoint(model: keras.Model, path) -> Path:
     """Save the model (``.keras``) atomically: to a temporary file in the same folder, then ``os.replace``."""
-    path = Path(path)
+    checks.instance(model, keras.Model, "model", "a keras.Model")
+    path = checks.path(path, "path")
     if path.suffix != ".keras":
         raise ValueError(f"checkpoint paths end in .keras, got {path}")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"folder {path.parent} does not exist: expected a checkpoint "
+                                "path in an existing folder")
     tmp = path.with_name(path.stem + ".part.keras")
     try:
         model.save(tmp)
@@ -80,8 +96,24 @@ def save_checkpoint(model: keras.Model, path) -> Path:
 
 def load_checkpoint(model: keras.Model, path) -> keras.Model:
     """Load the weights of a ``save_checkpoint`` file into ``model`` (read in Keras safe mode)."""
-    saved = keras.saving.load_model(path, compile=False, safe_mode=True)
-    model.set_weights(saved.get_weights())
+    checks.instance(model, keras.Model, "model", "a keras.Model")
+    path = checks.existing_file(path, "checkpoint", "train with fit(..., checkpoint=path) first")
+    try:
+        saved = keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as err:  # a truncated zip, a file of another kind: Keras raises several kinds
+        if "safe_mode" in str(err):  # holds code (a Lambda layer): refused
+            raise ValueError(checks.file_error(
+                path, "was refused by Keras safe_mode (it holds code, e.g. a Lambda layer)",
+                "load only checkpoints written by save_checkpoint")) from None
+        raise ValueError(checks.file_error(
+            path, f"is not a readable Keras checkpoint ({type(err).__name__})",
+            checks.CHECKPOINT_FIX)) from None
+    try:
+        model.set_weights(saved.get_weights())
+    except ValueError as err:
+        raise ValueError(checks.file_error(path, "does not fit this model "
+                                                 f"({checks.one_line(err)[:200]})",
+                                           "load it into the model that saved it")) from None
     return model
 
 
@@ -93,6 +125,9 @@ class Validation(keras.callbacks.Callback):
     def __init__(self, val, preprocess=to_float, every: int = 0, min_epoch: int = 0, keep_best: bool = False,
                  checkpoint=None):
         super().__init__()
+        inputs_and_labels(val)  # an ImageSet or an (x, y) pair
+        checks.integer(every, "every", 0)
+        checks.integer(min_epoch, "min_epoch", 0)
         self.val, self.preprocess, self.every, self.min_epoch = val, preprocess, every, min_epoch
         self.keep_best, self.checkpoint = keep_best or checkpoint is not None, checkpoint
         self.best, self.best_step, self.weights, self.step, self.epoch, self.steps = -1.0, None, None, 0, 0, []
@@ -157,7 +192,13 @@ def fit(model: keras.Model, train: ImageSet, val: ImageSet | None = None, epochs
     ``checkpoint`` (a ``.keras`` path) also receives them at each improvement. ``train``/``val`` may be
     ``(x, y)`` arrays (e.g. cached features) with ``preprocess=None``.
     """
+    checks.instance(model, keras.Model, "model", "a keras.Model")
+    checks.integer(epochs, "epochs", 0)
     spec = trainer or TrainerSpec("adam", lr)
+    checks.instance(spec, TrainerSpec, "trainer", "a TrainerSpec")
+    outputs = getattr(model, "outputs", None)
+    if dataset is None and outputs:  # labels without an output: one line, not Keras's 26
+        checks.labels(inputs_and_labels(train)[1], "train labels", outputs[0].shape[-1])
     if (keep_best or checkpoint is not None or spec.validate_every) and val is None:
         raise ValueError("keep_best, checkpoint and step validation need a validation set (val=)")
     if not model.trainable_weights:

@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import pandas as pd
 
+from .. import checks
 from .backbones import count_params, mobilenet_v2, preprocess
 
 LEVELS = (1, 2, 3, 4)
@@ -15,6 +16,9 @@ UNFREEZE_AT = 16  # level 3 trains MobileNetV2 blocks 16..18 (of 0..18, torchvis
 
 def new_head(n_classes: int, n_features: int = 1280, dropout: float = 0.2) -> keras.Sequential:
     """A fresh classifier head: dropout, then a dense layer from ``n_features`` to ``n_classes`` logits."""
+    checks.integer(n_classes, "n_classes", 1)
+    checks.integer(n_features, "n_features", 1)
+    checks.number(dropout, "dropout", 0, 1)
     return keras.Sequential([keras.Input((n_features,)), keras.layers.Dropout(dropout),
                              keras.layers.Dense(n_classes, name="logits")], name="head")
 
@@ -27,8 +31,7 @@ def transfer_model(n_classes: int, pretrained: bool = True, dropout: float = 0.2
     A frozen Keras BatchNorm layer (``trainable = False``) runs in inference mode, also inside ``fit``;
     trainable ones update their moving statistics as torchvision's do (see ``backbones.mobilenet_v2``).
     """
-    if n_classes < 1:
-        raise ValueError(f"n_classes must be >= 1, got {n_classes}")
+    checks.integer(n_classes, "n_classes", 1)
     trunk = mobilenet_v2(pretrained, image_size)
     features = keras.Model(trunk.inputs, trunk.get_layer("out_relu").output, name="features")
     head = new_head(n_classes, features.output.shape[-1], dropout)
@@ -42,13 +45,30 @@ def imagenet_classifier() -> keras.layers.Layer:
     return mobilenet_v2(image_size=32).get_layer("predictions")
 
 
+def _transfer(model) -> keras.Model:
+    names = {layer.name for layer in model.layers} if isinstance(model, keras.Model) else set()
+    if not {"features", "pool", "head"} <= names:
+        raise TypeError(f"model: expected a transfer_model(...), got {checks.describe(model)}")
+    return model
+
+
+def _densenet(model) -> keras.Model:
+    names = {layer.name for layer in model.layers} if isinstance(model, keras.Model) else set()
+    if "conv1_conv" not in names:
+        raise TypeError("model: expected a Keras DenseNet (densenet(121)), got "
+                        f"{checks.describe(model)}")
+    return model
+
+
 def trainable_params(model: keras.Model) -> int:
     """Number of parameters that training updates."""
+    checks.instance(model, keras.layers.Layer, "model", "a keras.Model")
     return int(sum(np.prod(w.shape) for w in model.trainable_weights))
 
 
 def block_index(layer_name: str) -> int:
     """torchvision's ``features`` block (0..18) that a Keras MobileNetV2 layer belongs to."""
+    checks.text(layer_name, "layer_name")
     if match := re.match(r"block_(\d+)_", layer_name):
         return int(match.group(1)) + 1
     if layer_name.startswith("expanded_conv"):
@@ -65,9 +85,10 @@ def set_level(model: keras.Model, level: int, unfreeze_at: int = UNFREEZE_AT) ->
 
     1: nothing trains; 2: the head only; 3: the head and trunk blocks ``unfreeze_at``...; 4: everything.
     """
-    if level not in LEVELS:
+    _transfer(model)
+    if level not in LEVELS or isinstance(level, bool):
         raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
-    if not 0 <= unfreeze_at <= 18:
+    if not 0 <= checks.integer(unfreeze_at, "unfreeze_at") <= 18:
         raise ValueError(f"unfreeze_at must be a block index in 0..18, got {unfreeze_at}")
     features = model.get_layer("features")
     features.trainable = level >= 3  # a nested model's flag gates its layers' own flags
@@ -79,6 +100,9 @@ def set_level(model: keras.Model, level: int, unfreeze_at: int = UNFREEZE_AT) ->
 
 def extract_features(model: keras.Model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Pooled trunk features (float32 N x D) of uint8 NHWC images, in inference mode: compute once, reuse."""
+    _transfer(model)
+    images = checks.images(images)
+    checks.integer(batch_size, "batch_size", 1)
     embed = keras.Model(model.inputs, model.get_layer("pool").output)
     return np.concatenate([embed(preprocess(images[i:i + batch_size]), training=False).numpy()
                            for i in range(0, len(images), batch_size)])
@@ -86,6 +110,8 @@ def extract_features(model: keras.Model, images: np.ndarray, batch_size: int = 2
 
 def replace_classifier(model: keras.Model, n_classes: int) -> keras.Model:
     """A model whose last dense layer (a ``keras.applications`` classifier) is replaced for ``n_classes``."""
+    checks.instance(model, keras.Model, "model", "a keras.applications classifier")
+    checks.integer(n_classes, "n_classes", 1)
     last = model.layers[-1]
     if not isinstance(last, keras.layers.Dense):
         raise ValueError(f"{model.name} does not end in a Dense layer (it ends in {type(last).__name__})")
@@ -97,16 +123,18 @@ def densenet(depth: int = 121) -> keras.Model:
     """``keras.applications`` DenseNet-``depth`` architecture without weights (121, 169 or 201)."""
     builders = {121: keras.applications.DenseNet121, 169: keras.applications.DenseNet169,
                 201: keras.applications.DenseNet201}
-    if depth not in builders:
+    if isinstance(depth, bool) or depth not in builders:
         raise ValueError(f"depth must be one of {sorted(builders)}, got {depth}")
     return builders[depth](weights=None)
 
 
 def _block_layers(model: keras.Model, block: int) -> list[str]:
     """Names of the layers' first BatchNorm in dense block ``block`` (1-based; Keras names it conv{block+1})."""
+    _densenet(model)
+    checks.integer(block, "block")
     names = [layer.name for layer in model.layers if re.fullmatch(rf"conv{block + 1}_block\d+_0_bn", layer.name)]
     if not names:
-        raise ValueError(f"{model.name} has no dense block {block}")
+        raise ValueError(f"block must be in 1..4 (a DenseNet's dense blocks), got {block}")
     return names
 
 
@@ -129,6 +157,7 @@ def block_connections(model: keras.Model, block: int) -> int:
 
 def densenet_anatomy(model: keras.Model) -> pd.DataFrame:
     """One row per stage of a Keras DenseNet: layers, output channels, connections."""
+    _densenet(model)
     rows = [{"stage": "stem (conv0 + pool0)", "layers": 1,
              "channels": model.get_layer("pool1").output.shape[-1], "connections": 0}]
     block = 1

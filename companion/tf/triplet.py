@@ -16,6 +16,7 @@ import pandas as pd
 import tensorflow as tf
 from tqdm.auto import tqdm
 
+from .. import checks
 from .. import triplet as _spec
 from ..triplet import EMBEDDING_DIM, MARGIN, TRAINABLE_FROM
 from .backbones import TORCH_BN_EPSILON, TORCH_BN_MOMENTUM, block_layer_name, count_params
@@ -38,16 +39,24 @@ def _check_images(images) -> np.ndarray:
 
 
 def _check_features(features, shape) -> np.ndarray:
-    features = np.asarray(features, np.float32)
-    if len(features) == 0 or features.shape[1:] != tuple(shape):
+    features = checks.array(features, "features", what="stem features", dtype=np.float32,
+                            empty=True)
+    if features.ndim == 0 or len(features) == 0 or features.shape[1:] != tuple(shape):
         raise ValueError(f"expected non-empty N x {' x '.join(map(str, shape))} stem features, "
                          f"got {features.shape}")
     return features
 
 
 def _check_margin(margin: float) -> None:
-    if margin < 0:
+    if checks.number(margin, "margin") < 0:
         raise ValueError(f"margin must be >= 0, got {margin}")
+
+
+def _embedding(model) -> keras.Model:
+    names = {layer.name for layer in model.layers} if isinstance(model, keras.Model) else set()
+    if not {"stem", "top"} <= names:
+        raise TypeError(f"model: expected an embedding_model(...), got {checks.describe(model)}")
+    return model
 
 
 # --- data ----------------------------------------------------------------------------------------
@@ -95,7 +104,7 @@ def embedding_model(pretrained: bool = True, image_size: int = 96,
     if not isinstance(trainable_from, int) or not 1 <= trainable_from <= 18:
         raise ValueError(f"trainable_from must be a MobileNetV2 block in 1..18, "
                          f"got {trainable_from!r}")
-    if embedding_dim < 1:
+    if checks.integer(embedding_dim, "embedding_dim") < 1:
         raise ValueError(f"embedding_dim must be >= 1, got {embedding_dim}")
     trunk = mobilenet_v2(pretrained, image_size)
     split = trunk.get_layer(block_layer_name(trunk, trainable_from - 1)).output
@@ -110,6 +119,7 @@ def embedding_model(pretrained: bool = True, image_size: int = 96,
 def trainable_summary(model: keras.Model) -> pd.DataFrame:
     """One row per MobileNetV2 block (``block_N``: torchvision's ``features[N]``, Keras layers
     ``block_{N-1}_*``) and one for the head: trainable (bool) and parameters (int)."""
+    _embedding(model)
     rows = {}
     for part in ("stem", "top"):
         for layer in model.get_layer(part).layers:
@@ -130,20 +140,21 @@ def _outputs(fn, x: np.ndarray, batch_size: int) -> np.ndarray:
 
 def stem_features(model: keras.Model, images, batch_size: int = 64) -> np.ndarray:
     """The frozen stem's output (float32) for uint8 N x H x W x C images, in inference mode."""
-    stem = model.get_layer("stem")
+    stem = _embedding(model).get_layer("stem")
     return _outputs(lambda x: stem(preprocess(x), training=False), _check_images(images),
                     batch_size)
 
 
 def embed(model: keras.Model, images, batch_size: int = 64) -> np.ndarray:
     """Embeddings (float32 N x D) of uint8 images through stem and top, in inference mode."""
+    _embedding(model)
     return _outputs(lambda x: model(preprocess(x), training=False), _check_images(images),
                     batch_size)
 
 
 def embed_cached(model: keras.Model, features, batch_size: int = 256) -> np.ndarray:
     """Embeddings (float32 N x D) of cached stem features through the top only (inference mode)."""
-    top = model.get_layer("top")
+    top = _embedding(model).get_layer("top")
     features = _check_features(features, top.input.shape[1:])
     return _outputs(lambda x: top(x, training=False), features, batch_size)
 
@@ -162,6 +173,11 @@ class DistanceLayer(keras.layers.Layer):
         return d if self.squared else keras.ops.sqrt(keras.ops.maximum(d, 1e-12))  # finite gradient
 
     def call(self, anchor, positive, negative):
+        shapes = [tuple(checks.batch(t, name, what="B x D embeddings").shape) for t, name in
+                  ((anchor, "anchor"), (positive, "positive"), (negative, "negative"))]
+        if len(set(shapes)) != 1:  # broadcasting would pair the wrong rows without a word
+            raise ValueError("expected anchor, positive and negative of one shape B x D, got "
+                             f"{shapes}")
         return self._distance(anchor, positive), self._distance(anchor, negative)
 
     def get_config(self):
@@ -180,6 +196,7 @@ def triplet_loss(ap_distance, an_distance, margin: float = MARGIN) -> tf.Tensor:
 
 def siamese_network(top: keras.Model) -> keras.Model:
     """anchor, positive, negative stem features -> one shared ``top`` -> (ap, an) distances."""
+    checks.instance(top, keras.Model, "top", "a keras.Model (the embedding top)")
     inputs = [keras.Input(top.input.shape[1:], name=name)
               for name in ("anchor", "positive", "negative")]
     distances = DistanceLayer(name="distance")(*(top(x) for x in inputs))
@@ -192,6 +209,7 @@ class SiameseModel(keras.Model):
     def __init__(self, network: keras.Model, margin: float = MARGIN, **kwargs):
         super().__init__(**kwargs)
         _check_margin(margin)
+        checks.instance(network, keras.Model, "network", "a siamese_network(top)")
         self.network, self.margin = network, margin
         self.loss_tracker = keras.metrics.Mean(name="loss")
 
@@ -249,6 +267,9 @@ def fit_siamese(model: SiameseModel, train, val=None, epochs: int = 1, batch_siz
     """Adam at ``lr`` on shuffled batches of cached (anchor, positive, negative) stem features;
     returns per-epoch ``loss`` (``val_loss`` with ``val``) and ``seconds``. ``checkpoint``: a
     ``.weights.h5`` path that receives the network's weights at every epoch end."""
+    checks.instance(model, SiameseModel, "model", "a SiameseModel")
+    checks.integer(epochs, "epochs", 0)
+    checks.integer(batch_size, "batch_size", 1)
     shape = model.network.inputs[0].shape[1:]
     train = _triplets(train, shape, "train")
     callbacks = [EpochLog()]
@@ -270,7 +291,8 @@ def fit_siamese(model: SiameseModel, train, val=None, epochs: int = 1, batch_siz
 # --- semi-hard mining and the label-aware ceiling -----------------------------------------------
 def pairwise_distances(embeddings, squared: bool = True) -> tf.Tensor:
     """B x B (squared) L2 distances between the rows of ``embeddings``, >= 0, zero diagonal."""
-    e = tf.convert_to_tensor(embeddings)
+    e = tf.convert_to_tensor(checks.batch(embeddings, "embeddings", 2, "a non-empty B x D "
+                                                                       "embedding matrix"))
     if e.shape.rank != 2 or e.shape[0] == 0:
         raise ValueError(f"expected a non-empty B x D embedding matrix, got {e.shape}")
     norms = tf.reduce_sum(tf.square(e), axis=1)
@@ -292,7 +314,7 @@ def _labels(labels, size: int) -> tf.Tensor:
 def semi_hard_negatives(distances, labels) -> tf.Tensor:
     """For each positive pair (a, p) the negative n with the smallest d(a, n) > d(a, p) (FaceNet's
     semi-hard); if none is farther, the farthest negative (TF Addons); -1 elsewhere. B x B int32."""
-    d = tf.convert_to_tensor(distances)
+    d = tf.convert_to_tensor(checks.batch(distances, "distances", 2, "a B x B distance matrix"))
     if d.shape.rank != 2 or d.shape[0] != d.shape[1]:
         raise ValueError(f"expected a B x B distance matrix, got {d.shape}")
     labels = _labels(labels, d.shape[0])
@@ -325,6 +347,9 @@ def fit_supervised(top: keras.Model, train, val=None, epochs: int = 1, batch_siz
     """The label-aware ceiling: ``top`` trained with ``semi_hard_triplet_loss`` on shuffled batches
     of ``(stem_features, labels)``; per-epoch ``loss`` (``val_loss`` with ``val``), ``seconds``."""
     _check_margin(margin)
+    checks.instance(top, keras.Model, "top", "a keras.Model (the embedding top)")
+    checks.integer(epochs, "epochs", 0)
+    checks.integer(batch_size, "batch_size", 1)
 
     def datasets(data, name):
         if not isinstance(data, (tuple, list)) or len(data) != 2:

@@ -13,8 +13,8 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-from .. import saliency
-from .activations import check_layers
+from .. import checks, saliency
+from .activations import check_layers, layer_names
 from .training import to_float
 
 
@@ -41,6 +41,14 @@ def _score(logits: torch.Tensor, classes) -> tuple[torch.Tensor, torch.Tensor]:
     return logits.gather(1, targets[:, None]).sum(), targets
 
 
+def _check_maps(model, layer: str, activations) -> None:
+    """A CAM needs maps: N x C x h x w outputs, which convolutional layers give."""
+    if activations.ndim != 4:
+        conv = ", ".join(layer_names(model, (torch.nn.Conv2d, torch.nn.ReLU, torch.nn.ReLU6))[-6:])
+        raise ValueError(f"layer {layer!r} gives outputs of shape {tuple(activations.shape)}: "
+                         f"expected a convolutional layer with N x C x h x w maps, e.g. {conv}")
+
+
 class BaseCAM:
     """Map of ``layer``: the sum over its channels of weight x activation (then ReLU where ``relu``)."""
 
@@ -48,8 +56,12 @@ class BaseCAM:
     relu = True
 
     def __init__(self, model: torch.nn.Module, layer: str, preprocess=to_float):
+        checks.text(layer, "layer")
         self.model, self.layer, self.preprocess = model, layer, preprocess
         self.module = check_layers(model, [layer])[layer]
+        if not callable(preprocess):
+            raise TypeError("preprocess: expected a function of the images, got "
+                            f"{checks.describe(preprocess)}")
 
     def channel_weights(self, activations, gradients, classes) -> torch.Tensor:
         """N x K weights of the K channels of ``activations`` (N x K x h x w)."""
@@ -57,6 +69,7 @@ class BaseCAM:
 
     def __call__(self, images: np.ndarray, classes=None) -> np.ndarray:
         """Maps (float32 N x h x w) for the top class, one class for all, or one class per image."""
+        checks.batch(images, "images", 4, "an N x H x W x C batch")
         store = {}
         handle = self.module.register_forward_hook(lambda _m, _i, out: store.__setitem__("a", out))
         try:
@@ -65,6 +78,7 @@ class BaseCAM:
                 logits = self.model(x.requires_grad_(True) if self.needs_gradients else x)  # frozen models too
                 score, targets = _score(logits, classes)
                 activations = store["a"]
+                _check_maps(self.model, self.layer, activations)
                 gradients = torch.autograd.grad(score, activations)[0] if self.needs_gradients else None
         finally:
             handle.remove()
@@ -130,6 +144,8 @@ def guided_backprop(model, images, classes=None, preprocess=to_float) -> np.ndar
     A temporary forward hook after each activation module clamps the incoming gradient at 0; the
     activation's own derivative then masks it by its forward input ((0, inf) for ReLU, (0, 6) for ReLU6).
     """
+    checks.instance(model, torch.nn.Module, "model", "a torch.nn.Module")
+    checks.batch(images, "images", 4, "an N x H x W x C batch")
     handles = [m.register_forward_hook(lambda _m, _i, out: _PositiveGradient.apply(out))
                for m in model.modules() if isinstance(m, (torch.nn.ReLU, torch.nn.ReLU6))]
     try:
@@ -184,11 +200,18 @@ def filter_pattern(model, layer: str, filters, size: int = 128, steps: int = 30,
     only up to ``layer`` (a forward hook stops it there); ``mean``/``std`` are the
     model's input normalisation. The random numbers come from numpy, as in the TF edition.
     """
-    filters = [int(f) for f in np.atleast_1d(filters)]
-    module = check_layers(model, [layer])[layer]
+    filters = [checks.integer(f, "filters") for f in np.atleast_1d(filters).tolist()]
+    if not filters:
+        raise ValueError("filters: expected at least one filter index")
+    checks.integer(size, "size", 8)
+    checks.integer(steps, "steps", 0)
+    checks.integer(jitter, "jitter", 0)
+    module = check_layers(model, [checks.text(layer, "layer")])[layer]
     with _eval_mode(model):
         with torch.no_grad():
-            channels = _run_until(model, module, torch.zeros(1, 3, size, size)).shape[1]
+            probe = _run_until(model, module, torch.zeros(1, 3, size, size))
+            _check_maps(model, layer, probe)
+            channels = probe.shape[1]
         if min(filters) < 0 or max(filters) >= channels:
             raise ValueError(f"layer {layer!r} has {channels} filters, got indices {filters}")
         rng = np.random.default_rng(seed)

@@ -7,9 +7,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import checks
+from ..conv import check_conv
+
 
 def stacked_linear(n_in: int, n_hidden: int, n_out: int, relu: bool = False, seed: int = 0) -> nn.Sequential:
     """Two linear layers, with a ReLU between them only if ``relu``."""
+    for value, name in ((n_in, "n_in"), (n_hidden, "n_hidden"), (n_out, "n_out")):
+        checks.integer(value, name, 1)
     torch.manual_seed(seed)
     middle = [("relu", nn.ReLU())] if relu else []
     return nn.Sequential(OrderedDict([("fc1", nn.Linear(n_in, n_hidden)), *middle,
@@ -31,8 +36,15 @@ def small_cnn(n_classes: int = 10, in_channels: int = 1, widths=(32, 64, 128), s
     Layers are named ``conv1``, ``bn1``, ``relu1``, ``pool1``, ... and ``fc``, as in the Keras edition.
     For 28 x 28 inputs the three pools leave 3 x 3 maps.
     """
-    if n_classes < 2 or not widths:
+    few = isinstance(widths, (str, int)) or not len(widths)
+    if checks.integer(n_classes, "n_classes") < 2 or few:
         raise ValueError(f"expected n_classes >= 2 and at least one width, got {n_classes} and {widths}")
+    checks.integer(in_channels, "in_channels", 1)
+    for width in widths:
+        checks.integer(width, "widths", 1)
+    if len(widths) > 4:
+        raise ValueError("widths: expected at most 4 blocks (28 px halved each time), got "
+                         f"{len(widths)}")
     torch.manual_seed(seed)
     layers, channels = [], in_channels
     for i, width in enumerate(widths, 1):
@@ -46,9 +58,8 @@ def small_cnn(n_classes: int = 10, in_channels: int = 1, widths=(32, 64, 128), s
 
 def conv2d(x, w, b=None, stride: int = 1, padding: int = 0) -> np.ndarray:
     """``torch.nn.functional.conv2d`` on numpy NHWC images and a KH x KW x C_in x C_out kernel."""
-    x, w = np.asarray(x, dtype=np.float32), np.asarray(w, dtype=np.float32)
-    if x.ndim != 4 or w.ndim != 4 or w.shape[2] != x.shape[3]:
-        raise ValueError(f"expected N x H x W x C images and a KH x KW x C x C_out kernel, got {x.shape}, {w.shape}")
+    x, w = check_conv(x, w, b, stride, padding)  # the numpy reference's checks: same errors
+    x, w = x.astype(np.float32), w.astype(np.float32)
     out = nn.functional.conv2d(torch.from_numpy(x).permute(0, 3, 1, 2), torch.from_numpy(w).permute(3, 2, 0, 1),
                                None if b is None else torch.as_tensor(b, dtype=torch.float32),
                                stride=stride, padding=padding)

@@ -6,6 +6,7 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
+from .. import checks
 from .activations import check_layers
 
 #: the layers of ``shapes_net``: (name, output channels as a multiple of ``width``, max-pool after it)
@@ -19,7 +20,7 @@ def shapes_net(n_classes: int = 4, width: int = 16) -> nn.Sequential:
     edition; ``relu4`` feeds the pooling, so it is the layer for CAM. A 64-pixel picture gives
     16 x 16 maps there.
     """
-    if n_classes < 2 or width < 1:
+    if checks.integer(n_classes, "n_classes") < 2 or checks.integer(width, "width") < 1:
         raise ValueError(f"need n_classes >= 2 and width >= 1, got {n_classes}, {width}")
     layers, channels = OrderedDict(), 3
     for name, factor, pool in BLOCKS:
@@ -38,6 +39,11 @@ def shapes_net(n_classes: int = 4, width: int = 16) -> nn.Sequential:
 def randomise(model: nn.Module, names, seed: int = 0) -> nn.Module:
     """Re-initialise, in place, the parameters of the named layers (the cascading sanity check)."""
     torch.manual_seed(seed)
-    for module in check_layers(model, names).values():
+    layers = check_layers(model, names)
+    fixed = [n for n, m in layers.items() if not hasattr(m, "reset_parameters")]
+    if fixed:
+        raise ValueError(f"layers {fixed} have no parameters to re-initialise: expected layers "
+                         "with weights (conv, bn, fc)")
+    for module in layers.values():
         module.reset_parameters()
     return model

@@ -14,13 +14,16 @@ import torch
 from torch.utils.data import DataLoader, Sampler, TensorDataset
 from tqdm.auto import tqdm
 
+from .. import checks
 from ..data import ImageSet, inputs_and_labels
 from ..transfer import TrainerSpec
 
 
 def to_float(images) -> torch.Tensor:
     """uint8 N x H x W x C (array or tensor) -> float N x C x H x W in [0, 1]."""
-    x = torch.as_tensor(np.asarray(images) if not torch.is_tensor(images) else images)
+    if not torch.is_tensor(images):
+        images = checks.array(images, "images", what="uint8 N x H x W x C images", empty=True)
+    x = torch.as_tensor(images)
     if x.ndim != 4 or x.dtype != torch.uint8:
         raise ValueError(f"expected uint8 N x H x W x C images, got {x.dtype} {tuple(x.shape)}")
     return x.permute(0, 3, 1, 2).float() / 255
@@ -35,7 +38,11 @@ def loader(data: ImageSet, batch_size: int, shuffle: bool = False, sampler: Samp
     """Batches of (uint8 NHWC images, labels), or of (features, labels) for an ``(x, y)`` pair."""
     x, y = inputs_and_labels(data)
     if len(x) == 0:
-        raise ValueError("cannot make batches of an empty data set")
+        raise ValueError("cannot make batches of an empty data set: expected at least one example")
+    checks.integer(batch_size, "batch_size", 1)
+    if sampler is not None:
+        checks.instance(sampler, Sampler, "sampler", "a torch Sampler (e.g. "
+                                                     "balanced_sampler(data))")
     generator = torch.Generator().manual_seed(seed)
     return DataLoader(TensorDataset(torch.from_numpy(x), torch.from_numpy(y)), batch_size=batch_size,
                       shuffle=shuffle and sampler is None, sampler=sampler, generator=generator)
@@ -44,6 +51,9 @@ def loader(data: ImageSet, batch_size: int, shuffle: bool = False, sampler: Samp
 @torch.no_grad()
 def predict(model: torch.nn.Module, images: np.ndarray, preprocess=to_float, batch_size: int = 256) -> np.ndarray:
     """Model outputs (logits) in eval mode, as float32 numpy; ``preprocess=None`` feeds arrays as they are."""
+    checks.instance(model, torch.nn.Module, "model", "a torch.nn.Module")
+    checks.batch(images, "images")
+    checks.integer(batch_size, "batch_size", 1)
     model.eval()
     return torch.cat([model(_apply(preprocess, images[i:i + batch_size]))
                       for i in range(0, len(images), batch_size)]).numpy()
@@ -52,15 +62,20 @@ def predict(model: torch.nn.Module, images: np.ndarray, preprocess=to_float, bat
 def evaluate(model: torch.nn.Module, data: ImageSet, preprocess=to_float, batch_size: int = 256) -> dict:
     """Cross-entropy loss and accuracy on ``data`` (an ImageSet or an ``(x, y)`` pair)."""
     x, y = inputs_and_labels(data)
+    checks.batch(x, "data", what="a data set")
     logits = torch.from_numpy(predict(model, x, preprocess, batch_size))
-    labels = torch.from_numpy(y)
+    labels = torch.from_numpy(checks.labels(y, "labels", logits.shape[1]))
     return {"loss": torch.nn.functional.cross_entropy(logits, labels).item(),
             "accuracy": (logits.argmax(1) == labels).float().mean().item()}
 
 
 def save_checkpoint(model: torch.nn.Module, path) -> Path:
     """Write the state dict atomically: to a temporary file in the same folder, then ``os.replace``."""
-    path = Path(path)
+    checks.instance(model, torch.nn.Module, "model", "a torch.nn.Module")
+    path = checks.path(path, "path")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"folder {path.parent} does not exist: expected a checkpoint "
+                                "path in an existing folder")
     tmp = path.with_name(path.name + ".tmp")
     try:
         torch.save(model.state_dict(), tmp)
@@ -72,7 +87,25 @@ def save_checkpoint(model: torch.nn.Module, path) -> Path:
 
 def load_checkpoint(model: torch.nn.Module, path) -> torch.nn.Module:
     """Load weights written by ``save_checkpoint`` (tensors only: ``weights_only=True``)."""
-    model.load_state_dict(torch.load(path, weights_only=True))
+    checks.instance(model, torch.nn.Module, "model", "a torch.nn.Module")
+    path = checks.existing_file(path, "checkpoint", "train with fit(..., checkpoint=path) first")
+    try:
+        state = torch.load(path, weights_only=True)
+    except Exception as err:  # truncated zip, pickle or tensor data: torch raises several kinds
+        if "Weights only load failed" in str(err):  # holds code, not just tensors: refused
+            raise ValueError(checks.file_error(
+                path, "was refused: Weights only load failed (it holds objects besides tensors)",
+                "load only checkpoints written by save_checkpoint")) from None
+        raise ValueError(checks.file_error(
+            path, f"is not a readable checkpoint ({type(err).__name__})",
+            checks.CHECKPOINT_FIX)) from None
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, TypeError, AttributeError) as err:
+        first = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
+        raise ValueError(checks.file_error(
+            path, f"does not fit this model ({checks.one_line(first)[:200]})",
+            "load it into the model that saved it")) from None
     return model
 
 
@@ -110,7 +143,10 @@ def fit(model: torch.nn.Module, train: ImageSet, val: ImageSet | None = None, ep
     ``checkpoint`` also writes them there atomically at each improvement. ``train``/``val`` may be
     ``(x, y)`` arrays (e.g. cached features) with ``preprocess=None``.
     """
+    checks.instance(model, torch.nn.Module, "model", "a torch.nn.Module")
+    checks.integer(epochs, "epochs", 0)
     spec = trainer or TrainerSpec("adam", lr)
+    checks.instance(spec, TrainerSpec, "trainer", "a TrainerSpec")
     if (keep_best or checkpoint is not None or spec.validate_every) and val is None:
         raise ValueError("keep_best, checkpoint and step validation need a validation set (val=)")
     optimizer = optimizer or _optimizer(model, spec)
@@ -127,6 +163,8 @@ def fit(model: torch.nn.Module, train: ImageSet, val: ImageSet | None = None, ep
         total, correct, seen = 0.0, 0, 0
         for x, labels in tqdm(batches, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=False):
             logits = model(_apply(preprocess, x))
+            if step == 0:  # labels without an output: one line, not "Target 7 is out of bounds"
+                checks.labels(inputs_and_labels(train)[1], "train labels", logits.shape[1])
             loss = torch.nn.functional.cross_entropy(logits, labels)
             optimizer.zero_grad()
             loss.backward()

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 from torchvision import models
 
+from .. import checks
 from .backbones import mobilenet_v2, preprocess
 
 LEVELS = (1, 2, 3, 4)
@@ -15,6 +16,9 @@ UNFREEZE_AT = 16  # level 3 trains MobileNetV2 blocks 16..18 (of 0..18) and the 
 
 def new_head(n_classes: int, n_features: int = 1280, dropout: float = 0.2) -> nn.Sequential:
     """A fresh classifier head: dropout, then a linear layer from ``n_features`` to ``n_classes`` logits."""
+    checks.integer(n_classes, "n_classes", 1)
+    checks.integer(n_features, "n_features", 1)
+    checks.number(dropout, "dropout", 0, 1)
     return nn.Sequential(nn.Dropout(dropout), nn.Linear(n_features, n_classes))
 
 
@@ -26,6 +30,7 @@ class TransferNet(nn.Module):
     """
 
     def __init__(self, features: nn.Module, n_features: int, n_classes: int, dropout: float = 0.2):
+        checks.instance(features, nn.Module, "features", "a torch.nn.Module (a pretrained trunk)")
         super().__init__()
         self.features = features
         self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
@@ -44,8 +49,7 @@ class TransferNet(nn.Module):
 
 def transfer_model(n_classes: int, pretrained: bool = True, dropout: float = 0.2) -> TransferNet:
     """MobileNetV2's trunk (ImageNet weights when ``pretrained``) with a new head for ``n_classes``."""
-    if n_classes < 1:
-        raise ValueError(f"n_classes must be >= 1, got {n_classes}")
+    checks.integer(n_classes, "n_classes", 1)
     trunk = mobilenet_v2(pretrained)
     return TransferNet(trunk.features, trunk.last_channel, n_classes, dropout)
 
@@ -57,6 +61,7 @@ def imagenet_classifier() -> nn.Module:
 
 def trainable_params(model: nn.Module) -> int:
     """Number of parameters that training updates."""
+    checks.instance(model, nn.Module, "model", "a torch.nn.Module")
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
@@ -65,9 +70,10 @@ def set_level(model: TransferNet, level: int, unfreeze_at: int = UNFREEZE_AT) ->
 
     1: nothing trains; 2: the head only; 3: the head and trunk blocks ``unfreeze_at``...; 4: everything.
     """
-    if level not in LEVELS:
+    checks.instance(model, TransferNet, "model", "a TransferNet (transfer_model(...))")
+    if level not in LEVELS or isinstance(level, bool):
         raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
-    if not 0 <= unfreeze_at < len(model.features):
+    if checks.integer(unfreeze_at, "unfreeze_at") < 0 or not 0 <= unfreeze_at < len(model.features):
         raise ValueError(f"unfreeze_at must be a block index in 0..{len(model.features) - 1}, got {unfreeze_at}")
     for i, block in enumerate(model.features):
         block.requires_grad_(level == 4 or (level == 3 and i >= unfreeze_at))
@@ -78,6 +84,9 @@ def set_level(model: TransferNet, level: int, unfreeze_at: int = UNFREEZE_AT) ->
 @torch.no_grad()
 def extract_features(model: TransferNet, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Pooled trunk features (float32 N x D) of uint8 NHWC images, in eval mode: compute once, reuse."""
+    checks.instance(model, TransferNet, "model", "a TransferNet (transfer_model(...))")
+    images = checks.images(images)
+    checks.integer(batch_size, "batch_size", 1)
     model.eval()
     return torch.cat([model.pool(model.features(preprocess(images[i:i + batch_size])))
                       for i in range(0, len(images), batch_size)]).numpy()
@@ -85,6 +94,8 @@ def extract_features(model: TransferNet, images: np.ndarray, batch_size: int = 2
 
 def replace_classifier(model: nn.Module, n_classes: int) -> nn.Module:
     """Swap the last linear layer of a torchvision classifier (DenseNet, ResNet, MobileNet) for ``n_classes``."""
+    checks.instance(model, nn.Module, "model", "a torchvision classifier")
+    checks.integer(n_classes, "n_classes", 1)
     for name in ("classifier", "fc"):
         head = getattr(model, name, None)
         if isinstance(head, nn.Linear):
@@ -99,19 +110,22 @@ def replace_classifier(model: nn.Module, n_classes: int) -> nn.Module:
 def densenet(depth: int = 121) -> nn.Module:
     """torchvision's DenseNet-``depth`` architecture without weights (121, 169 or 201)."""
     builders = {121: models.densenet121, 169: models.densenet169, 201: models.densenet201}
-    if depth not in builders:
+    if isinstance(depth, bool) or depth not in builders:
         raise ValueError(f"depth must be one of {sorted(builders)}, got {depth}")
     return builders[depth](weights=None)
 
 
 def _blocks(model: nn.Module) -> list[nn.Module]:
+    if not hasattr(getattr(model, "features", None), "conv0"):
+        raise TypeError("model: expected a torchvision DenseNet (densenet(121)), got "
+                        f"{checks.describe(model)}")
     return [m for name, m in model.features.named_children() if name.startswith("denseblock")]
 
 
 def dense_block_inputs(model: nn.Module, block: int) -> list[int]:
     """How many earlier outputs each layer of dense block ``block`` (1-based) concatenates, read off its weights."""
     blocks = _blocks(model)
-    if not 1 <= block <= len(blocks):
+    if not 1 <= checks.integer(block, "block") <= len(blocks):
         raise ValueError(f"block must be in 1..{len(blocks)}, got {block}")
     layers = list(blocks[block - 1].children())
     first, growth = layers[0].norm1.num_features, layers[0].conv2.out_channels
@@ -121,7 +135,7 @@ def dense_block_inputs(model: nn.Module, block: int) -> list[int]:
 def layer_channels(model: nn.Module, block: int) -> list[int]:
     """Channels of the concatenated feature map after each layer of dense block ``block`` (1-based)."""
     blocks = _blocks(model)
-    if not 1 <= block <= len(blocks):
+    if not 1 <= checks.integer(block, "block") <= len(blocks):
         raise ValueError(f"block must be in 1..{len(blocks)}, got {block}")
     return [layer.norm1.num_features + layer.conv2.out_channels for layer in blocks[block - 1].children()]
 
@@ -133,6 +147,7 @@ def block_connections(model: nn.Module, block: int) -> int:
 
 def densenet_anatomy(model: nn.Module) -> pd.DataFrame:
     """One row per stage of a torchvision DenseNet: layers, output channels, connections."""
+    _blocks(model)
     rows, channels = [], model.features.conv0.out_channels
     rows.append({"stage": "stem (conv0 + pool0)", "layers": 1, "channels": channels, "connections": 0})
     for name, module in model.features.named_children():

@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from torchvision.transforms import v2
 from tqdm.auto import tqdm
 
+from .. import checks
 from ..triplet import CONTRAST, CROP_FRACTION, EMBEDDING_DIM, MARGIN, TRAINABLE_FROM
 from .backbones import count_params, mobilenet_v2, preprocess
 from .training import save_checkpoint
@@ -64,7 +65,8 @@ class EmbeddingNet(nn.Module):
 
     def __init__(self, stem: nn.Module, top: nn.Module):
         super().__init__()
-        self.stem, self.top = stem, top
+        self.stem = checks.instance(stem, nn.Module, "stem", "a torch.nn.Module")
+        self.top = checks.instance(top, nn.Module, "top", "a torch.nn.Module")
 
     def forward(self, x):
         return self.top(self.stem(x))
@@ -106,6 +108,7 @@ def embedding_model(pretrained: bool = True, image_size: int = 96,
 
 def trainable_summary(model: EmbeddingNet) -> pd.DataFrame:
     """One row per MobileNetV2 block (``features.N``) and one for the head: trainable, parameters"""
+    checks.instance(model, EmbeddingNet, "model", "an EmbeddingNet (embedding_model(...))")
     blocks = [*model.stem.named_children(), *model.top.features.named_children()]
     parts = [(f"features.{name}", block) for name, block in blocks] + [("head", model.top.head)]
     return pd.DataFrame(
@@ -121,6 +124,7 @@ def _batches(n: int, batch_size: int, desc: str):
 @torch.no_grad()
 def stem_features(model: EmbeddingNet, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
     """The frozen stem's output (float32 N x C x H x W) for uint8 NHWC images, in eval mode."""
+    checks.instance(model, EmbeddingNet, "model", "an EmbeddingNet (embedding_model(...))")
     images = _uint8_images(images)
     model.eval()
     return torch.cat([model.stem(preprocess(images[i:i + batch_size]))
@@ -130,6 +134,7 @@ def stem_features(model: EmbeddingNet, images: np.ndarray, batch_size: int = 64)
 @torch.no_grad()
 def embed(model: EmbeddingNet, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
     """Embeddings (float32 N x D) of uint8 NHWC images through stem and top, in eval mode."""
+    checks.instance(model, nn.Module, "model", "an EmbeddingNet (embedding_model(...))")
     images = _uint8_images(images)
     model.eval()
     return torch.cat([model(preprocess(images[i:i + batch_size]))
@@ -146,6 +151,7 @@ def _features(features, name: str = "features") -> torch.Tensor:
 @torch.no_grad()
 def embed_cached(model: nn.Module, features: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Embeddings (float32 N x D) of cached stem features: ``model.top`` (or a top), eval mode."""
+    checks.instance(model, nn.Module, "model", "an EmbeddingNet or its top")
     x, top = _features(features), getattr(model, "top", model)
     top.eval()
     return torch.cat([top(x[i:i + batch_size])
@@ -160,6 +166,11 @@ class DistanceLayer(nn.Module):
         self.squared = squared
 
     def forward(self, anchor, positive, negative):
+        shapes = [tuple(checks.batch(t, name, 2, "B x D embeddings").shape) for t, name in
+                  ((anchor, "anchor"), (positive, "positive"), (negative, "negative"))]
+        if len(set(shapes)) != 1:  # broadcasting would pair the wrong rows without a word
+            raise ValueError("expected anchor, positive and negative of one shape B x D, got "
+                             f"{shapes}")
         if self.squared:
             return (anchor - positive).square().sum(-1), (anchor - negative).square().sum(-1)
         return (torch.linalg.vector_norm(anchor - positive, dim=-1),
@@ -167,7 +178,7 @@ class DistanceLayer(nn.Module):
 
 
 def _check_margin(margin: float) -> None:
-    if margin < 0:
+    if checks.number(margin, "margin") < 0:
         raise ValueError(f"margin must be >= 0, got {margin}")
 
 
@@ -175,6 +186,8 @@ def triplet_loss(ap_distance: torch.Tensor, an_distance: torch.Tensor,
                  margin: float = MARGIN) -> torch.Tensor:
     """Mean over the batch of max(d(a, p) - d(a, n) + margin, 0)."""
     _check_margin(margin)
+    checks.batch(ap_distance, "ap_distance", 1, "a 1-D distance batch")
+    checks.batch(an_distance, "an_distance", 1, "a 1-D distance batch")
     if ap_distance.ndim != 1 or ap_distance.shape != an_distance.shape or len(ap_distance) == 0:
         raise ValueError(f"expected two equal non-empty 1-D distance batches, got "
                          f"{tuple(ap_distance.shape)} and {tuple(an_distance.shape)}")
@@ -186,7 +199,8 @@ class SiameseNetwork(nn.Module):
 
     def __init__(self, top: nn.Module):
         super().__init__()
-        self.top, self.distance = top, DistanceLayer()
+        self.top = checks.instance(top, nn.Module, "top", "a torch.nn.Module (the embedding top)")
+        self.distance = DistanceLayer()
 
     def forward(self, anchor, positive, negative):
         return self.distance(self.top(anchor), self.top(positive), self.top(negative))
@@ -203,6 +217,7 @@ class SiameseModel(nn.Module):
     def __init__(self, network: nn.Module, margin: float = MARGIN):
         super().__init__()
         _check_margin(margin)
+        checks.instance(network, nn.Module, "network", "a siamese_network(top)")
         self.network, self.margin = network, margin
 
     def forward(self, anchor, positive, negative):
@@ -278,6 +293,7 @@ def fit_siamese(model: SiameseModel, train: tuple, val: tuple | None = None, epo
 
 def pairwise_distances(embeddings: torch.Tensor, squared: bool = True) -> torch.Tensor:
     """B x B (squared) Euclidean distances, clamped at 0, exactly 0 on the diagonal."""
+    checks.instance(embeddings, torch.Tensor, "embeddings", "a B x D torch tensor")
     if embeddings.ndim != 2 or len(embeddings) == 0:
         raise ValueError(f"expected non-empty B x D embeddings, got {list(embeddings.shape)}")
     norms = embeddings.square().sum(1)
@@ -290,6 +306,8 @@ def pairwise_distances(embeddings: torch.Tensor, squared: bool = True) -> torch.
 
 
 def _labels(labels, n: int) -> torch.Tensor:
+    if not torch.is_tensor(labels):
+        labels = checks.labels(labels)
     labels = torch.as_tensor(labels)
     if labels.shape != (n,):
         raise ValueError(f"expected {n} labels, got shape {tuple(labels.shape)}")
@@ -302,6 +320,7 @@ def semi_hard_negatives(distances: torch.Tensor, labels) -> torch.Tensor:
     Returns a B x B long tensor of negative indices, -1 where (a, p) is not a positive pair or a has
     no negative (FaceNet's semi-hard rule with TensorFlow Addons' fallback).
     """
+    checks.instance(distances, torch.Tensor, "distances", "a B x B torch tensor")
     if distances.ndim != 2 or distances.shape[0] != distances.shape[1] or len(distances) == 0:
         raise ValueError(f"expected a non-empty B x B distance matrix, got {list(distances.shape)}")
     labels = _labels(labels, len(distances))

@@ -1,0 +1,812 @@
+"""Bad input is never silent: every public function of the framework-free core, given bad input,
+raises one line that says what it expected (tables of cases; the harness is tests/bad_input.py)."""
+import gzip
+import json
+import os
+import pkgutil
+import shutil
+import tempfile
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+import companion
+from bad_input import call, case, check, uncovered
+from companion import (assets, bookcheck, bookext, checks, cli, conv, imagenet, images, imbalance,
+                       metrics, plotting, results, retrieval, runner, saliency, simclr, toy,
+                       transfer, triplet)
+from companion.data import (ImageSet, fashion, fetch, folder, imageset, load, online, photos,
+                            shapes)
+
+ROOT = Path(__file__).resolve().parents[2]
+TMP = Path(tempfile.mkdtemp(prefix="bad-input-"))  # files the cases read; removed at the end
+MISSING = TMP / "missing.bin"
+NOT_TAR = TMP / "cut.tar.gz"
+NOT_TAR.write_bytes(gzip.compress(b"not a tar archive")[:20])
+CUT_GZ = TMP / "cut-idx.gz"
+CUT_GZ.write_bytes(gzip.compress(bytes(range(200)))[:30])
+SHORT_IDX = TMP / "short-idx.gz"
+SHORT_IDX.write_bytes(gzip.compress(b"ab"))
+CUT_JSON = TMP / "cut.json"
+CUT_JSON.write_text('{"notebooks/torch/05_x.ipynb": {"fram')
+LIST_JSON = TMP / "list.json"
+LIST_JSON.write_text("[1, 2]")
+NOT_NOTEBOOK = TMP / "not-a-notebook.ipynb"
+NOT_NOTEBOOK.write_text("{ this is not json")
+LOST = TMP / "lost-notebook"  # _toc.yml lists a notebook that is not there
+LOST.mkdir()
+(LOST / "_toc.yml").write_text("root: intro\nchapters:\n- file: notebooks/torch/01_lost\n")
+HTML = TMP / "html"  # a built book: only its front page
+HTML.mkdir()
+(HTML / "index.html").write_text("<html></html>")
+NO_TOC = TMP / "no-toc"
+NO_TOC.mkdir()
+BAD_TOC = TMP / "bad-toc"
+BAD_TOC.mkdir()
+(BAD_TOC / "_toc.yml").write_text("format: [unclosed\n")
+CUT_SHARD, LIST_SHARD = TMP / "cut-shard", TMP / "list-shard"
+for folder_, text in ((CUT_SHARD, '{"notebooks/torch/01_x.ipynb": {"metr'), (LIST_SHARD, "[]")):
+    folder_.mkdir()
+    (folder_ / "results-1of2.json").write_text(text)
+EMPTY_CLASS = TMP / "empty-class"
+(EMPTY_CLASS / "cats").mkdir(parents=True)
+CORRUPT_IMAGE = TMP / "corrupt-image"
+(CORRUPT_IMAGE / "cats").mkdir(parents=True)
+(CORRUPT_IMAGE / "cats" / "a.png").write_bytes(b"\x89PNG\r\n\x1a\n cut")
+
+RNG = np.random.default_rng(0)
+IMGS = RNG.integers(0, 256, (2, 8, 8, 3), dtype=np.uint8)
+IMG = IMGS[0]
+DATA = load("shapes", n=8, image_size=16)
+UNEVEN = DATA.subset([0, 1, 2, 4, 5])
+MAPS = RNG.random((2, 4, 4), dtype=np.float32)
+MAP = MAPS[0]
+NAN_MAPS = MAPS.copy()
+NAN_MAPS[0, 1, 1] = np.nan
+NAN_MAP = NAN_MAPS[0]
+HOT = np.full((2, 8, 8, 3), 300.0)  # no pixel range fits
+X, W = np.zeros((1, 4, 4, 1)), np.ones((3, 3, 1, 2))
+BOXES = np.array([[0, 0, 2, 2], [1, 1, 3, 3]])
+EMB = RNG.normal(size=(4, 3))
+FEATS = RNG.normal(size=(8, 4)).astype(np.float32)  # 2 views of a batch of 4
+NOTEBOOK = nbformat.v4.new_notebook()
+TABLE = retrieval.feature_table(EMB)
+NB_PATH = "notebooks/torch/05_visualising_cnns.ipynb"
+XY = ["x", "y"]
+FRAME, SERIES = pd.DataFrame({"a": [0.5]}, index=[10]), pd.Series([0.5], index=[10])
+
+
+def nan(a):
+    a = np.array(a, dtype=float)
+    a.flat[0] = np.nan
+    return a
+
+
+T, V, F = TypeError, ValueError, FileNotFoundError
+CASES = [
+    # companion
+    case(companion.Profile, "fast", 1, 1, 1, 1, 1, expected="'smoke', 'cpu' or 'gpu'"),
+    case(companion.Profile, "cpu", 0, 1, 1, 1, 1, expected="n_train must be an integer in [1"),
+    case(companion.Profile, "cpu", 1.5, 1, 1, 1, 1, error=T, expected="must be an integer"),
+    case(companion.profile, "fast", expected="expected one of smoke"),
+    case(companion.profile, ["cpu"], expected="expected one of"),
+    case(companion.profile, 3, expected="expected one of"),
+    case(companion.describe_run, "cpu", error=T, expected="companion.profile(...)"),
+    case(companion.describe_run, None, error=T, expected="companion.profile(...)"),
+    case(companion.describe_run, {"name": "cpu"}, error=T, expected="companion.profile(...)"),
+    case(companion.seed_everything, 2**40, expected="[0, 2**32)"),
+    case(companion.seed_everything, -1, expected="[0, 2**32)"),
+    case(companion.seed_everything, 1.5, expected="an int"),
+    case(companion.seed_everything, "3", expected="an int"),
+    case(companion.record, 3, 1.0, error=T, expected="as a string"),
+    case(companion.record, "a b", 1.0, expected="letters, digits"),
+    case(companion.record, "", 1.0, expected="letters, digits"),
+    case(companion.record, "x", [1], error=T, expected="a number or a string"),
+    # companion.checks
+    case(checks.integer, "a", "n", error=T, expected="must be an integer"),
+    case(checks.integer, True, "n", error=T, expected="must be an integer"),
+    case(checks.integer, 5, "n", 0, 3, expected="in [0, 3)"),
+    case(checks.number, "x", "lr", error=T, expected="finite number"),
+    case(checks.number, float("nan"), "lr", expected="finite number"),
+    case(checks.number, 5, "alpha", 0, 1, expected="in [0, 1]"),
+    case(checks.text, 3, "name", error=T, expected="non-empty string"),
+    case(checks.text, "", "name", expected="non-empty string"),
+    case(checks.text, None, "name", error=T, expected="non-empty string"),
+    case(checks.array, "abc", "x", 2, error=T, expected="expected a 2-D array"),
+    case(checks.array, [[1], [2, 3]], "x", error=T, expected="of numbers"),
+    case(checks.array, np.zeros(3), "x", 2, expected="expected a 2-D array"),
+    case(checks.array, [], "x", expected="non-empty"),
+    case(checks.array, [np.nan], "x", finite=True, expected="finite values"),
+    case(checks.labels, [0.5], error=T, expected="integer class indices"),
+    case(checks.labels, [0, 5], n_classes=3, expected="[0, 3)"),
+    case(checks.labels, [[0]], expected="1-D array of class indices"),
+    case(checks.labels, [0, 1], n=3, expected="expected 3 labels"),
+    case(checks.to_uint8, np.array([-1.0]), expected="[0, 1] or [0, 255]"),
+    case(checks.to_uint8, np.array([np.nan]), expected="finite pixel"),
+    case(checks.to_uint8, np.array([70000]), expected="8- or 16-bit"),
+    case(checks.to_uint8, np.array(["a"]), error=T, expected="uint8, 16-bit or float"),
+    case(checks.images, IMG, expected="N x H x W x C"),
+    case(checks.images, np.zeros((1, 2, 2, 2), np.uint8), expected="1 or 3 or 4 channels"),
+    case(checks.images, IMGS / 255, expected="uint8"),
+    case(checks.images, IMGS[:0], expected="non-empty"),
+    case(checks.maps, MAP, expected="N x H x W"),
+    case(checks.maps, NAN_MAPS, expected="finite"),
+    case(checks.maps, "x", error=T, expected="N x H x W"),
+    case(checks.conv_geometry, 3, 5, expected="kernel <= 3"),
+    case(checks.conv_geometry, 3, 1, 0, expected="stride must be an integer in [1"),
+    case(checks.conv_geometry, 3, 1, 1, -1, expected="padding must be an integer in [0"),
+    case(checks.conv_geometry, 3.5, 1, error=T, expected="must be an integer"),
+    case(checks.path, 3, error=T, expected="file path"),
+    case(checks.path, None, error=T, expected="file path"),
+    case(checks.path, "", expected="file path"),
+    case(checks.existing_file, MISSING, error=F, expected="does not exist"),
+    case(checks.existing_file, TMP, error=F, expected="not a file"),
+    case(checks.existing_file, 3, error=T, expected="file path"),
+    case(checks.verify_sha256, MISSING, "0" * 64, "fix it", error=F,
+         expected="missing: fix it"),
+    case(checks.verify_sha256, CUT_JSON, "0" * 64, "fix it", expected="sha256 mismatch): fix it"),
+    case(checks.verify_sha256, 3, "0" * 64, "fix it", error=T, expected="file path"),
+    case(checks.instance, "x", int, "n", "an int", error=T, expected="n: expected an int"),
+    case(checks.instance, None, (int, float), "x", "a number", error=T, expected="a number"),
+    case(checks.instance, 1.5, int, "n", "an int", error=T, expected="an int"),
+    case(checks.batch, "x", error=T, expected="an array or tensor"),
+    case(checks.batch, IMG, ndim=4, expected="a 4-D batch"),
+    case(checks.batch, IMGS[:0], expected="at least one example"),
+    case(checks.batch, np.float32(1), expected="at least one example"),
+    case(checks.names, "conv1", error=T, expected="a list of layer names"),
+    case(checks.names, 3, error=T, expected="a list of layer names"),
+    case(checks.names, ["conv1", 2], error=T, expected="(strings)"),
+    # companion.images
+    case(images.as_rgb_uint8, np.zeros((2, 2, 5), np.uint8), expected="H x W x C picture"),
+    case(images.as_rgb_uint8, HOT[0], expected="[0, 1] or [0, 255]"),
+    case(images.as_rgb_uint8, "x", error=T, expected="H x W x C picture"),
+    case(images.as_rgb_uint8, IMGS, expected="H x W x C picture"),
+    case(images.center_crop_resize, IMG, 0, expected="size must be an integer in [1"),
+    case(images.center_crop_resize, IMG, 2.5, error=T, expected="size must be an integer"),
+    case(images.center_crop_resize, IMG, 8, 0, expected="crop_fraction must be in"),
+    case(images.center_crop_resize, None, 8, error=T, expected="H x W x C picture"),
+    case(images.to_rgb_batch, IMG, expected="N x H x W x C"),
+    case(images.to_rgb_batch, np.zeros((1, 2, 2, 2)), expected="1, 3 or 4 channels"),
+    case(images.to_rgb_batch, "x", error=T, expected="N x H x W x C"),
+    # companion.imagenet
+    case(imagenet.top_k, np.zeros((2, 10)), expected="N x 1000"),
+    case(imagenet.top_k, np.zeros(1000), expected="N x 1000"),
+    case(imagenet.top_k, np.zeros((1, 1000)), 0, expected="k must be an integer in [1"),
+    case(imagenet.top_k, nan(np.zeros((1, 1000))), expected="finite"),
+    # companion.conv
+    case(conv.output_size, 3, 5, expected="kernel <= 3"),
+    case(conv.output_size, 5, 3, 0, expected="stride must be"),
+    case(conv.output_size, 5, 3, 1, -1, expected="padding must be"),
+    case(conv.output_size, 5.0, 3, error=T, expected="must be an integer"),
+    case(conv.check_conv, X[0], W, expected="images N x H x W x C"),
+    case(conv.check_conv, X, np.ones((3, 3, 2, 1)), expected="KH x KW x 1 x C_out"),
+    case(conv.check_conv, X, W, [1, 2, 3], expected="2 biases"),
+    case(conv.conv2d, X[0], W, expected="images N x H x W x C"),
+    case(conv.conv2d, X, np.ones((5, 5, 1, 1)), expected="kernel <= 4"),
+    case(conv.conv2d, X, W, stride=0, expected="stride must be an integer in [1"),
+    case(conv.conv2d, X, W, padding=-1, expected="padding must be an integer in [0"),
+    case(conv.conv2d, "x", W, error=T, expected="images N x H x W x C"),
+    case(conv.conv_matrix, W[0], (4, 4, 1), expected="KH x KW x C_in x C_out"),
+    case(conv.conv_matrix, W, (4, 4), expected="(H, W, C)"),
+    case(conv.conv_matrix, np.ones((3, 3, 2, 1)), (4, 4, 1), expected="input channels"),
+    case(conv.conv_matrix, W, (2, 2, 1), expected="kernel <= 2"),
+    case(conv.pool2d, X[0], expected="maps N x H x W x C"),
+    case(conv.pool2d, X, 5, expected="kernel <= 4"),
+    case(conv.pool2d, X, 2, 0, expected="stride must be an integer in [1"),
+    case(conv.pool2d, X, mode="min", expected="'max' or 'avg'"),
+    case(conv.shift_change, X[0, ..., 0], W, expected="one H x W x C image"),
+    case(conv.shift_change, X[0], W, 0, expected="0 < shift < W"),
+    case(conv.shift_change, X[0], W[0], expected="KH x KW x C_in x C_out"),
+    # companion.saliency
+    case(saliency.target_classes, 1.5, 2, 3, expected="one class index or 2"),
+    case(saliency.target_classes, [0, 5], 2, 3, expected="[0, 3)"),
+    case(saliency.target_classes, [0], 2, 3, expected="one class index or 2"),
+    case(saliency.target_classes, 0, 0, 3, expected="n_images must be an integer in [1"),
+    case(saliency.normalise, MAP, expected="N x H x W"),
+    case(saliency.normalise, NAN_MAPS, expected="finite"),
+    case(saliency.normalise, "x", error=T, expected="N x H x W"),
+    case(saliency.normalise, np.zeros((0, 2, 2)), expected="non-empty"),
+    case(saliency.resize, MAPS, 0, expected="size (height) must be an integer in [1"),
+    case(saliency.resize, MAPS, (4,), expected="size (height)"),
+    case(saliency.resize, MAP, 4, expected="N x H x W"),
+    case(saliency.resize, NAN_MAPS, 4, expected="finite"),
+    case(saliency.to_mask, NAN_MAP, expected="finite"),
+    case(saliency.to_mask, MAP, 0, expected="fraction in (0, 1] or 'otsu'"),
+    case(saliency.to_mask, MAP, "mean", expected="fraction in (0, 1] or 'otsu'"),
+    case(saliency.to_mask, MAPS, expected="one H x W map"),
+    case(saliency.contours, MAPS > 0.5, expected="one H x W mask"),
+    case(saliency.contours, "x", error=T, expected="one H x W mask"),
+    case(saliency.contours, [], expected="one H x W mask"),
+    case(saliency.largest_box, MAPS > 0.5, expected="one H x W mask"),
+    case(saliency.largest_box, None, error=T, expected="one H x W mask"),
+    case(saliency.largest_box, nan(MAP), expected="finite"),
+    case(saliency.boxes_from_maps, NAN_MAPS, 8, expected="finite"),
+    case(saliency.boxes_from_maps, MAPS, 0, expected="size (height) must be"),
+    case(saliency.boxes_from_maps, MAPS, 8, 2, expected="fraction in (0, 1]"),
+    case(saliency.boxes_from_maps, MAP, 8, expected="N x H x W"),
+    case(saliency.rank_correlation, MAPS, MAPS[:1], expected="of one shape"),
+    case(saliency.rank_correlation, NAN_MAPS, MAPS, expected="finite"),
+    case(saliency.rank_correlation, MAP, MAP, expected="N x H x W"),
+    case(saliency.heatmap, MAPS, expected="one H x W map"),
+    case(saliency.heatmap, NAN_MAP, expected="finite"),
+    case(saliency.heatmap, MAP, 0, expected="size (height) must be"),
+    case(saliency.overlay, IMG[..., 0], MAP, expected="H x W x 3 picture"),
+    case(saliency.overlay, IMG, NAN_MAP, expected="finite"),
+    case(saliency.overlay, HOT[0], MAP, expected="[0, 1] or [0, 255]"),
+    case(saliency.overlay, IMG, MAP, 2, expected="alpha must be in [0, 1]"),
+    case(saliency.draw_localisation, IMG[..., 0], expected="H x W x 3 picture"),
+    case(saliency.draw_localisation, IMG, box=[1, 2, 3], expected="(x0, y0, x1, y1)"),
+    case(saliency.draw_localisation, IMG, np.zeros((3, 3), bool), expected="mask of the picture's "
+                                                                           "size"),
+    case(saliency.draw_localisation, HOT[0], expected="[0, 1] or [0, 255]"),
+    case(saliency.to_picture, IMG, expected="N x H x W x C arrays"),
+    case(saliency.to_picture, nan(IMGS), expected="finite"),
+    case(saliency.to_picture, "x", error=T, expected="N x H x W x C arrays"),
+    case(saliency.gradient_magnitude, IMG, expected="N x H x W x C gradients"),
+    case(saliency.gradient_magnitude, nan(IMGS), expected="finite"),
+    case(saliency.gradient_magnitude, None, error=T, expected="N x H x W x C gradients"),
+    # companion.metrics
+    case(metrics.confusion_matrix, [0, 1], [0], 2, expected="of one length"),
+    case(metrics.confusion_matrix, [0, 3], [0, 1], 2, expected="[0, 2)"),
+    case(metrics.confusion_matrix, [0.5], [0], 2, error=T, expected="integer class indices"),
+    case(metrics.confusion_matrix, [0], [0], 0, expected="n_classes must be an integer in [1"),
+    case(metrics.accuracy, [0, 1], [0], expected="of one length"),
+    case(metrics.accuracy, [], [], expected="at least one label"),
+    case(metrics.accuracy, "ab", "ab", error=T, expected="1-D array of class indices"),
+    case(metrics.class_report, [0, 1], [0, 1], 2, expected="positive must be an integer in [0, 2)"),
+    case(metrics.class_report, [0, 1], [0, 1], 1.5, error=T, expected="positive must be an int"),
+    case(metrics.class_report, [0, 4], [0, 1], 1, expected="[0, 2)"),
+    case(metrics.per_class_accuracy, np.zeros((2, 3)), expected="square confusion matrix"),
+    case(metrics.per_class_accuracy, np.zeros(3), expected="square confusion matrix"),
+    case(metrics.per_class_accuracy, [[-1]], expected="counts >= 0"),
+    case(metrics.per_class_accuracy, "x", error=T, expected="square confusion matrix"),
+    case(metrics.box_iou, BOXES[:, :3], BOXES, expected="N x 4 boxes"),
+    case(metrics.box_iou, BOXES, BOXES[:1], expected="of one length"),
+    case(metrics.box_iou, nan(BOXES), BOXES, expected="finite"),
+    case(metrics.centred_boxes, BOXES[:, :3], 8, expected="N x 4 boxes"),
+    case(metrics.centred_boxes, BOXES, 0, expected="image_size must be in [1, inf]"),
+    case(metrics.centred_boxes, BOXES, "x", error=T, expected="finite number"),
+    case(metrics.pointing_game, MAPS, MAPS[:1] > 0, expected="of one shape"),
+    case(metrics.pointing_game, NAN_MAPS, MAPS > 0, expected="finite"),
+    case(metrics.pointing_game, MAPS, MAPS > 0, -1, expected="tolerance must be in [0"),
+    case(metrics.per_class_table, [0], [0], "ab", error=T, expected="list of names"),
+    case(metrics.per_class_table, [0, 5], [0, 1], ["a", "b"], expected="[0, 2)"),
+    case(metrics.per_class_table, [], [], [], error=T, expected="non-empty list of names"),
+    case(metrics.ranking_scores, [True], [1], expected="Q x K booleans"),
+    case(metrics.ranking_scores, [[True]], [1, 2], expected="Q x K hits and Q counts"),
+    case(metrics.ranking_scores, [[True]], [0], expected="nothing to retrieve"),
+    case(metrics.ranking_scores, [[True]], [2], expected="fewer than R = 2"),
+    case(metrics.retrieval_scores, EMB[0], [0], expected="N x D embeddings"),
+    case(metrics.retrieval_scores, EMB, [0, 1], expected="one label per embedding"),
+    case(metrics.retrieval_scores, EMB, [0, 1, 2, 3], expected="no class has two members"),
+    case(metrics.retrieval_scores, nan(EMB), [0, 0, 1, 1], expected="finite"),
+    # companion.toy
+    case(toy.center, np.zeros((2, 2, 2)), expected="H x W grey image"),
+    case(toy.center, "x", error=T, expected="H x W grey image"),
+    case(toy.center, [[np.nan]], expected="finite"),
+    case(toy.sign_weights, 0, expected="1 <= n <= 16"),
+    case(toy.sign_weights, 17, expected="1 <= n <= 16"),
+    case(toy.sign_weights, 2.0, error=T, expected="must be an integer"),
+    case(toy.best_weights, np.zeros((5, 5)), expected="at most 16 pixels"),
+    case(toy.best_weights, np.zeros((2, 2, 2)), expected="H x W grey image"),
+    case(toy.best_weights, "x", error=T, expected="H x W grey image"),
+    case(toy.responses_table, [], error=T, expected="non-empty dict"),
+    case(toy.responses_table, {}, error=T, expected="non-empty dict"),
+    case(toy.responses_table, {"a": np.zeros((2, 2, 2))}, expected="H x W grey image"),
+    # companion.imbalance
+    case(imbalance.binary_task, DATA, 9, expected="minority must be an integer in [0, 4)"),
+    case(imbalance.binary_task, DATA, 0, 0, expected="ratio must be an integer in [1"),
+    case(imbalance.binary_task, "x", 0, error=T, expected="an ImageSet"),
+    case(imbalance.binary_task, DATA, 0, 2, 10**6, expected="cannot draw"),
+    case(imbalance.undersample, "x", error=T, expected="an ImageSet"),
+    case(imbalance.undersample, None, error=T, expected="an ImageSet"),
+    case(imbalance.undersample, IMGS, error=T, expected="an ImageSet"),
+    case(imbalance.balanced_weights, [], expected="non-empty"),
+    case(imbalance.balanced_weights, [[0]], expected="1-D array of class indices"),
+    case(imbalance.balanced_weights, [0.5], error=T, expected="integer class indices"),
+    case(imbalance.balanced_weights, [-1, 0], expected="class indices >= 0"),
+    case(imbalance.oversample_index, [], expected="non-empty"),
+    case(imbalance.oversample_index, [[0]], expected="1-D array of class indices"),
+    case(imbalance.oversample_index, ["a"], error=T, expected="class indices"),
+    case(imbalance.oversample, "x", error=T, expected="an ImageSet"),
+    case(imbalance.oversample, UNEVEN, 3, error=T, expected="augment(images, seed)"),
+    case(imbalance.oversample, UNEVEN, lambda im, s: im / 255.0, expected="uint8"),
+    # companion.data
+    case(load, "mnist", expected="expected one of fashion-mnist"),
+    case(load, ["shapes"], expected="expected one of"),
+    case(load, "shapes", "dev", expected="expected one of train, val, test"),
+    case(load, "shapes", bogus=1, error=T, expected="unexpected option"),
+    case(load, "shapes", n=0, expected="n must be an integer in [1"),
+    # companion.data.fetch
+    case(fetch.sha256sum, MISSING, error=F, expected="does not exist"),
+    case(fetch.sha256sum, TMP, error=F, expected="not a file"),
+    case(fetch.sha256sum, 3, error=T, expected="file path"),
+    case(fetch.check_online, "ftp://example.org/x", expected="http(s)://host"),
+    case(fetch.check_online, 3, error=T, expected="non-empty string"),
+    case(fetch.check_online, "not a url", expected="http(s)://host"),
+    case(fetch.download, "ftp://example.org/x", TMP / "x", None, expected="http(s)://host"),
+    case(fetch.download, "http://example.org/x", 3, None, error=T, expected="file path"),
+    case(fetch.download, "http://example.org/x", TMP / "x", "abc", expected="64 hex digits"),
+    case(fetch.safe_extract, MISSING, TMP / "out", error=F, expected="does not exist"),
+    case(fetch.safe_extract, NOT_TAR, TMP / "out", expected="download it again"),
+    case(fetch.safe_extract, CUT_JSON, 3, error=T, expected="file path"),
+    case(fetch.fetch_archive, 3, "0" * 64, "x", "", error=T, expected="non-empty string"),
+    case(fetch.fetch_archive, "ftp://example.org/x.tgz", "0" * 64, "x", "", expected="http(s)://"),
+    case(fetch.fetch_archive, "http://example.org/x.tgz", "0" * 64, 3, "", error=T,
+         expected="non-empty string"),
+    # companion.data.fashion
+    case(fashion.read_idx, MISSING, error=F, expected="apt-get install"),
+    case(fashion.read_idx, CUT_GZ, expected="not a readable gzip file"),
+    case(fashion.read_idx, SHORT_IDX, expected="not an idx file"),
+    case(fashion.load_fashion_mnist, "val", expected="expected 'train' or 'test'"),
+    case(fashion.load_fashion_mnist, 3, expected="expected 'train' or 'test'"),
+    case(fashion.load_fashion_mnist, None, expected="expected 'train' or 'test'"),
+    # companion.data.folder
+    case(folder.scan_folder, MISSING, error=F, expected="expected a folder"),
+    case(folder.scan_folder, NO_TOC, expected="no class sub-folders"),
+    case(folder.scan_folder, 3, error=T, expected="file path"),
+    case(folder.scan_folder, EMPTY_CLASS, expected="holds no images"),
+    case(folder.load_folder, MISSING, error=F, expected="expected a folder"),
+    case(folder.load_folder, CORRUPT_IMAGE, 0, expected="image_size must be an integer in [1"),
+    case(folder.load_folder, CORRUPT_IMAGE, expected="skip_unreadable=True"),
+    case(folder.write_folder, "x", TMP / "w", error=T, expected="an ImageSet"),
+    case(folder.write_folder, DATA, 3, error=T, expected="file path"),
+    case(folder.write_folder, None, TMP / "w", error=T, expected="an ImageSet"),
+    # companion.data.imageset
+    case(ImageSet, IMGS / 255, [0, 1], ["a", "b"], expected="uint8 N x H x W x C"),
+    case(ImageSet, IMG, [0, 1], ["a", "b"], expected="uint8 N x H x W x C"),
+    case(ImageSet, IMGS, [0, 5], ["a", "b"], expected="one per class name"),
+    case(ImageSet, IMGS, [0], ["a", "b"], expected="expected 2 labels"),
+    case(ImageSet, IMGS, [0, 1], "ab", error=T, expected="list of names"),
+    case(DATA.subset, [0, 99], error=IndexError, expected="indices in [0, 8)"),
+    case(DATA.subset, [True, False], expected="boolean mask of 8"),
+    case(DATA.subset, [0.5], error=T, expected="integer indices"),
+    case(DATA.per_class, 0, expected="n must be an integer in [1"),
+    case(imageset.inputs_and_labels, "x", error=T, expected="an ImageSet or an (inputs, labels)"),
+    case(imageset.inputs_and_labels, (np.zeros(3), np.zeros(2)), error=T, expected="of one length"),
+    case(imageset.inputs_and_labels, None, error=T, expected="an ImageSet"),
+    # companion.data.online (each fails before any download)
+    case(online.load_tf_flowers, "val", expected="expected 'train' or 'test'"),
+    case(online.load_tf_flowers, "train", 0, expected="image_size must be an integer in [1"),
+    case(online.load_tf_flowers, "train", 96, 1.5, expected="test_fraction must be in (0, 1)"),
+    case(online.load_stl10, "val", expected="'unlabeled'"),
+    case(online.load_stl10, 3, expected="'unlabeled'"),
+    case(online.load_stl10, None, expected="'unlabeled'"),
+    # companion.data.photos
+    case(photos.photo, "dog", expected="expected one of chelsea"),
+    case(photos.photo, 3, expected="expected one of"),
+    case(photos.photo, ["chelsea"], expected="expected one of"),
+    case(photos.load_sample_photos, 0, expected="image_size must be an integer in [1"),
+    case(photos.load_sample_photos, "x", error=T, expected="must be an integer"),
+    case(photos.load_sample_photos, 32, "chelsea", error=T, expected="a list of photo names"),
+    case(photos.load_sample_photos, 32, ["dog"], expected="expected one of"),
+    # companion.data.shapes
+    case(shapes.make_shape, 3, 64, 0, error=T, expected="numpy Generator"),
+    case(shapes.make_shape, RNG, 8, 0, expected="size must be an integer in [16"),
+    case(shapes.make_shape, RNG, 64, 4, expected="label must be an integer in [0, 4)"),
+    case(shapes.load_shapes, "dev", expected="expected one of train"),
+    case(shapes.load_shapes, "train", 0, expected="n must be an integer in [1"),
+    case(shapes.load_shapes, "train", 8, 8, expected="image_size must be an integer in [16"),
+    case(shapes.load_shapes, "train", 8, 16, -1, expected="seed must be an integer in [0"),
+    # companion.cli (argparse prints one error line and exits with 2)
+    case(cli.main, ["frobnicate"], error=SystemExit, expected="invalid choice"),
+    case(cli.main, ["run", "--profile", "fast"], error=SystemExit, expected="invalid choice"),
+    case(cli.main, ["run", "--framework", "jax"], error=SystemExit, expected="invalid choice"),
+    case(cli.main, ["run", "--shard", "3/2"], error=SystemExit, expected="i/n with 1 <= i <= n"),
+    case(cli.main, [], error=SystemExit, expected="required"),
+    # companion.plotting
+    case(plotting.show_images, [], expected="non-empty batch of pictures"),
+    case(plotting.show_images, HOT, expected="[0, 1] or [0, 255]"),
+    case(plotting.show_images, IMGS, ["a"], expected="one per picture"),
+    case(plotting.show_images, IMGS, ncols=0, expected="ncols must be an integer in [1"),
+    case(plotting.show_feature_maps, MAP, expected="H x W x C feature map"),
+    case(plotting.show_feature_maps, MAPS, 0, expected="n must be an integer in [1"),
+    case(plotting.show_feature_maps, NAN_MAPS, expected="finite"),
+    case(plotting.plot_confusion_matrix, np.zeros((2, 2)), ["a"], expected="1 x 1 matrix"),
+    case(plotting.plot_confusion_matrix, np.zeros((2, 2)), "ab", error=T, expected="list of names"),
+    case(plotting.plot_confusion_matrix, nan(np.zeros((2, 2))), ["a", "b"], expected="finite"),
+    case(plotting.plot_history, [1], error=T, expected="history dict"),
+    case(plotting.plot_history, {}, expected="history dict with 'loss'"),
+    case(plotting.plot_history, "loss", error=T, expected="history dict"),
+    case(plotting.plot_activation_maps, {}, expected="non-empty dict"),
+    case(plotting.plot_activation_maps, {"a": MAP}, expected="H x W x C map"),
+    case(plotting.plot_activation_maps, [MAPS], expected="non-empty dict"),
+    case(plotting.show_overlays, IMGS, {"a": MAPS[:1]}, expected="expected 2 maps"),
+    case(plotting.show_overlays, IMG, {"a": MAPS}, expected="N x H x W x C"),
+    case(plotting.show_overlays, IMGS, [MAPS], error=T, expected="non-empty dict"),
+    case(plotting.plot_accuracy_vs_data, FRAME[:0], expected="non-empty DataFrame"),
+    case(plotting.plot_accuracy_vs_data, [1, 2], error=T, expected="pandas DataFrame"),
+    case(plotting.plot_accuracy_vs_data, None, error=T, expected="pandas DataFrame"),
+    case(plotting.show_triplets, [], IMGS, IMGS, expected="non-empty batch"),
+    case(plotting.show_triplets, IMGS, IMGS, IMGS, 0, expected="n must be an integer in [1"),
+    case(plotting.show_triplets, HOT, IMGS, IMGS, expected="[0, 1] or [0, 255]"),
+    case(plotting.show_retrieval, IMGS, [IMGS, IMGS], [0.5, 0.4], expected="Q x k similarities"),
+    case(plotting.show_retrieval, IMGS, [IMGS], np.ones((2, 2)), expected="one row of results"),
+    case(plotting.show_retrieval, IMGS, [IMGS[:1], IMGS[:1]], np.ones((2, 2)),
+         expected="2 pictures per query"),
+    case(plotting.plot_embeddings_2d, {"a": EMB[0]}, [0, 1, 0], XY, expected="x D embeddings"),
+    case(plotting.plot_embeddings_2d, [EMB], [0, 1, 0, 1], ["x", "y"], error=T, expected="dict"),
+    case(plotting.plot_embeddings_2d, {"a": EMB}, [0, 1], ["x", "y"], expected="2 x D embeddings"),
+    case(plotting.plot_embeddings_2d, {"a": EMB}, [0, 1, 0, 1], "xy", error=T, expected="list of"),
+    case(plotting.plot_scores, FRAME[:0], expected="non-empty DataFrame"),
+    case(plotting.plot_scores, None, error=T, expected="pandas DataFrame"),
+    case(plotting.plot_scores, [1], error=T, expected="pandas DataFrame"),
+    case(plotting.plot_curve, SERIES[:0], "x", "y", expected="non-empty Series"),
+    case(plotting.plot_curve, [1, 2], "x", "y", error=T, expected="pandas Series"),
+    case(plotting.plot_curve, SERIES, "x", "y", [1], error=T, expected="dict {name: value}"),
+    # companion.results
+    case(results.chapter_of, 3, error=T, expected="file path"),
+    case(results.chapter_of, "notebooks/torch/intro.ipynb", expected="like notebooks/torch/05_x"),
+    case(results.chapter_of, None, error=T, expected="file path"),
+    case(results.load_reference, MISSING, error=F, expected="make notebooks"),
+    case(results.load_reference, CUT_JSON, expected="not valid JSON"),
+    case(results.load_reference, LIST_JSON, expected="does not map notebook paths"),
+    case(results.load_reference, 3, error=T, expected="file path"),
+    case(results.tolerance, 3, 0.5, error=T, expected="non-empty string"),
+    case(results.tolerance, "x", [1], error=T, expected="a number, string or bool"),
+    case(results.tolerance, "", 0.5, expected="non-empty string"),
+    case(results.within, 3, 0.5, 0.5, error=T, expected="non-empty string"),
+    case(results.within, "x", [1], 0.5, error=T, expected="a number, string or bool"),
+    case(results.within, "", 0.5, 0.5, expected="non-empty string"),
+    case(results.compare, [], {}, error=T, expected="dict {metric: value}"),
+    case(results.compare, {}, None, error=T, expected="dict {metric: value}"),
+    case(results.compare, "a", {}, error=T, expected="dict {metric: value}"),
+    case(results.chapter_table, "x.ipynb", expected="like notebooks/torch/05_x"),
+    case(results.chapter_table, 3, expected="like notebooks/torch/05_x"),
+    case(results.chapter_table, NB_PATH, [1], error=T, expected="metrics: expected a dict"),
+    case(results.results_page, [], error=T, expected="{notebook path: result entry}"),
+    case(results.results_page, {"x": {}}, expected="like notebooks/torch/05_x"),
+    case(results.results_page, {"notebooks/jax/05_x.ipynb": {"framework": "jax"}},
+         expected="'torch' or 'tensorflow'"),
+    # companion.transfer
+    case(transfer.imagenet_mapping, ["Nope"], expected="no mapping entry"),
+    case(transfer.imagenet_mapping, "Shirt", error=T, expected="a list of names"),
+    case(transfer.imagenet_mapping, ["Shirt"], expected="names no ImageNet class"),
+    case(transfer.imagenet_mapping, ["a"], {"a": ["no such"]}, expected="not ImageNet class names"),
+    case(transfer.imagenet_mapping, ["a"], [1], error=T, expected="a dict"),
+    case(transfer.zero_shot_predict, np.zeros((2, 10)), ["Bag"], expected="N x 1000"),
+    case(transfer.zero_shot_predict, nan(np.zeros((2, 1000))), ["Bag"], expected="finite"),
+    case(transfer.zero_shot_predict, np.zeros((2, 1000)), ["Nope"], expected="no mapping entry"),
+    case(transfer.resize_images, IMGS / 255, 4, expected="uint8"),
+    case(transfer.resize_images, IMG, 4, expected="N x H x W x C"),
+    case(transfer.resize_images, IMGS, 0, expected="size must be an integer in [1"),
+    case(transfer.resize_images, IMGS, 2.5, error=T, expected="size must be an integer"),
+    case(transfer.resized, "x", 8, error=T, expected="an ImageSet"),
+    case(transfer.resized, DATA, 0, expected="size must be an integer in [1"),
+    case(transfer.resized, None, 8, error=T, expected="an ImageSet"),
+    case(transfer.split_per_class, DATA, 1000, 1, expected="asked for"),
+    case(transfer.split_per_class, "x", 1, 1, error=T, expected="an ImageSet"),
+    case(transfer.split_per_class, DATA, 0, 1, expected="n_train must be an integer in [1"),
+    case(transfer.dense_connections, -1, expected="layers must be an integer in [0"),
+    case(transfer.dense_connections, 1.5, error=T, expected="must be an integer"),
+    case(transfer.dense_connections, "3", error=T, expected="must be an integer"),
+    case(transfer.densenet_channels, "abc", error=T, expected="layers per dense block"),
+    case(transfer.densenet_channels, (6, 0), expected="layers per block must be an integer in [1"),
+    case(transfer.densenet_channels, (6,), 0, expected="growth_rate must be an integer in [1"),
+    case(transfer.TrainerSpec, "rmsprop", expected="'adam' or 'sgd'"),
+    case(transfer.TrainerSpec, "adam", 0, expected="lr must be > 0"),
+    case(transfer.TrainerSpec, "adam", "x", error=T, expected="lr must be a finite number"),
+    case(transfer.TrainerSpec, "adam", 0.1, step_size=1.5, error=T, expected="must be an integer"),
+    case(transfer.classifier_trainer, 0, expected="lr must be > 0"),
+    case(transfer.classifier_trainer, 0.1, -1, expected="step_size"),
+    case(transfer.classifier_trainer, "x", error=T, expected="lr must be a finite number"),
+    case(transfer.sgd_trainer, -1, expected="lr must be > 0"),
+    case(transfer.sgd_trainer, 0.1, 0.9, -1, expected="step_size"),
+    case(transfer.sgd_trainer, 0.1, "x", error=T, expected="momentum must be a finite number"),
+    # companion.retrieval
+    case(retrieval.cosine_similarity, [1, 2], [1, 2, 3], expected="of one length"),
+    case(retrieval.cosine_similarity, [0, 0], [1, 1], expected="non-zero feature vectors"),
+    case(retrieval.cosine_similarity, "ab", [1], error=T, expected="a feature vector"),
+    case(retrieval.cosine_similarity, [np.nan, 1], [1, 1], expected="finite"),
+    case(retrieval.feature_table, EMB[0], expected="N x D"),
+    case(retrieval.feature_table, EMB, ["a.jpg"], expected="file names"),
+    case(retrieval.feature_table, nan(EMB), expected="NaN"),
+    case(retrieval.search_rowwise, EMB[0], TABLE, 0, expected="k must be in 1..4"),
+    case(retrieval.search_rowwise, EMB[0], "table", error=T, expected="feature_table(...)"),
+    case(retrieval.search_rowwise, EMB[0], TABLE, 1.5, error=T, expected="k must be an integer"),
+    case(retrieval.normalise, EMB[0], expected="N x D"),
+    case(retrieval.normalise, nan(EMB), expected="NaN"),
+    case(retrieval.normalise, "x", error=T, expected="N x D"),
+    case(retrieval.search, EMB, EMB, 0, expected="k must be in 1..4"),
+    case(retrieval.search, EMB, EMB[:, :2], expected="dimensions"),
+    case(retrieval.search, EMB[:2], EMB, exclude_self=True, expected="exclude_self"),
+    case(retrieval.search, EMB, EMB, batch_size=0, expected="batch_size must be an integer in [1"),
+    # companion.triplet
+    case(triplet.select_classes, DATA, ["dog"], expected="expected names from"),
+    case(triplet.select_classes, "x", ["circle"], error=T, expected="an ImageSet"),
+    case(triplet.select_classes, DATA, "circle", error=T, expected="non-empty list of names"),
+    case(triplet.select_classes, DATA, ["circle"], 10**6, expected="fewer than 1000000"),
+    case(triplet.chapter_data, "mnist", expected="dataset must be one of"),
+    case(triplet.chapter_data, "fashion-mnist", 0, expected="n_per_class must be an integer in [1"),
+    case(triplet.chapter_data, "fashion-mnist", image_size=0, expected="image_size must be"),
+    case(triplet.resized_split, "shapes", "train", 0, 8, expected="a positive number of images"),
+    case(triplet.resized_split, "shapes", "train", 4, 0, expected="image_size must be"),
+    case(triplet.resized_split, "shapes", "dev", 4, 8, expected="expected one of train"),
+    case(triplet.random_negatives, 0, expected="positive number of anchors"),
+    case(triplet.random_negatives, 1.5, expected="positive number of anchors"),
+    case(triplet.random_negatives, "3", expected="positive number of anchors"),
+    case(triplet.same_class_rate, [0, 1], [0], expected="of one length"),
+    case(triplet.same_class_rate, [0, 1], [0, 5], expected="concat(anchors, positives): 0..3"),
+    case(triplet.same_class_rate, [], [], expected="of one length"),
+    case(triplet.same_class_rate, [0.5], [0], error=T, expected="integer class indices"),
+    case(triplet.train_val_split, 1, expected="n >= 2"),
+    case(triplet.train_val_split, 10, 1.5, expected="0 < train_fraction < 1"),
+    case(triplet.train_val_split, 10, "x", error=T, expected="finite number"),
+    case(triplet.train_val_split, 2.5, error=T, expected="must be an integer"),
+    case(triplet.semi_hard_reference, np.zeros((2, 3)), [0, 1], expected="B x B distance matrix"),
+    case(triplet.semi_hard_reference, np.zeros((2, 2)), [0.5, 1], error=T, expected="integer"),
+    case(triplet.semi_hard_reference, nan(np.zeros((2, 2))), [0, 1], expected="finite"),
+    # companion.runner
+    case(runner.notebooks_in_toc, NO_TOC, error=F, expected="run from the book's "
+                                                                            "root"),
+    case(runner.notebooks_in_toc, 3, error=T, expected="file path"),
+    case(runner.notebooks_in_toc, BAD_TOC, expected="not valid YAML"),
+    case(runner.framework_of, "notebooks/jax/x.ipynb", expected="notebooks/torch/ or"),
+    case(runner.framework_of, 3, error=T, expected="file path"),
+    case(runner.framework_of, "x.ipynb", expected="notebooks/torch/ or"),
+    case(runner.select, [NB_PATH], "jax", expected="'torch', 'tensorflow' or None"),
+    case(runner.select, "abc", error=T, expected="list of notebook paths"),
+    case(runner.select, [NB_PATH], shard="0/2", expected="i/n with 1 <= i <= n"),
+    case(runner.select, [NB_PATH], only=3, error=T, expected="a string or None"),
+    *[case(f, bad, error=T, expected="a notebook (nbformat.read") for bad in ("x", None, {})
+      for f in (runner.recorded_metrics, runner.run_info, runner.title_of)],
+    case(runner.entry_of, "notebooks/jax/x.ipynb", NOTEBOOK, expected="notebooks/torch/ or"),
+    case(runner.entry_of, "notebooks/torch/x.ipynb", "x", error=T, expected="a notebook"),
+    case(runner.entry_of, 3, NOTEBOOK, error=T, expected="file path"),
+    case(runner.drop_injected_parameters, MISSING, error=F, expected="does not exist"),
+    case(runner.drop_injected_parameters, NOT_NOTEBOOK, expected="not a readable notebook"),
+    case(runner.drop_injected_parameters, 3, error=T, expected="file path"),
+    case(runner.execute, NO_TOC, NB_PATH, TMP, "smoke", error=F, expected="_toc.yml"),
+    case(runner.execute, ROOT, "notebooks/torch/99_nope.ipynb", TMP, "smoke",
+         error=F, expected="a path from _toc.yml"),
+    case(runner.execute, ROOT, NB_PATH, TMP, "fast", expected="expected one of smoke"),
+    case(runner.execute, ROOT, NB_PATH, TMP, "smoke", -1, expected="seed must be an integer in [0"),
+    case(runner.results_markdown, [], error=T, expected="{notebook path: entry}"),
+    case(runner.results_markdown, {"x": {}}, expected="missing ['framework'"),
+    case(runner.results_markdown, None, error=T, expected="{notebook path: entry}"),
+    case(runner.write_results, {}, MISSING, error=F, expected="output folder"),
+    case(runner.write_results, {"x": {}}, TMP, expected="missing ['framework'"),
+    case(runner.write_results, {}, TMP, "", expected="non-empty string"),
+    case(runner.merge_results, NO_TOC, error=F, expected="--shard i/n"),
+    case(runner.merge_results, CUT_SHARD, expected="results-1of2.json is not valid JSON"),
+    case(runner.merge_results, LIST_SHARD, expected="does not map notebook paths"),
+    case(runner.merge_results, 3, error=T, expected="file path"),
+    case(runner.build_book, NO_TOC, TMP, TMP, error=F, expected="_toc.yml"),
+    case(runner.build_book, 3, TMP, TMP, error=T, expected="file path"),
+    case(runner.build_book, ROOT, 3, TMP, error=T, expected="file path"),
+    *[call(runner.environment, lambda v=v: runner.environment(v).__enter__(), T, "dict of strings")
+      for v in ([], {"A": 1}, {1: "x"})],
+    case(runner.execute_all, NO_TOC, [], TMP, "smoke", error=F, expected="_toc.yml"),
+    case(runner.execute_all, ROOT, ["x.ipynb"], TMP, "smoke", expected="notebooks/torch/ or"),
+    case(runner.execute_all, ROOT, [], TMP, "fast", expected="expected one of smoke"),
+    case(runner.committed_results, NO_TOC, error=F, expected="_toc.yml"),
+    case(runner.committed_results, 3, error=T, expected="file path"),
+    case(runner.committed_results, None, error=T, expected="file path"),
+    case(runner.committed_results, LOST, error=F, expected="01_lost.ipynb is listed in _toc.yml"),
+    case(runner.write_committed_results, NO_TOC, error=F, expected="_toc.yml"),
+    case(runner.write_committed_results, 3, error=T, expected="file path"),
+    case(runner.write_committed_results, None, error=T, expected="file path"),
+    case(runner.run, ROOT, "fast", expected="expected one of smoke"),
+    case(runner.run, NO_TOC, "smoke", error=F, expected="_toc.yml"),
+    case(runner.run, ROOT, "smoke", "jax", expected="'torch', 'tensorflow' or None"),
+    case(runner.run, ROOT, "smoke", shard="x", expected="i/n with 1 <= i <= n"),
+    case(runner.check, ROOT, "fast", expected="expected one of smoke"),
+    case(runner.check, NO_TOC, error=F, expected="_toc.yml"),
+    case(runner.check, ROOT, "cpu", "jax", expected="'torch', 'tensorflow' or None"),
+    # companion.bookext
+    case(bookext.chapters, NO_TOC, error=F, expected="_toc.yml does not exist or is not a file"),
+    case(bookext.chapters, 3, error=T, expected="file path"),
+    case(bookext.chapters, BAD_TOC, expected="not a jupyter-book table of contents"),
+    case(bookext.chapter_figure, "x", error=T, expected="a notebook (nbformat.read)"),
+    case(bookext.chapter_figure, NOTEBOOK, 3, error=T, expected="marker must be a non-empty"),
+    case(bookext.chapter_figure, None, error=T, expected="a notebook (nbformat.read)"),
+    case(bookext.as_png, "x", error=T, expected="None or ('png' or 'jpeg', bytes)"),
+    case(bookext.as_png, ("gif", b""), error=T, expected="None or ('png' or 'jpeg', bytes)"),
+    case(bookext.as_png, ("jpeg", b"garbage"), expected="the bytes of a JPEG picture"),
+    case(bookext.run_times, [], error=T, expected="runner.entry_of(...)"),
+    case(bookext.run_times, {"x": {}}, error=T, expected="with a 'framework'"),
+    case(bookext.run_times, None, error=T, expected="runner.entry_of(...)"),
+    *[case(bookext.setup, app, error=T, expected="the Sphinx application")
+      for app in (None, "x", object())],
+    # companion.bookcheck
+    case(bookcheck.check_book, NO_TOC, None, "chromium", error=F, expected="run `make book` first"),
+    case(bookcheck.check_book, 3, None, "chromium", error=T, expected="file path"),
+    case(bookcheck.check_book, HTML, None, 3, error=T, expected="chromium must be a non-empty"),
+    case(bookcheck.check_book, HTML, None, "chromium", 0, expected="timeout_s must be > 0"),
+    *[case(bookcheck.fit_lines, bad, error=T, expected="a code cell's source (str)")
+      for bad in (3, None, b"x = 1")],
+    *[case(bookcheck.lay_out, bad, error=T, expected="a notebook's JSON")
+      for bad in ([], {"cells": [{}]}, {})],
+    case(bookcheck.main, ["frobnicate"], error=SystemExit, expected="invalid choice"),
+    case(bookcheck.main, [], error=SystemExit, expected="required"),
+    case(bookcheck.main, ["layout"], error=SystemExit, expected="required: paths"),
+    # companion.simclr (Chapter 4; cases on its own checks, which this work did not change)
+    case(simclr.check_views, 3, 2, 2, expected="batch_size x n_views = 2 x 2 = 4 rows"),
+    case(simclr.check_views, 4, 0, 2, expected="batch_size must be an int >= 2"),
+    case(simclr.check_views, 4, 2, 1, expected="n_views must be an int >= 2"),
+    case(simclr.check_temperature, 0, expected="a number > 0"),
+    case(simclr.check_temperature, "x", expected="a number > 0"),
+    case(simclr.check_temperature, float("nan"), expected="a number > 0"),
+    case(simclr.view_labels, 0, expected="batch_size must be an int >= 2"),
+    case(simclr.view_labels, 2.5, expected="batch_size must be an int >= 2"),
+    case(simclr.view_labels, 2, 0, expected="n_views must be an int >= 2"),
+    case(simclr.similarity_matrix, FEATS, 3, expected="3 x 2 = 6 rows, got 8"),
+    case(simclr.similarity_matrix, FEATS[0], 4, expected="a 2-D array (rows x dimensions)"),
+    case(simclr.similarity_matrix, FEATS, 0, expected="batch_size must be an int >= 2"),
+    case(simclr.info_nce_steps, FEATS, 3, expected="3 x 2 = 6 rows, got 8"),
+    case(simclr.info_nce_steps, FEATS, 4, 2, 0, expected="temperature must be a number > 0"),
+    case(simclr.info_nce_steps, FEATS[0], 4, expected="a 2-D array (rows x dimensions)"),
+    case(simclr.info_nce_logits, FEATS, 3, expected="3 x 2 = 6 rows, got 8"),
+    case(simclr.info_nce_logits, FEATS, 4, 2, -1, expected="temperature must be a number > 0"),
+    case(simclr.info_nce_logits, FEATS, 4, 1, expected="n_views must be an int >= 2"),
+    case(simclr.info_nce, FEATS, 3, expected="3 x 2 = 6 rows, got 8"),
+    case(simclr.info_nce, FEATS, 4, 2, 0, expected="temperature must be a number > 0"),
+    case(simclr.info_nce, FEATS[0], 4, expected="a 2-D array (rows x dimensions)"),
+    case(simclr.cross_entropy, np.zeros((2, 3)), [[0], [1]], expected="N x C logits and N labels"),
+    case(simclr.cross_entropy, np.zeros((2, 3)), [0], expected="N x C logits and N labels"),
+    case(simclr.cross_entropy, np.zeros(3), [0], expected="N x C logits and N labels"),
+    case(simclr.topk_accuracy, np.zeros((2, 3)), [0, 1], (5,), expected="k must be in 1..3"),
+    case(simclr.topk_accuracy, np.zeros((2, 3)), [0], expected="N x C logits and N labels"),
+    case(simclr.topk_accuracy, np.zeros(3), [0], expected="N x C logits and N labels"),
+    case(simclr.knn_accuracy, FEATS, [0] * 8, FEATS, [0] * 8, 0, expected="k must be in 1..8"),
+    case(simclr.knn_accuracy, FEATS, [0], FEATS, [0] * 8, expected="k must be in 1..8"),
+    case(simclr.knn_accuracy, FEATS[0], [0], FEATS, [0] * 8, expected="2-D feature arrays"),
+    case(simclr.strip_backbone, "x", expected="a non-empty dict of named weights"),
+    case(simclr.strip_backbone, {"a": 1}, expected="start with 'backbone.'"),
+    case(simclr.strip_backbone, None, expected="a non-empty dict of named weights"),
+    case(simclr.check_keys, ["a"], [], expected="does not fit the encoder: missing keys ['a']"),
+    case(simclr.check_keys, [], ["b"], expected="unexpected keys ['b']"),
+    case(simclr.check_keys, ["a", "b"], ["a"], expected="missing keys ['b']"),
+    case(simclr.check_shapes, {"a": (1,)}, {"a": (2,)}, expected="(1,) in the encoder"),
+    case(simclr.check_shapes, {"a": (1,)}, {"a": (1, 2)}, expected="(1,) in the encoder"),
+    case(simclr.check_shapes, {"w": (3, 3)}, {"w": (3,)}, expected="(3, 3) in the encoder"),
+    case(simclr.label_fraction, [0, 1], 0, expected="fraction must be in (0, 1]"),
+    case(simclr.label_fraction, [0, 1], 2, expected="fraction must be in (0, 1]"),
+    case(simclr.label_fraction, [0, 1], float("nan"), expected="fraction must be in (0, 1]"),
+    case(simclr.embed_2d, FEATS, 0, "umap", expected="'tsne' or 'pca'"),
+    case(simclr.embed_2d, FEATS[0], expected="at least 5 feature rows"),
+    case(simclr.embed_2d, FEATS[:3], expected="at least 5 feature rows"),
+    case(simclr.plot_embedding, FEATS, [0], ["a"], expected="N x 2 points and N labels"),
+    case(simclr.plot_embedding, FEATS[0], [0], ["a"], expected="N x 2 points and N labels"),
+    case(simclr.plot_embedding, "x", [0], ["a"], expected="N x 2 points and N labels"),
+]
+
+# Public names that take input but accept any value by design (message formatters).
+EXEMPT = {
+    "companion.checks.describe": "formats any value for an error message",
+    "companion.checks.one_line": "squeezes any text onto one line",
+    "companion.checks.file_error": "formats a message from any file, problem and fix",
+}
+# Chapter 4's plots (companion.simclr, committed 2026-12-01 15:14) still give raw errors on bad
+# input (IndexError, KeyError, AttributeError from pandas/matplotlib) or draw without a word, and
+# that module was not this work's to change: left out until they check their input.
+NOT_YET = {f"companion.simclr.{n}" for n in ("plot_two_views", "plot_info_nce", "plot_loss",
+                                             "plot_results", "plot_sweep")}
+CORE_MODULES = sorted(
+    m.name for m in pkgutil.walk_packages(companion.__path__, "companion.")
+    if not m.name.startswith(("companion.torch", "companion.tf")) and m.name != "companion.__main__"
+) + ["companion"]
+
+
+@pytest.fixture(autouse=True)
+def _quiet_cache(monkeypatch):
+    """Downloads and assets point at an empty folder: no case touches the real cache."""
+    monkeypatch.setenv("COMPANION_CACHE", str(TMP / "cache"))
+    monkeypatch.setenv("TORCH_HOME", str(TMP / "torch"))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _cleanup():
+    yield
+    shutil.rmtree(TMP, ignore_errors=True)
+
+
+@pytest.mark.parametrize("c", CASES, ids=[f"{c.name.removeprefix('companion.')}-{i}"
+                                          for i, c in enumerate(CASES)])
+def test_bad_input_raises_one_line_naming_what_was_expected(c, capsys):
+    check(c, capsys)
+
+
+def test_every_public_function_has_three_bad_input_cases():
+    assert not uncovered(CASES, CORE_MODULES, EXEMPT | dict.fromkeys(NOT_YET, "see NOT_YET"))
+
+
+# --- the silent failures the robustness review found -------------------------------------------
+def test_sixteen_bit_png_and_float_tiff_are_scaled_not_clipped(tmp_path):
+    (tmp_path / "grey").mkdir()
+    ramp = np.linspace(0, 65535, 64, dtype=np.uint16).reshape(8, 8)
+    Image.fromarray(ramp).save(tmp_path / "grey" / "a.png")
+    Image.fromarray((ramp / 65535).astype(np.float32)).save(tmp_path / "grey" / "b.tif")
+    data = folder.load_folder(tmp_path)
+    expected = np.round(ramp / 257).astype(np.uint8)
+    np.testing.assert_array_equal(data.images[0, ..., 0], expected)  # was all 255 but the first
+    assert np.abs(data.images[1, ..., 0].astype(int) - expected).max() <= 1  # was all black
+    assert (data.images[..., 0] == data.images[..., 2]).all()
+
+
+def test_nan_maps_are_refused_not_turned_into_empty_masks_and_boxes():
+    for f in (saliency.to_mask, lambda m: saliency.normalise(m[None]),
+              lambda m: saliency.boxes_from_maps(m[None], 8)):
+        with pytest.raises(ValueError, match="1 NaN or infinite"):
+            f(NAN_MAP)
+
+
+def test_to_rgb_batch_drops_alpha_instead_of_making_twelve_channels():
+    rgba = RNG.integers(0, 256, (2, 4, 4, 4), dtype=np.uint8)
+    np.testing.assert_array_equal(images.to_rgb_batch(rgba), rgba[..., :3])
+
+
+def test_imageset_refuses_a_label_without_a_class_name_but_keeps_unlabelled():
+    with pytest.raises(ValueError, match=r"class indices in \[0, 2\)"):
+        ImageSet(IMGS, [0, 2], ["a", "b"])
+    unlabelled = ImageSet(IMGS, [-1, 1], ["a", "b"])
+    np.testing.assert_array_equal(unlabelled.counts(), [0, 1])
+
+
+def test_seed_everything_checks_the_seed_before_touching_pythonhashseed(monkeypatch):
+    monkeypatch.setenv("PYTHONHASHSEED", "7")
+    with pytest.raises(ValueError, match="2\\*\\*32"):
+        companion.seed_everything(2**40)
+    assert os.environ["PYTHONHASHSEED"] == "7"
+
+
+def test_float_pictures_in_zero_one_are_drawn_as_pictures_not_black():
+    picture = RNG.random((8, 8, 3))
+    as_uint8 = np.round(picture * 255).astype(np.uint8)
+    np.testing.assert_array_equal(saliency.draw_localisation(picture), as_uint8)  # was 0 or 1
+    np.testing.assert_array_equal(saliency.overlay(picture, MAP), saliency.overlay(as_uint8, MAP))
+    np.testing.assert_array_equal(images.as_rgb_uint8(picture), as_uint8)
+
+
+def test_weights_are_verified_at_load_naming_the_file_and_the_command(monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(TMP / "torch-bad"))
+    monkeypatch.setenv("COMPANION_CACHE", str(TMP / "cache-bad"))
+    checkpoint, port = assets.torch_checkpoint(), assets.keras_port()
+    checkpoint.parent.mkdir(parents=True)
+    checkpoint.write_bytes(b"truncated")
+    with pytest.raises(ValueError, match="mobilenet_v2-b0353104.pth is corrupt.*companion assets"):
+        assets.verified_torch_checkpoint()
+    port.write_bytes(b"replaced")
+    port.with_suffix(".sha256").write_text("0" * 64 + "\n")
+    with pytest.raises(ValueError, match="from_torch.weights.h5 is corrupt.*companion assets"):
+        assets.verified_keras_port()
+    port.with_suffix(".sha256").unlink()
+    with pytest.raises(FileNotFoundError, match="sha256.*companion assets"):
+        assets.verified_keras_port()
+
+
+def test_a_verified_file_is_hashed_once_per_size_and_mtime(monkeypatch, tmp_path):
+    file = tmp_path / "w.bin"
+    file.write_bytes(b"weights")
+    digest = fetch.sha256sum(file)
+    calls = []
+    monkeypatch.setattr(fetch, "sha256sum", lambda p: calls.append(p) or digest)
+    for _ in range(3):
+        checks.verify_sha256(file, digest, "fix")
+    assert len(calls) == 1
+    file.write_bytes(b"other weights")  # a new size (and mtime): hashed again
+    with pytest.raises(ValueError, match="sha256 mismatch"):
+        monkeypatch.setattr(fetch, "sha256sum", lambda p: "0" * 64)
+        checks.verify_sha256(file, digest, "fix")
+
+
+def test_write_results_leaves_no_partial_file(tmp_path):
+    runner.write_results({}, tmp_path, "results-1of2")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results-1of2.json", "results-1of2.md"]
+    assert json.loads((tmp_path / "results-1of2.json").read_text()) == {}
+
+
+def test_the_harness_fails_on_silence_two_lines_or_a_message_without_the_expectation():
+    def raise_(message):
+        raise ValueError(message)
+
+    for c in (call("x", lambda: None, V, "expected"),  # silent: no exception
+              call("x", lambda: raise_("expected a\nsecond line"), V, "expected"),
+              call("x", lambda: raise_("went wrong"), V, "expected"),
+              call("x", lambda: raise_("expected x"), T, "expected")):  # another exception type
+        with pytest.raises((AssertionError, pytest.fail.Exception, ValueError)):
+            check(c)
