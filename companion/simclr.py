@@ -11,8 +11,12 @@ and the label of every row is 0, the column of the positive.
 """
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 from matplotlib.figure import Figure
+
+from . import checks
 
 # The source article (seed 000, part 3): sthalles' ResNet-18 pretrained for 100 epochs on STL10's
 # unlabelled split, linear evaluation on STL10's labelled train and test splits.
@@ -46,9 +50,8 @@ def check_temperature(temperature) -> float:
 
 
 def _features(features, batch_size: int, n_views: int) -> np.ndarray:
-    features = np.asarray(features, dtype=np.float64)
-    if features.ndim != 2:
-        raise ValueError(f"features must be a 2-D array (rows x dimensions), got shape {features.shape}")
+    features = checks.array(features, "features", 2, "a 2-D array (rows x dimensions)", dtype=np.float64,
+                            empty=True, finite=True)
     check_views(len(features), batch_size, n_views)
     return features
 
@@ -95,6 +98,10 @@ def cross_entropy(logits, labels) -> float:
     logits, labels = np.asarray(logits, dtype=np.float64), np.asarray(labels)
     if logits.ndim != 2 or labels.shape != (len(logits),):
         raise ValueError(f"expected N x C logits and N labels, got {logits.shape} and {labels.shape}")
+    if labels.size and not np.issubdtype(labels.dtype, np.integer):
+        raise TypeError(f"labels: expected integer class indices, got {checks.describe(labels)}")
+    if labels.size and (labels.min() < 0 or labels.max() >= logits.shape[1]):
+        raise ValueError(f"labels must be class indices in [0, {logits.shape[1]}), got {labels.min()}..{labels.max()}")
     shifted = logits - logits.max(1, keepdims=True)
     log_prob = shifted - np.log(np.exp(shifted).sum(1, keepdims=True))
     return float(-log_prob[np.arange(len(labels)), labels].mean())
@@ -152,6 +159,9 @@ def strip_backbone(state: dict, prefix: str = BACKBONE_PREFIX, head: str = HEAD_
 
 def check_keys(expected, given) -> None:
     """Fail with one line naming the missing and unexpected keys unless the two sets agree."""
+    for value, name in ((expected, "expected"), (given, "given")):
+        if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+            raise TypeError(f"{name}: expected a collection of key names (a dict or a list), got {checks.describe(value)}")
     expected, given = set(expected), set(given)
     missing, unexpected = sorted(expected - given), sorted(given - expected)
     if missing or unexpected:
@@ -161,7 +171,11 @@ def check_keys(expected, given) -> None:
 
 def check_shapes(expected: dict, given: dict) -> None:
     """Fail with one line at the first key whose shape differs (another width or architecture)."""
+    checks.instance(expected, dict, "expected", "a dict {key: shape}")
+    checks.instance(given, dict, "given", "a dict {key: shape}")
     for key, shape in expected.items():
+        if key not in given:
+            raise ValueError(f"checkpoint does not fit the encoder: missing key {key!r}")
         if tuple(given[key]) != tuple(shape):
             raise ValueError(f"checkpoint does not fit the encoder: {key} has shape {tuple(given[key])} in the "
                              f"checkpoint, {tuple(shape)} in the encoder (another width or architecture?)")
@@ -169,7 +183,11 @@ def check_shapes(expected: dict, given: dict) -> None:
 
 def label_fraction(labels, fraction: float, seed: int = 0) -> np.ndarray:
     """Indices of ``fraction`` of the labelled images, the same share of every class (at least one)."""
-    labels = np.asarray(labels)
+    labels = checks.labels(labels, "labels")
+    if not len(labels):
+        raise ValueError("labels: expected a non-empty 1-D array of class indices, got shape (0,)")
+    if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real):
+        raise TypeError(f"fraction must be in (0, 1] (a number), got {checks.describe(fraction)}")
     if not 0 < fraction <= 1:
         raise ValueError(f"fraction must be in (0, 1], got {fraction}")
     rng = np.random.default_rng(seed)
@@ -185,9 +203,10 @@ def embed_2d(features, seed: int = 0, method: str = "tsne") -> np.ndarray:
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
 
-    x = np.asarray(features, np.float64)
+    x = checks.array(features, "features", what="N x D features", dtype=np.float64, empty=True)
     if x.ndim != 2 or len(x) < 5:
         raise ValueError(f"expected at least 5 feature rows (N x D), got shape {x.shape}")
+    checks.array(x, "features", 2, "N x D features", finite=True)
     if method == "pca":
         return PCA(2, random_state=seed).fit_transform(x)
     if method != "tsne":
@@ -197,10 +216,33 @@ def embed_2d(features, seed: int = 0, method: str = "tsne") -> np.ndarray:
 
 
 # --- figures --------------------------------------------------------------------------------------
+def _pictures(x, name):
+    """N x H x W x C pictures (1, 3 or 4 channels), finite, as numpy (for the figures)."""
+    a = checks.array(x, name, 4, "N x H x W x C pictures", finite=True)
+    if a.shape[-1] not in (1, 3, 4):
+        raise ValueError(f"{name}: expected N x H x W x C pictures with 1, 3 or 4 channels, got shape {a.shape}")
+    return a
+
+
+def _table(table, columns, name="table"):
+    """A non-empty DataFrame holding ``columns``."""
+    import pandas as pd
+
+    checks.instance(table, pd.DataFrame, name, f"a pandas DataFrame with columns {list(columns)}")
+    missing = [c for c in columns if c not in table.columns]
+    if missing or table.empty:
+        raise ValueError(f"{name}: expected a non-empty DataFrame with columns {list(columns)}, got columns "
+                         f"{list(table.columns)} and {len(table)} rows")
+    return table
+
+
 def plot_two_views(images, view1, view2, size: float = 1.2):
     """Three rows: the originals and their two augmented views (uint8 NHWC, or float in [0, 1])."""
     rows = [("original", images), ("view 1", view1), ("view 2", view2)]
-    n = len(images)
+    rows = [(name, _pictures(row, name)) for name, row in rows]
+    n = len(rows[0][1])
+    if any(len(row) != n for _, row in rows):
+        raise ValueError(f"expected as many views as originals ({n}), got {[len(row) for _, row in rows]}")
     fig = Figure(figsize=(size * n + 0.8, size * 3), layout="tight")
     axes = fig.subplots(3, n, squeeze=False)
     for r, (name, row) in enumerate(rows):
@@ -216,6 +258,12 @@ def plot_two_views(images, view1, view2, size: float = 1.2):
 
 def plot_info_nce(steps: dict):
     """The similarity matrix, the diagonal mask, the same-image matrix and the logits as heat maps."""
+    keys = ("similarity", "mask", "same_image", "logits")
+    if not isinstance(steps, dict) or any(k not in steps for k in keys):
+        raise (ValueError if isinstance(steps, dict) else TypeError)(
+            f"expected the dict info_nce_steps returns (keys {list(keys)}), got {checks.describe(steps)}")
+    for k in keys:
+        checks.array(steps[k], f"steps[{k!r}]", 2, "a 2-D matrix", finite=True)
     panels = [("similarity (N x N)", steps["similarity"], "viridis"),
               ("mask: the diagonal", steps["mask"], "Greys"),
               ("positives: same image", steps["same_image"] & ~steps["mask"], "Greys"),
@@ -235,6 +283,11 @@ def plot_info_nce(steps: dict):
 def plot_loss(losses, title=None, ylabel="info-NCE loss"):
     """A loss per epoch (or a dict of named curves)."""
     curves = losses if isinstance(losses, dict) else {"": losses}
+    if not curves:
+        raise ValueError("losses: expected a list of losses or a non-empty dict of named curves, got {}")
+    for name, values in curves.items():
+        checks.array(values, f"losses[{name!r}]" if name else "losses", 1, "a 1-D list of losses (one per epoch)",
+                     finite=True)
     fig = Figure(figsize=(5, 3.2), layout="tight")
     ax = fig.subplots()
     for name, values in curves.items():
@@ -248,6 +301,13 @@ def plot_loss(losses, title=None, ylabel="info-NCE loss"):
 def plot_results(table, columns=("linear top-1", "kNN top-1"), references: dict | None = None, title=None):
     """Grouped bars of ``columns`` for every row of ``table`` (a DataFrame), with horizontal lines
     at ``references`` (name -> accuracy, e.g. the article's numbers)."""
+    if isinstance(columns, str) or not columns:
+        raise TypeError(f"columns: expected a non-empty list of column names, got {checks.describe(columns)}")
+    _table(table, columns)
+    if references is not None:
+        checks.instance(references, dict, "references", "a dict {name: accuracy}")
+    for name, value in (references or {}).items():
+        checks.number(value, f"references[{name!r}]")
     fig = Figure(figsize=(7.5, 3.8), layout="tight")
     ax = fig.subplots()
     x = np.arange(len(table))
@@ -267,6 +327,11 @@ def plot_results(table, columns=("linear top-1", "kNN top-1"), references: dict 
 def plot_sweep(table, title=None):
     """One line per batch size: an accuracy column against temperature (a long DataFrame with
     columns 'temperature', 'batch size' and 'kNN top-1')."""
+    _table(table, ("temperature", "batch size", "kNN top-1"))
+    temperatures = checks.array(table["temperature"], "table['temperature']", 1, "temperatures", dtype=np.float64,
+                                finite=True)
+    if (temperatures <= 0).any():
+        raise ValueError(f"table['temperature']: expected temperatures > 0 (a log axis), got {temperatures.min()}")
     fig = Figure(figsize=(5.5, 3.6), layout="tight")
     ax = fig.subplots()
     for batch, rows in table.groupby("batch size"):

@@ -18,6 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from .. import checks
 from .. import simclr as core
 from ..data import ImageSet
 from . import training
@@ -41,6 +42,12 @@ class RandomResizedCrop(keras.layers.Layer):
     ``size`` (``tf.image.crop_and_resize``, bilinear); the identity when not training."""
 
     def __init__(self, size: int, scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3), seed=None, **kwargs):
+        checks.integer(size, "size", 1)
+        for value, name, high in ((scale, "scale", 1), (ratio, "ratio", None)):
+            pair = checks.array(value, name, 1, f"a (low, high) pair in (0, {high or 'inf'}]", dtype=np.float64,
+                                finite=True)
+            if len(pair) != 2 or not 0 < pair[0] <= pair[1] or (high and pair[1] > high):
+                raise ValueError(f"{name}: expected a (low, high) pair in (0, {high or 'inf'}], got {value!r}")
         super().__init__(**kwargs)
         self.size, self.scale, self.ratio = size, scale, ratio
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -64,6 +71,9 @@ class RandomApply(keras.layers.Layer):
     """Apply ``layer`` to each image with probability ``p`` (torchvision's ``RandomApply``)."""
 
     def __init__(self, layer, p: float, seed=None, **kwargs):
+        if not callable(layer):
+            raise TypeError(f"layer: expected a callable Keras layer, got {checks.describe(layer)}")
+        checks.number(p, "p", 0, 1)
         super().__init__(**kwargs)
         self.layer, self.p = layer, p
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -82,6 +92,11 @@ def augmentation(image_size: int, channels: int = 3, min_scale: float = 0.2, str
     horizontal flip, colour jitter with probability 0.8 (brightness, contrast, and for colour
     images saturation and hue), grey-scale with probability 0.2 (colour images), Gaussian blur
     with probability ``blur``."""
+    checks.integer(image_size, "image_size")
+    checks.number(min_scale, "min_scale", 0, 1)
+    checks.number(strength, "strength", 0)
+    checks.number(blur, "blur", 0, 1)
+    checks.integer(seed, "seed", 0)
     if image_size < 8 or channels not in (1, 3):
         raise ValueError(f"expected image_size >= 8 and 1 or 3 channels, got {image_size} and {channels}")
     s = strength
@@ -106,14 +121,18 @@ def augmentation(image_size: int, channels: int = 3, min_scale: float = 0.2, str
 def augment_batch(images, augment) -> tf.Tensor:
     """uint8 N x H x W x C images -> float N x H x W x C, each image augmented on its own."""
     x = to_float(images)
+    if augment is not None and not callable(augment):
+        raise TypeError(f"augment: expected a callable augmentation (or None), got {checks.describe(augment)}")
     return x if augment is None else augment(x, training=True)
 
 
 def two_views(images, augment, n_views: int = 2) -> tf.Tensor:
     """``n_views`` augmented views of every image, view after view: rows ``i`` and ``i + N`` are
     two views of image ``i`` (the order ``info_nce_loss`` expects)."""
+    checks.integer(n_views, "n_views")
     if n_views < 2:
         raise ValueError(f"n_views must be >= 2, got {n_views}")
+    checks.batch(images, "images", 4, "uint8 N x H x W x C images")
     return tf.concat([augment_batch(images, augment) for _ in range(n_views)], axis=0)
 
 
@@ -123,6 +142,11 @@ class Encoder(keras.Model):
     the projection head (pretraining) or a linear classifier (evaluation)."""
 
     def __init__(self, body: keras.Model, feature_dim: int, fc=None, **kwargs):
+        if not callable(body):
+            raise TypeError(f"body: expected a Keras model (images -> feature vectors), got {checks.describe(body)}")
+        checks.integer(feature_dim, "feature_dim", 1)
+        if fc is not None and not callable(fc):
+            raise TypeError(f"fc: expected a Keras layer (or None), got {checks.describe(fc)}")
         super().__init__(**kwargs)
         self.body, self.feature_dim = body, feature_dim
         self.fc = fc if fc is not None else keras.layers.Identity(name="fc")
@@ -171,6 +195,7 @@ def build_encoder(arch: str = "small", in_channels: int = 1, width: int = 32, fc
         raise ValueError(f"arch must be one of {ARCHS}, got {arch!r}")
     if in_channels not in (1, 3):
         raise ValueError(f"in_channels must be 1 or 3, got {in_channels}")
+    checks.integer(width, "width", 1)
     body, dim = (_small_body(in_channels, width), 4 * width) if arch == "small" else (_resnet18_body(in_channels), 512)
     encoder = Encoder(body, dim, fc, name="backbone")
     encoder(tf.zeros((1, 16, 16, in_channels)))  # create every weight now
@@ -179,12 +204,15 @@ def build_encoder(arch: str = "small", in_channels: int = 1, width: int = 32, fc
 
 def projection_head(feature_dim: int, out_dim: int = 128) -> keras.Sequential:
     """SimCLR's projection head g: Dense, ReLU, Dense (``feature_dim`` -> ``feature_dim`` -> ``out_dim``)."""
+    checks.integer(feature_dim, "feature_dim", 1)
+    checks.integer(out_dim, "out_dim", 1)
     return keras.Sequential([keras.layers.Dense(feature_dim, name="dense0"), keras.layers.ReLU(name="relu"),
                              keras.layers.Dense(out_dim, name="dense1")], name="fc")
 
 
 def linear_model(n_classes: int, arch: str = "small", in_channels: int = 1, width: int = 32) -> Encoder:
     """An encoder with ``fc = Dense(n_classes)``: random weights until loaded or trained."""
+    checks.integer(n_classes, "n_classes")
     if n_classes < 2:
         raise ValueError(f"n_classes must be >= 2, got {n_classes}")
     return build_encoder(arch, in_channels, width, keras.layers.Dense(n_classes, name="fc"))
@@ -199,6 +227,8 @@ def info_nce_loss(features, batch_size: int, n_views: int = 2, temperature: floa
         raise ValueError(f"features must be a 2-D tensor (rows x dimensions), got shape {shape}")
     core.check_views(shape[0], batch_size, n_views)
     temperature = core.check_temperature(temperature)
+    if tf.executing_eagerly() and not np.isfinite(np.asarray(features, np.float32)).all():
+        raise ValueError("features: expected finite values, got NaN or infinite ones (a diverged model?)")
     n = batch_size * n_views
     labels = tf.concat([tf.range(batch_size) for _ in range(n_views)], axis=0)
     labels = tf.equal(labels[None, :], labels[:, None])
@@ -215,6 +245,11 @@ def info_nce_loss(features, batch_size: int, n_views: int = 2, temperature: floa
 
 def cross_entropy(logits, labels) -> tf.Tensor:
     """Mean cross-entropy of integer labels under logits (``CrossEntropyLoss`` in torch)."""
+    if tf.executing_eagerly():  # in a traced step the inputs are symbolic (checked by their callers)
+        shape = tuple(getattr(logits, "shape", ()))
+        if len(shape) != 2:
+            raise ValueError(f"expected N x C logits and N labels, got logits of shape {shape}")
+        checks.labels(np.asarray(labels), "labels", shape[1], shape[0])
     return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
 
 
@@ -225,6 +260,10 @@ class SimCLRModel(keras.Model):
     ``fit`` pretrains it (see ``pretrain``)."""
 
     def __init__(self, arch: str = "small", in_channels: int = 1, width: int = 32, out_dim: int = 128, **kwargs):
+        if arch not in ARCHS:
+            raise ValueError(f"arch must be one of {ARCHS}, got {arch!r}")
+        checks.integer(width, "width", 1)
+        checks.integer(out_dim, "out_dim", 1)
         super().__init__(**kwargs)
         body_dim = 4 * width if arch == "small" else 512
         self.backbone = build_encoder(arch, in_channels, width, projection_head(body_dim, out_dim))
@@ -266,12 +305,14 @@ def _named(layer, prefix: str = "") -> dict:
 
 def state_dict(model: keras.Model) -> dict:
     """The model's weights and BatchNorm statistics as ``{dotted name: numpy array}``."""
+    checks.instance(model, keras.layers.Layer, "model", "a Keras model")
     return {name: np.array(v.numpy()) for name, v in _named(model).items()}
 
 
 def save_checkpoint(model: keras.Model, path) -> Path:
     """``state_dict(model)`` as an ``.npz`` file, written atomically (temporary file, then rename)."""
-    path = Path(path)
+    checks.instance(model, keras.layers.Layer, "model", "a Keras model")
+    path = checks.path(path, "path")
     if path.suffix != ".npz":
         raise ValueError(f"TensorFlow checkpoints here end in .npz, got {path.name}")
     tmp = path.with_name(path.name + ".tmp")
@@ -286,12 +327,13 @@ def save_checkpoint(model: keras.Model, path) -> Path:
 
 def load_checkpoint(path) -> dict:
     """The named arrays of a ``save_checkpoint`` file (``allow_pickle=False``: arrays only)."""
-    path = Path(path)
+    path = checks.path(path, "path")
     if path.suffix in OTHER_FRAMEWORK:
         raise ValueError(f"expected a TensorFlow .npz checkpoint, got {path.name}, which looks like a "
                          f"PyTorch one: load it with companion.torch.simclr")
     if not path.exists():
-        raise FileNotFoundError(f"no checkpoint at {path}")
+        raise FileNotFoundError(f"no checkpoint at {path}: check the path, or write it with pretrain(..., "
+                                f"checkpoint=...)")
     try:
         with np.load(path, allow_pickle=False) as arrays:
             return {k: arrays[k] for k in arrays.files}
@@ -324,9 +366,13 @@ def pretrain(model: SimCLRModel, images, epochs: int = 1, batch_size: int = 256,
     batch). Returns per-epoch ``loss``, ``top1`` (how often the positive has the highest logit)
     and ``seconds``; with ``checkpoint`` the model is written there atomically after every epoch.
     """
-    images = np.asarray(images)
+    checks.instance(model, SimCLRModel, "model", "a SimCLRModel")
+    images = checks.array(images, "images", what="uint8 N x H x W x C images", empty=True)
     if images.ndim != 4 or images.dtype != np.uint8:
         raise ValueError(f"expected uint8 N x H x W x C images, got {images.dtype} {images.shape}")
+    checks.integer(batch_size, "batch_size", 2)
+    checks.integer(epochs, "epochs", 0)
+    checks.integer(n_views, "n_views", 2)
     if len(images) < batch_size:
         raise ValueError(f"need at least batch_size = {batch_size} images, got {len(images)}")
     model.temperature = core.check_temperature(temperature)
@@ -380,6 +426,10 @@ def extract_features(model: keras.Model, images, batch_size: int = 512) -> np.nd
     encoder = model.backbone if isinstance(model, SimCLRModel) else model
     if not isinstance(encoder, Encoder):
         raise TypeError(f"expected an Encoder or a SimCLRModel, got {type(model).__name__}")
+    checks.integer(batch_size, "batch_size", 1)
+    if not tf.is_tensor(images):
+        images = checks.array(images, "images", 4, "uint8 N x H x W x C images")
+    checks.batch(images, "images", 4, "uint8 N x H x W x C images")
     images = np.asarray(images)
     return np.concatenate([encoder.body(to_float(images[i:i + batch_size]), training=False).numpy()
                            for i in range(0, len(images), batch_size)])
@@ -393,6 +443,9 @@ def train_linear(fc: keras.layers.Dense, features, labels, epochs: int = 100, ba
     training set's statistics), and the scaling is then folded into ``fc``'s weights, so ``fc``
     still takes the raw features: W' = W / s, b' = b - m W'.
     """
+    checks.instance(fc, keras.layers.Dense, "fc", "a Keras Dense layer")
+    features = checks.array(features, "features", 2, "N x D features", dtype=np.float32, finite=True)
+    labels = checks.labels(labels, "labels", fc.units)
     x, y = np.asarray(features, np.float32), np.asarray(labels, np.int64)
     if x.ndim != 2 or len(x) != len(y) or (fc.built and fc.kernel.shape[0] != x.shape[1]):
         raise ValueError(f"expected N x D features matching fc and N labels, got {x.shape} and {y.shape}")
@@ -437,8 +490,11 @@ def linear_evaluation(model: Encoder, train: ImageSet, test: ImageSet, epochs: i
     ``model.fc`` on the encoder's inference-mode features of ``train``, report top-1 and top-5 on
     ``test``. The frozen encoder's features never change, so they are computed once.
     Returns ``top1``, ``top5``, the fc ``history`` and the features (for kNN)."""
+    checks.instance(model, Encoder, "model", "an Encoder with a Dense fc (see linear_model / load_encoder)")
     if model.body.trainable or not model.fc.trainable:
         raise ValueError("expected only fc to be trainable (call freeze_for_linear_eval first)")
+    checks.instance(train, ImageSet, "train", "an ImageSet")
+    checks.instance(test, ImageSet, "test", "an ImageSet")
     keras.utils.set_random_seed(seed)
     features = {"train": extract_features(model, train.images), "test": extract_features(model, test.images)}
     history = train_linear(model.fc, features["train"], train.labels, epochs, batch_size, lr, weight_decay,
@@ -451,6 +507,9 @@ def linear_probe(train_features, train_labels, test_features, test_labels, n_cla
                  epochs: int = 100, batch_size: int = 256, lr: float = 1e-3, weight_decay: float = 1e-4,
                  seed: int = 0, standardize: bool = True) -> dict:
     """The same protocol on features computed elsewhere (e.g. the ImageNet MobileNetV2's)."""
+    checks.integer(n_classes, "n_classes", 2)
+    train_features = checks.array(train_features, "train_features", 2, "N x D features", finite=True)
+    test_features = checks.array(test_features, "test_features", 2, "N x D features", finite=True)
     keras.utils.set_random_seed(seed)
     fc = keras.layers.Dense(n_classes, name="fc")
     history = train_linear(fc, train_features, train_labels, epochs, batch_size, lr, weight_decay, seed, standardize)
@@ -475,6 +534,10 @@ def train_supervised(model: Encoder, train: ImageSet, epochs: int = 1, batch_siz
                      augment=None, seed: int = 0, progress: bool = False) -> dict:
     """Train the whole encoder and its dense ``fc`` with labels (cross-entropy, Adam, ``fit``),
     each image augmented by ``augment`` (e.g. ``augmentation(..., strength=0, blur=0)``)."""
+    checks.instance(model, Encoder, "model", "an Encoder (see linear_model)")
+    checks.instance(train, ImageSet, "train", "an ImageSet")
+    if augment is not None and not callable(augment):
+        raise TypeError(f"augment: expected a callable augmentation (or None), got {checks.describe(augment)}")
     model.trainable = True
     keras.utils.set_random_seed(seed)
     return training.fit(_Augmented(model, augment, name="augmented"), train, epochs=epochs, batch_size=batch_size, lr=lr,
@@ -483,4 +546,8 @@ def train_supervised(model: Encoder, train: ImageSet, epochs: int = 1, batch_siz
 
 def predict_top1(model: Encoder, test: ImageSet) -> float:
     """Top-1 accuracy of the whole model (encoder + fc) on ``test``, in inference mode."""
+    checks.instance(model, keras.Model, "model", "a Keras model (an Encoder)")
+    checks.instance(test, ImageSet, "test", "an ImageSet")
+    if not len(test):
+        raise ValueError("test: expected a non-empty ImageSet, got 0 images")
     return training.evaluate(model, test)["accuracy"]

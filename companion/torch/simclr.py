@@ -21,6 +21,7 @@ from torchvision.models import resnet18
 from torchvision.transforms import v2
 from tqdm.auto import tqdm
 
+from .. import checks
 from .. import simclr as core
 from ..data import ImageSet
 from . import training
@@ -42,6 +43,10 @@ def augmentation(image_size: int, channels: int = 3, min_scale: float = 0.2, str
     random resized crop (area ``min_scale``..1) to ``image_size``, horizontal flip, colour jitter
     with probability 0.8 (brightness, contrast, and for colour images saturation and hue), grey-scale
     with probability 0.2 (colour images), Gaussian blur with probability ``blur``."""
+    checks.integer(image_size, "image_size")
+    checks.number(min_scale, "min_scale", 0, 1)
+    checks.number(strength, "strength", 0)
+    checks.number(blur, "blur", 0, 1)
     if image_size < 8 or channels not in (1, 3):
         raise ValueError(f"expected image_size >= 8 and 1 or 3 channels, got {image_size} and {channels}")
     s = strength
@@ -66,6 +71,8 @@ def augment_batch(images, augment) -> torch.Tensor:
     costs more than the work (30 times slower on a busy 2-core machine).
     """
     x = to_float(images)
+    if augment is not None and not callable(augment):
+        raise TypeError(f"augment: expected a callable augmentation (or None), got {checks.describe(augment)}")
     if augment is None:
         return x
     threads = torch.get_num_threads()
@@ -79,8 +86,10 @@ def augment_batch(images, augment) -> torch.Tensor:
 def two_views(images, augment, n_views: int = 2) -> torch.Tensor:
     """``n_views`` augmented views of every image, view after view: rows ``i`` and ``i + N`` are
     two views of image ``i`` (the order ``info_nce_loss`` expects)."""
+    checks.integer(n_views, "n_views")
     if n_views < 2:
         raise ValueError(f"n_views must be >= 2, got {n_views}")
+    checks.batch(images, "images", 4, "uint8 N x H x W x C images")
     return torch.cat([augment_batch(images, augment) for _ in range(n_views)])
 
 
@@ -90,6 +99,8 @@ class Encoder(nn.Module):
     the projection head (pretraining) or a linear classifier (evaluation)."""
 
     def __init__(self, body: nn.Module, feature_dim: int):
+        checks.instance(body, nn.Module, "body", "a torch nn.Module (images -> feature vectors)")
+        checks.integer(feature_dim, "feature_dim", 1)
         super().__init__()
         self.body, self.fc, self.feature_dim = body, nn.Identity(), feature_dim
 
@@ -111,6 +122,9 @@ def build_encoder(arch: str = "small", in_channels: int = 1, width: int = 32,
         raise ValueError(f"arch must be one of {ARCHS}, got {arch!r}")
     if in_channels not in (1, 3):
         raise ValueError(f"in_channels must be 1 or 3, got {in_channels}")
+    checks.integer(width, "width", 1)
+    if fc is not None:
+        checks.instance(fc, nn.Module, "fc", "a torch nn.Module (or None)")
     if arch == "small":
         w = width
         body = nn.Sequential(*_conv(in_channels, w, 1), *_conv(w, 2 * w, 2), *_conv(2 * w, 4 * w, 2),
@@ -129,6 +143,8 @@ def build_encoder(arch: str = "small", in_channels: int = 1, width: int = 32,
 
 def projection_head(feature_dim: int, out_dim: int = 128) -> nn.Sequential:
     """SimCLR's projection head g: Linear, ReLU, Linear (sthalles: ``dim_mlp`` -> ``dim_mlp`` -> ``out_dim``)."""
+    checks.integer(feature_dim, "feature_dim", 1)
+    checks.integer(out_dim, "out_dim", 1)
     return nn.Sequential(nn.Linear(feature_dim, feature_dim), nn.ReLU(), nn.Linear(feature_dim, out_dim))
 
 
@@ -147,6 +163,7 @@ class SimCLRModel(nn.Module):
 
 def linear_model(n_classes: int, arch: str = "small", in_channels: int = 1, width: int = 32) -> Encoder:
     """An encoder with ``fc = Linear(features, n_classes)``: random weights until loaded or trained."""
+    checks.integer(n_classes, "n_classes")
     if n_classes < 2:
         raise ValueError(f"n_classes must be >= 2, got {n_classes}")
     model = build_encoder(arch, in_channels, width)
@@ -165,6 +182,8 @@ def info_nce_loss(features: torch.Tensor, batch_size: int, n_views: int = 2, tem
                          f"{tuple(features.shape) if hasattr(features, 'shape') else type(features).__name__}")
     core.check_views(features.shape[0], batch_size, n_views)
     temperature = core.check_temperature(temperature)
+    if not torch.isfinite(features.detach()).all():
+        raise ValueError("features: expected finite values, got NaN or infinite ones (a diverged model?)")
     labels = torch.cat([torch.arange(batch_size) for _ in range(n_views)], dim=0)
     labels = (labels.unsqueeze(0) == labels.unsqueeze(1)).float()
     features = F.normalize(features, dim=1)
@@ -182,7 +201,8 @@ def info_nce_loss(features: torch.Tensor, batch_size: int, n_views: int = 2, tem
 # --- pretraining and checkpoints -----------------------------------------------------------------
 def save_checkpoint(model: nn.Module, path) -> Path:
     """The state dict, written atomically (temporary file, then rename)."""
-    path = Path(path)
+    checks.instance(model, nn.Module, "model", "a torch nn.Module")
+    path = checks.path(path, "path")
     if path.suffix in OTHER_FRAMEWORK:
         raise ValueError(f"PyTorch checkpoints end in .pt, got {path.name}")
     return training.save_checkpoint(model, path)
@@ -190,12 +210,13 @@ def save_checkpoint(model: nn.Module, path) -> Path:
 
 def load_checkpoint(path) -> dict:
     """A state dict written by ``save_checkpoint`` (``torch.load(weights_only=True)``)."""
-    path = Path(path)
+    path = checks.path(path, "path")
     if path.suffix in OTHER_FRAMEWORK:
         raise ValueError(f"expected a PyTorch .pt checkpoint, got {path.name}, which looks like a "
                          f"TensorFlow/Keras one: load it with companion.tf.simclr")
     if not path.exists():
-        raise FileNotFoundError(f"no checkpoint at {path}")
+        raise FileNotFoundError(f"no checkpoint at {path}: check the path, or write it with pretrain(..., "
+                                f"checkpoint=...)")
     try:
         return torch.load(path, weights_only=True, map_location="cpu")
     except (RuntimeError, OSError, EOFError, ValueError, pickle.UnpicklingError) as error:
@@ -212,9 +233,12 @@ def pretrain(model: SimCLRModel, images, epochs: int = 1, batch_size: int = 256,
     batch). Returns per-epoch ``loss``, ``top1`` (how often the positive has the highest logit)
     and ``seconds``; with ``checkpoint`` the model is written there atomically after every epoch.
     """
-    images = np.asarray(images)
+    checks.instance(model, SimCLRModel, "model", "a SimCLRModel")
+    images = checks.array(images, "images", what="uint8 N x H x W x C images", empty=True)
     if images.ndim != 4 or images.dtype != np.uint8:
         raise ValueError(f"expected uint8 N x H x W x C images, got {images.dtype} {images.shape}")
+    checks.integer(batch_size, "batch_size", 2)
+    checks.integer(epochs, "epochs", 0)
     if len(images) < batch_size:
         raise ValueError(f"need at least batch_size = {batch_size} images, got {len(images)}")
     core.check_temperature(temperature)
@@ -288,6 +312,10 @@ def extract_features(model: nn.Module, images, batch_size: int = 512) -> np.ndar
     encoder = model.backbone if isinstance(model, SimCLRModel) else model
     if not isinstance(encoder, Encoder):
         raise TypeError(f"expected an Encoder or a SimCLRModel, got {type(model).__name__}")
+    checks.integer(batch_size, "batch_size", 1)
+    if not torch.is_tensor(images):
+        images = checks.array(images, "images", 4, "uint8 N x H x W x C images")
+    checks.batch(images, "images", 4, "uint8 N x H x W x C images")
     encoder.eval().to(device())
     images = np.asarray(images)
     features = torch.cat([encoder.body(to_float(images[i:i + batch_size]).to(device())).cpu()
@@ -310,6 +338,9 @@ def train_linear(fc: nn.Linear, features, labels, epochs: int = 100, batch_size:
     training set's statistics), and the scaling is then folded into ``fc``'s weights, so ``fc``
     still takes the raw features: W' = W / s, b' = b - W' m.
     """
+    checks.instance(fc, nn.Linear, "fc", "a torch nn.Linear layer")
+    features = checks.array(features, "features", 2, "N x D features", dtype=np.float32, finite=True)
+    labels = checks.labels(labels, "labels", fc.out_features)
     x, y = torch.as_tensor(np.asarray(features, np.float32)), torch.as_tensor(np.asarray(labels, np.int64))
     if x.ndim != 2 or x.shape[1] != fc.in_features or len(x) != len(y):
         raise ValueError(f"expected N x {fc.in_features} features and N labels, got {tuple(x.shape)} and {len(y)}")
@@ -346,9 +377,12 @@ def linear_evaluation(model: Encoder, train: ImageSet, test: ImageSet, epochs: i
     computed once, and training ``fc`` on them is training the whole frozen model batch by batch.
     Returns ``top1``, ``top5``, the fc ``history`` and the features (for kNN).
     """
+    checks.instance(model, Encoder, "model", "an Encoder with a Linear fc (see linear_model / load_encoder)")
     trainable = [n for n, p in model.named_parameters() if p.requires_grad]
     if not trainable or any(not n.startswith(core.HEAD_PREFIX) for n in trainable):
         raise ValueError(f"expected only fc.* to require gradients (call freeze_for_linear_eval), got {trainable}")
+    checks.instance(train, ImageSet, "train", "an ImageSet")
+    checks.instance(test, ImageSet, "test", "an ImageSet")
     torch.manual_seed(seed)
     features = {"train": extract_features(model, train.images), "test": extract_features(model, test.images)}
     history = train_linear(model.fc, features["train"], train.labels, epochs, batch_size, lr, weight_decay,
@@ -365,6 +399,9 @@ def linear_probe(train_features, train_labels, test_features, test_labels, n_cla
                  epochs: int = 100, batch_size: int = 256, lr: float = 1e-3, weight_decay: float = 1e-4,
                  seed: int = 0, standardize: bool = True) -> dict:
     """The same protocol on features computed elsewhere (e.g. the ImageNet MobileNetV2's)."""
+    checks.integer(n_classes, "n_classes", 2)
+    train_features = checks.array(train_features, "train_features", 2, "N x D features", finite=True)
+    test_features = checks.array(test_features, "test_features", 2, "N x D features", finite=True)
     torch.manual_seed(seed)
     fc = nn.Linear(np.shape(train_features)[1], n_classes)
     history = train_linear(fc, train_features, train_labels, epochs, batch_size, lr, weight_decay, seed,
@@ -380,6 +417,10 @@ def train_supervised(model: Encoder, train: ImageSet, epochs: int = 1, batch_siz
                      augment=None, seed: int = 0, progress: bool = False) -> dict:
     """Train the whole encoder and its linear ``fc`` with labels (cross-entropy, Adam), each image
     augmented by ``augment`` (e.g. ``augmentation(..., strength=0, blur=0)``: crops and flips)."""
+    checks.instance(model, Encoder, "model", "an Encoder (see linear_model)")
+    checks.instance(train, ImageSet, "train", "an ImageSet")
+    if augment is not None and not callable(augment):
+        raise TypeError(f"augment: expected a callable augmentation (or None), got {checks.describe(augment)}")
     for parameter in model.parameters():
         parameter.requires_grad = True
     torch.manual_seed(seed)
@@ -389,4 +430,8 @@ def train_supervised(model: Encoder, train: ImageSet, epochs: int = 1, batch_siz
 
 def predict_top1(model: Encoder, test: ImageSet) -> float:
     """Top-1 accuracy of the whole model (encoder + fc) on ``test``, in eval mode."""
+    checks.instance(model, nn.Module, "model", "a torch nn.Module (an Encoder)")
+    checks.instance(test, ImageSet, "test", "an ImageSet")
+    if not len(test):
+        raise ValueError("test: expected a non-empty ImageSet, got 0 images")
     return training.evaluate(model, test)["accuracy"]
