@@ -30,14 +30,6 @@ __all__ = ["positive_augment", "embedding_model", "trainable_summary", "count_pa
            "semi_hard_negatives", "semi_hard_triplet_loss", "fit_supervised"]
 
 
-def _check_images(images) -> np.ndarray:
-    images = np.asarray(images)
-    if images.ndim != 4 or images.dtype != np.uint8 or len(images) == 0:
-        raise ValueError(f"expected non-empty uint8 N x H x W x C images, "
-                         f"got {images.dtype} {images.shape}")
-    return images
-
-
 def _check_features(features, shape) -> np.ndarray:
     features = checks.array(features, "features", what="stem features", dtype=np.float32,
                             empty=True)
@@ -72,7 +64,7 @@ def positive_augment(images, seed: int = 0) -> np.ndarray:
 
     uint8 N x H x W x C in and out; each image has its own stateless seeds drawn from ``seed``.
     """
-    images = _check_images(images)
+    images = checks.images(images)
     n, h, w = images.shape[:3]
     x = tf.image.central_crop(tf.constant(images, tf.float32), _spec.CROP_FRACTION)
     x = tf.image.resize(x, (h, w), method="bilinear")
@@ -141,14 +133,14 @@ def _outputs(fn, x: np.ndarray, batch_size: int) -> np.ndarray:
 def stem_features(model: keras.Model, images, batch_size: int = 64) -> np.ndarray:
     """The frozen stem's output (float32) for uint8 N x H x W x C images, in inference mode."""
     stem = _embedding(model).get_layer("stem")
-    return _outputs(lambda x: stem(preprocess(x), training=False), _check_images(images),
+    return _outputs(lambda x: stem(preprocess(x), training=False), checks.images(images),
                     batch_size)
 
 
 def embed(model: keras.Model, images, batch_size: int = 64) -> np.ndarray:
     """Embeddings (float32 N x D) of uint8 images through stem and top, in inference mode."""
     _embedding(model)
-    return _outputs(lambda x: model(preprocess(x), training=False), _check_images(images),
+    return _outputs(lambda x: model(preprocess(x), training=False), checks.images(images),
                     batch_size)
 
 

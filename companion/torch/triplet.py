@@ -23,14 +23,6 @@ from .backbones import count_params, mobilenet_v2, preprocess
 from .training import save_checkpoint
 
 
-def _uint8_images(images) -> np.ndarray:
-    images = np.asarray(images)
-    if images.ndim != 4 or images.dtype != np.uint8 or len(images) == 0:
-        raise ValueError(f"expected a non-empty uint8 N x H x W x C batch, got {images.dtype} "
-                         f"{images.shape}")
-    return images
-
-
 def _crop_size(size: int) -> int:
     return size - 2 * int((size - size * CROP_FRACTION) / 2)  # as tf.image.central_crop
 
@@ -49,7 +41,7 @@ def _augment(images: np.ndarray, flips: torch.Tensor, factors: torch.Tensor) -> 
 
 def positive_augment(images: np.ndarray, seed: int = 0) -> np.ndarray:
     """The article's positives: central crop resized back, random left-right flip and contrast."""
-    images = _uint8_images(images)
+    images = checks.images(images)
     generator = torch.Generator().manual_seed(seed)
     flips = torch.rand(len(images), generator=generator) < 0.5
     factors = torch.empty(len(images)).uniform_(*CONTRAST, generator=generator)
@@ -125,7 +117,7 @@ def _batches(n: int, batch_size: int, desc: str):
 def stem_features(model: EmbeddingNet, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
     """The frozen stem's output (float32 N x C x H x W) for uint8 NHWC images, in eval mode."""
     checks.instance(model, EmbeddingNet, "model", "an EmbeddingNet (embedding_model(...))")
-    images = _uint8_images(images)
+    images = checks.images(images)
     model.eval()
     return torch.cat([model.stem(preprocess(images[i:i + batch_size]))
                       for i in _batches(len(images), batch_size, "stem features")]).numpy()
@@ -135,7 +127,7 @@ def stem_features(model: EmbeddingNet, images: np.ndarray, batch_size: int = 64)
 def embed(model: EmbeddingNet, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
     """Embeddings (float32 N x D) of uint8 NHWC images through stem and top, in eval mode."""
     checks.instance(model, nn.Module, "model", "an EmbeddingNet (embedding_model(...))")
-    images = _uint8_images(images)
+    images = checks.images(images)
     model.eval()
     return torch.cat([model(preprocess(images[i:i + batch_size]))
                       for i in _batches(len(images), batch_size, "embed")]).numpy()
