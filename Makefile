@@ -11,7 +11,7 @@ export PYTHONHASHSEED := 0
 export TF_CPP_MIN_LOG_LEVEL := 3
 
 .PHONY: setup assets book-assets chromium book check-book format test test-core test-torch test-tf \
-	test-notebooks test-format notebooks check bench clean
+	test-notebooks test-format test-assignments assignments grade notebooks check bench clean
 
 setup: $(STAMP) assets
 
@@ -64,13 +64,14 @@ else
 	$(BIN)/python -m companion run --profile $(PROFILE) --build
 endif
 
-test: test-core test-format check-book test-torch test-tf test-notebooks
+test: test-core test-format test-assignments check-book test-torch test-tf test-notebooks
 
 # The book as a reader sees it: built from the committed notebooks, every page opened in headless
 # Chromium with the network blocked (companion/bookcheck.py says what fails a page); full-page
 # screenshots land in _build/screens.
 check-book: book
 	$(BIN)/python -m companion.bookcheck pages _build/html --screens _build/screens
+	$(BIN)/python -m pytest -q tests/assignments -k built_book
 
 # Notebook code fits the book's content column: ruff format with notebooks/ruff.toml (80 columns).
 # `make format` rewrites the code cells' layout only (never their outputs) and tags the Colab
@@ -85,6 +86,28 @@ format: setup
 test-format: setup
 	$(BIN)/python -m companion.bookcheck layout --check notebooks
 	$(BIN)/ruff format --check notebooks
+
+# Classroom assignments (otter-grader): each source in assignments/<edition>/ is executed, then
+# `otter assign` writes _build/assignments/<edition>/<chapter>/{student,autograder}; the student
+# versions are copied to book/assignments/ (committed: the book and its launch buttons show them).
+# ONLY=torch/01 for one source.
+assignments: setup
+	$(BIN)/python -m companion.assignments build $(if $(ONLY),--only $(ONLY))
+
+# Grade a folder of submitted student notebooks with `otter run` (no Docker, offline): one CSV row
+# per notebook, one column per question. make grade SUBMISSIONS=hand-ins/ [GRADES=grades.csv]
+GRADES ?= _build/grades.csv
+grade: setup
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=<folder of student notebooks> [GRADES=file.csv]"; exit 1; }
+	$(BIN)/python -m companion.assignments grade "$(SUBMISSIONS)" --csv "$(GRADES)"
+
+# Solutions score full marks, blank student versions nothing, planted answers lose exactly their
+# question; the committed student versions are the ones `make assignments` makes.
+test-assignments: assignments
+	$(BIN)/python -m pytest -q tests/assignments -k "not built_book"
+	@if git rev-parse --git-dir >/dev/null 2>&1 && ! git diff --quiet -- book/assignments; then \
+	  echo "book/assignments differs from what make assignments makes: commit the regenerated student versions"; \
+	  git diff --stat -- book/assignments; exit 1; fi
 
 # One pytest process per framework: torch and TensorFlow must never share a process.
 test-core: setup

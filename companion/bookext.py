@@ -214,6 +214,16 @@ def _drop_thebe(app, pagename, templatename, context, doctree) -> None:
             context[key] = [asset for asset in context[key] if not thebe(asset)]
 
 
+def _no_colab_for_assignments(app, pagename, templatename, context, doctree) -> None:
+    """Drop the Colab launch button from the student versions of the assignments: otter's
+    ``grader.check`` cannot find their tests in Colab (``html-page-context``, after the theme)."""
+    if not pagename.startswith("book/assignments/"):
+        return
+    for group in context.get("header_buttons", []):
+        if group.get("label") == "launch-buttons":
+            group["buttons"] = [b for b in group["buttons"] if b.get("text") != "Colab"]
+
+
 def setup(app):
     if not all(hasattr(app, name) for name in ("add_config_value", "connect")):
         raise TypeError(f"app: expected the Sphinx application, got {checks.describe(app)}")
@@ -221,4 +231,5 @@ def setup(app):
     app.connect("config-inited", _front_page)
     app.connect("builder-inited", _check_mathjax)
     app.connect("html-page-context", _drop_thebe)
+    app.connect("html-page-context", _no_colab_for_assignments, priority=502)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

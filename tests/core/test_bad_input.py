@@ -16,7 +16,7 @@ from PIL import Image
 
 import companion
 from bad_input import call, case, check, uncovered
-from companion import (assets, bookcheck, bookext, checks, cli, conv, imagenet, images, imbalance,
+from companion import (assets, assignments, bookcheck, bookext, checks, cli, conv, imagenet, images, imbalance,
                        metrics, plotting, results, retrieval, runner, saliency, simclr, toy,
                        transfer, triplet)
 from companion.data import (ImageSet, fashion, fetch, folder, imageset, load, online, photos,
@@ -718,6 +718,67 @@ CASES = [
     case(simclr.plot_sweep, SWEEP.drop(columns="batch size"), expected="'batch size'"),
     case(simclr.plot_sweep, SWEEP.assign(temperature=0.0), expected="temperatures > 0"),
 ]
+
+# --- assignments: sources, otter's results and submissions --------------------------------------
+ASSIGNMENTS = TMP / "assignments-root"
+(ASSIGNMENTS / "assignments" / "torch").mkdir(parents=True)
+ODD_SOURCE = ASSIGNMENTS / "assignments" / "jax" / "01_x.ipynb"
+ODD_SOURCE.parent.mkdir()
+ODD_SOURCE.write_text("{}")
+BADLY_NAMED = ASSIGNMENTS / "assignments" / "torch" / "first.ipynb"
+BADLY_NAMED.write_text("{}")
+SOURCE = ASSIGNMENTS / "assignments" / "torch" / "01_cnn_basics.ipynb"
+SOURCE.write_text("not json")
+PLAIN_NB = TMP / "plain.ipynb"
+nbformat.write(nbformat.v4.new_notebook(), PLAIN_NB)
+NO_SUBMISSIONS = TMP / "no-submissions"
+NO_SUBMISSIONS.mkdir()
+OTTER_RESULTS = {"tests": [{"name": "q1", "score": 1.0, "max_score": 1.0}]}
+ASSIGNMENT_CASES = [
+    case(assignments.sources, 3, error=T, expected="file path"),
+    case(assignments.sources, TMP, error=F, expected="assignments/torch/NN_<topic>.ipynb"),
+    case(assignments.sources, ROOT, only=1, error=T, expected="non-empty string"),
+    case(assignments.assignment_name, MISSING, error=F, expected="restore it with git"),
+    case(assignments.assignment_name, ODD_SOURCE, expected="assignments/<torch|tensorflow>/"),
+    case(assignments.assignment_name, BADLY_NAMED, expected="NN_<topic>.ipynb"),
+    case(assignments.output_dir, None, error=T, expected="file path"),
+    case(assignments.output_dir, ODD_SOURCE, expected="assignments/<torch|tensorflow>/"),
+    case(assignments.output_dir, SOURCE, out=3, error=T, expected="file path"),
+    case(assignments.autograder_zip, SOURCE, TMP, error=F, expected="run make assignments"),
+    case(assignments.autograder_zip, BADLY_NAMED, expected="NN_<topic>.ipynb"),
+    case(assignments.autograder_zip, 3, error=T, expected="file path"),
+    case(assignments.read_notebook, MISSING, error=F, expected="restore it with git"),
+    case(assignments.read_notebook, SOURCE, expected="is not a notebook"),
+    case(assignments.read_notebook, [], error=T, expected="file path"),
+    case(assignments.solution_lines, SOURCE, expected="is not a notebook"),
+    case(assignments.solution_lines, MISSING, error=F, expected="restore it with git"),
+    case(assignments.solution_lines, ODD_SOURCE, expected="assignments/<torch|tensorflow>/"),
+    case(assignments.clean, {}, error=T, expected="a notebook"),
+    case(assignments.clean, None, error=T, expected="a notebook"),
+    case(assignments.clean, "x.ipynb", error=T, expected="a notebook"),
+    case(assignments.build, MISSING, error=F, expected="restore it with git"),
+    case(assignments.build, BADLY_NAMED, expected="NN_<topic>.ipynb"),
+    case(assignments.build, 3, error=T, expected="file path"),
+    case(assignments.run, MISSING, PLAIN_NB, error=F, expected="run make assignments"),
+    case(assignments.run, PLAIN_NB, MISSING, error=F, expected="submission"),
+    case(assignments.run, PLAIN_NB, PLAIN_NB, strict=1, error=T, expected="True or False"),
+    case(assignments.scores, [], error=T, expected="results.json"),
+    case(assignments.scores, {"tests": None}, error=T, expected="results.json"),
+    case(assignments.scores, "x", error=T, expected="results.json"),
+    case(assignments.public_passed, OTTER_RESULTS, expected="'Public Tests' entry"),
+    case(assignments.public_passed, {}, error=T, expected="results.json"),
+    case(assignments.public_passed, None, error=T, expected="results.json"),
+    case(assignments.name_of, PLAIN_NB, expected="names no otter assignment"),
+    case(assignments.name_of, SOURCE, expected="resubmit the .ipynb"),
+    case(assignments.name_of, MISSING, error=F, expected="resubmit the .ipynb"),
+    case(assignments.grade, NO_SUBMISSIONS, TMP / "g.csv", error=F, expected="SUBMISSIONS=<folder"),
+    case(assignments.grade, MISSING, TMP / "g.csv", error=F, expected="SUBMISSIONS=<folder"),
+    case(assignments.grade, NO_SUBMISSIONS, 3, error=T, expected="file path"),
+    case(assignments.main, [], error=SystemExit, expected="required"),
+    case(assignments.main, ["publish"], error=SystemExit, expected="invalid choice"),
+    case(assignments.main, ["grade"], error=SystemExit, expected="required"),
+]
+CASES += ASSIGNMENT_CASES
 
 # Public names that take input but accept any value by design (message formatters).
 EXEMPT = {

@@ -111,3 +111,18 @@ def test_pages_and_redirects(tmp_path):
     assert bookcheck._pages_of(tmp_path) == ["book/intro.html", "index.html"]
     assert bookcheck._redirect_of(tmp_path / "index.html") == "book/intro.html"
     assert bookcheck._redirect_of(tmp_path / "book" / "intro.html") is None
+
+
+def test_assignment_pages_lose_only_the_colab_button():
+    def context():
+        buttons = [{"text": name} for name in ("Binder", "JupyterHub", "Colab")]
+        return {"header_buttons": [{"label": "download-buttons", "buttons": [{"text": "Colab"}]},
+                                   {"label": "launch-buttons", "buttons": buttons}]}
+
+    page = context()
+    bookext._no_colab_for_assignments(None, "book/assignments/torch/01_cnn_basics", "", page, None)
+    assert [b["text"] for b in page["header_buttons"][1]["buttons"]] == ["Binder", "JupyterHub"]
+    assert page["header_buttons"][0]["buttons"] == [{"text": "Colab"}]
+    chapter = context()
+    bookext._no_colab_for_assignments(None, "notebooks/torch/01_cnn_basics", "", chapter, None)
+    assert chapter == context()

@@ -1,0 +1,145 @@
+"""Every assignment source, built by ``make assignments``: the solution scores full marks, the
+untouched student version runs headless and scores nothing, planted answers lose exactly their
+question's points, and no solution line reaches the student version or the built book."""
+from __future__ import annotations
+
+import importlib.util
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from companion import assignments
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCES = assignments.sources(ROOT)
+PLANTS = Path(__file__).with_name("plants")
+
+
+def _id(source: Path) -> str:
+    return assignments.assignment_name(source)
+
+
+@pytest.fixture(scope="module", params=SOURCES, ids=_id)
+def source(request) -> Path:
+    return request.param
+
+
+def _built(source: Path) -> tuple[Path, Path]:
+    folder = assignments.output_dir(source, ROOT / "_build/assignments")
+    solution = folder / "autograder" / source.name
+    if not solution.is_file():
+        pytest.fail(f"{solution} is missing: run make assignments")
+    return assignments.autograder_zip(source, ROOT / "_build/assignments"), solution
+
+
+def _tests(source: Path) -> dict[str, list[dict]]:
+    """The test cases of each question, read from the autograder zip."""
+    zip_file, _ = _built(source)
+    found = {}
+    with zipfile.ZipFile(zip_file) as archive:
+        for name in archive.namelist():
+            if name.startswith("tests/") and name.endswith(".py"):
+                scope: dict = {}
+                exec(archive.read(name).decode(), scope)  # otter's OK format: test = {...}
+                found[scope["test"]["name"]] = [c for s in scope["test"]["suites"] for c in s["cases"]]
+    return found
+
+
+def _plants(source: Path):
+    file = PLANTS / source.parent.name / f"{source.stem}.py"
+    if not file.is_file():
+        pytest.fail(f"{file} is missing: every source needs a WRONG and a HARDCODED answer")
+    spec = importlib.util.spec_from_file_location(file.stem, file)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.WRONG, module.HARDCODED
+
+
+def _with_answers(solution: Path, answers, target: Path) -> Path:
+    """The solution notebook with each ``(question, code)`` run just before its check cell."""
+    notebook = nbformat.read(solution, as_version=4)
+    for question, code in answers:
+        check = f'grader.check("{question}")'
+        index = next(i for i, c in enumerate(notebook.cells) if c.source.strip() == check)
+        notebook.cells.insert(index, nbformat.v4.new_code_cell(code.strip()))
+    nbformat.write(notebook, target)
+    return target
+
+
+def test_every_chapter_has_both_editions():
+    names = {_id(s) for s in SOURCES}
+    chapters = {p.name[:2] for p in (ROOT / "notebooks/torch").glob("[0-9][0-9]_*.ipynb")}
+    assert names == {f"ch{c}-{e}" for c in chapters for e in ("torch", "tf")}
+
+
+def test_questions_have_public_and_hidden_tests(source):
+    tests = _tests(source)
+    assert 3 <= len(tests) <= 6, f"{len(tests)} autograded questions"
+    for question, cases in tests.items():
+        assert any(not c["hidden"] for c in cases), f"{question} has no public test"
+        assert any(c["hidden"] for c in cases), f"{question} has no hidden test"
+
+
+def test_solution_scores_full_marks(source):
+    zip_file, solution = _built(source)
+    points = assignments.scores(assignments.run(zip_file, solution))
+    assert points and all(s == m > 0 for s, m in points.values()), points
+
+
+def test_blank_student_version_runs_and_scores_nothing(source):
+    zip_file, _ = _built(source)
+    student = ROOT / "book/assignments" / source.parent.name / source.name  # what is handed out
+    points = assignments.scores(assignments.run(zip_file, student, strict=True))
+    assert points and all(s == 0 for s, _ in points.values()), points
+
+
+def test_planted_answers_lose_exactly_their_points(source, tmp_path):
+    zip_file, solution = _built(source)
+    (wrong, _), (hardcoded, _) = answers = _plants(source)
+    assert wrong != hardcoded
+    results = assignments.run(zip_file, _with_answers(solution, answers, tmp_path / source.name))
+    points = assignments.scores(results)
+    lost = {q for q, (s, m) in points.items() if s < m}
+    assert lost == {wrong, hardcoded}
+    assert points[wrong][0] == points[hardcoded][0] == 0
+    assert assignments.public_passed(results)[hardcoded], "the hard-coded answer fails the public test"
+
+
+def test_student_version_holds_no_solution_line(source):
+    lines = assignments.solution_lines(source)
+    assert len(lines) >= 4
+    for student in (assignments.output_dir(source, ROOT / "_build/assignments") / "student" / source.name,
+                    ROOT / "book/assignments" / source.parent.name / source.name):
+        text = "\n".join(c.source for c in nbformat.read(student, as_version=4).cells)
+        leaked = [line for line in lines if line in text]
+        assert not leaked, f"{student} shows solution lines: {leaked[:3]}"
+
+
+def test_built_book_holds_no_solution_line(source):
+    html = ROOT / "_build/html"
+    if not (html / "index.html").is_file():
+        pytest.fail(f"{html} holds no built book: run make book")
+    pages = "\n".join(p.read_text(errors="replace") for p in html.rglob("*.html"))
+    assert (html / "book/assignments" / source.parent.name / f"{source.stem}.html").is_file()
+    leaked = [line for line in assignments.solution_lines(source) if line in pages]
+    assert not leaked, f"the built book shows solution lines of {source}: {leaked[:3]}"
+
+
+def test_grade_writes_one_row_per_notebook(tmp_path):
+    source = ROOT / "assignments/torch/01_cnn_basics.ipynb"
+    zip_file, solution = _built(source)
+    hand_ins = tmp_path / "hand-ins"
+    (hand_ins / "ada").mkdir(parents=True)
+    (hand_ins / "ada" / source.name).write_bytes(solution.read_bytes())
+    blank = ROOT / "book/assignments" / source.parent.name / source.name
+    (hand_ins / "bob.ipynb").write_bytes(blank.read_bytes())
+    rows = assignments.grade(hand_ins, tmp_path / "grades.csv", root=ROOT)
+    table = (tmp_path / "grades.csv").read_text().splitlines()
+    tests = _tests(source)
+    full = sum(assignments.scores(assignments.run(zip_file, solution))[q][1] for q in tests)
+    assert [r["student"] for r in rows] == [f"ada/{source.name}", "bob.ipynb"]
+    assert [(r["total"], r["max"]) for r in rows] == [(full, full), (0.0, full)]
+    assert table[0].split(",") == ["student", "assignment", *sorted(tests), "total", "max"]
+    assert len(table) == 3 and table[1].startswith(f"ada/{source.name},{_id(source)},")
