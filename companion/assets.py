@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .checks import file_error, verify_sha256
+from .checks import describe, file_error, verify_sha256
 from .data.fetch import cache_dir, sha256sum
 from .data.fashion import data_dir as fashion_dir
 
@@ -122,13 +122,22 @@ def install_fashion_mnist() -> str:
     return f"Fashion-MNIST: {folder}"
 
 
-STEPS = [install_torch_checkpoint, install_keras_port, install_fashion_mnist]
+STEPS = {"torch-weights": install_torch_checkpoint, "keras-weights": install_keras_port,
+         "fashion-mnist": install_fashion_mnist}
 
 
-def install_all() -> bool:
-    """Install and verify every asset; print one line each; return whether all are in place."""
+def install_all(names=None) -> bool:
+    """Install and verify the assets ``names`` (default: all, in order); print one line each;
+    return whether all are in place."""
+    if names is None:
+        names = list(STEPS)
+    elif isinstance(names, str) or not all(isinstance(n, str) for n in names):
+        raise TypeError(f"names: expected a list of asset names, got {describe(names)}")
+    unknown = [n for n in names if n not in STEPS]
+    if unknown:
+        raise ValueError(f"unknown assets {unknown}: expected some of {', '.join(STEPS)}")
     ok = True
-    for step in STEPS:
+    for step in (STEPS[n] for n in names):
         try:
             print("ok   " + step())
         except (FileNotFoundError, ValueError, RuntimeError) as err:

@@ -41,6 +41,8 @@ import tokenize
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .colab import setup_cell
+
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 # No background traffic to Google's hosts: updates, sync, field trials, QUIC, safe browsing.
 CHROMIUM_ARGS = [
@@ -385,8 +387,9 @@ def fit_lines(source: str) -> str:
     return "\n".join(out)
 
 
-def lay_out(notebook: dict) -> bool:
-    """Apply ``fit_lines`` to every code cell and tag the Colab set-up cell; whether it changed."""
+def lay_out(notebook: dict, colab_cell: str | None = None) -> bool:
+    """Apply ``fit_lines`` to every code cell and tag the Colab set-up cell, whose source becomes
+    ``colab_cell`` when given; whether anything changed."""
     cells = notebook.get("cells") if isinstance(notebook, dict) else None
     if not isinstance(cells, list) or not all(
             isinstance(c, dict) and "cell_type" in c and "source" in c for c in cells):
@@ -402,6 +405,9 @@ def lay_out(notebook: dict) -> bool:
             cell["source"] = fitted.splitlines(keepends=True)
             changed = True
         if COLAB_MARK in source and "sys.modules" in source:
+            if colab_cell is not None and "".join(cell["source"]) != colab_cell:
+                cell["source"] = colab_cell.splitlines(keepends=True)
+                changed = True
             tags = cell.setdefault("metadata", {}).setdefault("tags", [])
             if COLAB_TAG not in tags:
                 tags.append(COLAB_TAG)
@@ -422,7 +428,11 @@ def _layout_main(paths, check: bool) -> int:
     todo = []
     for path in _notebook_files(paths):
         notebook = json.loads(path.read_text(encoding="utf-8"))
-        if lay_out(notebook):
+        try:  # a chapter notebook gets the Colab cell of companion.colab
+            colab_cell = setup_cell(path)
+        except ValueError:
+            colab_cell = None
+        if lay_out(notebook, colab_cell):
             todo.append(path)
             if not check:  # nbformat's own layout: one-space indent, UTF-8, final newline
                 path.write_text(

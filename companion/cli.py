@@ -9,7 +9,10 @@ from . import PROFILES, profile
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m companion", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("assets", help="install and verify the offline assets")
+    assets = sub.add_parser("assets", help="install and verify the offline assets")
+    assets.add_argument("--only", nargs="+", metavar="ASSET",
+                        choices=["torch-weights", "keras-weights", "fashion-mnist"],
+                        help="install only these (default: all)")
     listing = sub.add_parser("list", help="print the notebooks _toc.yml lists")
     listing.add_argument("--framework", choices=["torch", "tensorflow"])
     run = sub.add_parser("run", help="execute notebooks with papermill and collect their results")
@@ -37,7 +40,7 @@ def main(argv=None) -> int:
     if args.command == "assets":
         from .assets import install_all
 
-        return 0 if install_all() else 1
+        return 0 if install_all(args.only) else 1
     from pathlib import Path
 
     from .runner import (build_book, check as check_notebooks, merge_results, notebooks_in_toc,

@@ -51,13 +51,13 @@ ARTICLE = {
 }
 
 CHAPTER_ARTICLES = {
-    "03": "seed 000 (parts 1-2) publishes a validation loss of 0.0374 and judges retrieval by eye",
+    "03": "{cite}`seed000similar` (parts 1-2) publishes a validation loss of 0.0374 and judges retrieval by eye",
     "00": "no source article (the book's own first lesson)",
-    "01": "seed 002 publishes no accuracy for its pneumonia example",
-    "02": "seed 001 reports test accuracy in the mid to high 90s for both of its trainers",
-    "04": "seed 000 (part 3) reports linear-evaluation top-1 / top-5 of 69.28 / 98.26 on STL10 "
+    "01": "{cite}`seed002visual` publishes no accuracy for its pneumonia example",
+    "02": "{cite}`seed001transfer` reports test accuracy in the mid to high 90s for both of its trainers",
+    "04": "{cite}`seed000similar` (part 3) reports linear-evaluation top-1 / top-5 of 69.28 / 98.26 on STL10 "
           "with ResNet-18, against 74.45 top-1 from the code's author",
-    "05": "seed 003 shows maps and boxes but publishes no localisation score",
+    "05": "{cite}`seed003inside` shows maps and boxes but publishes no localisation score",
 }
 
 # Reproduction tolerances. Counts, labels and flags must match exactly. The others come from

@@ -2,7 +2,7 @@
 top-k accuracy, kNN evaluation (scikit-learn), checkpoint-key handling, few-label subsets and the
 chapter's figures.
 
-The info-NCE construction follows the sthalles/SimCLR code the source article (seed 000, part 3)
+The info-NCE construction follows the sthalles/SimCLR code the source article (Chapter 4's Korean blog series, part 3)
 walks through: ``n_views`` augmented views of ``batch_size`` images, stacked view after view, give
 ``N = n_views * batch_size`` rows; the N x N cosine-similarity matrix loses its diagonal; for every
 row the similarity to the other view(s) of the same image are the positives (N x 1 for two views)
@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from . import checks
 
-# The source article (seed 000, part 3): sthalles' ResNet-18 pretrained for 100 epochs on STL10's
+# The source article (Chapter 4's Korean blog series, part 3): sthalles' ResNet-18 pretrained for 100 epochs on STL10's
 # unlabelled split, linear evaluation on STL10's labelled train and test splits.
 ARTICLE_TOP1 = 0.6928
 ARTICLE_TOP5 = 0.9826

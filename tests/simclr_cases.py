@@ -1,6 +1,6 @@
 """Framework-free SimCLR test cases shared by tests/core, tests/torch and tests/tf (separate processes).
 
-The batch of 4 of the source article (seed 000, part 3): 4 images, 2 views each, N = 8 rows, view
+The batch of 4 of the source article (Chapter 4's Korean blog series, part 3): 4 images, 2 views each, N = 8 rows, view
 after view (row i and row i + 4 are the two views of image i). FEATURES_B4 is a fixed, seeded
 8 x 5 array; the info-NCE logits of any such array are 8 x 7 with labels all 0.
 

@@ -16,7 +16,7 @@ from PIL import Image
 
 import companion
 from bad_input import call, case, check, uncovered
-from companion import (assets, assignments, bookcheck, bookext, checks, cli, conv, imagenet, images, imbalance,
+from companion import (assets, assignments, bookcheck, bookext, checks, cli, colab, conv, imagenet, images, imbalance,
                        metrics, plotting, results, retrieval, runner, saliency, simclr, toy,
                        transfer, triplet)
 from companion.data import (ImageSet, fashion, fetch, folder, imageset, load, online, photos,
@@ -281,6 +281,14 @@ CASES = [
     case(metrics.per_class_table, [0], [0], "ab", error=T, expected="list of names"),
     case(metrics.per_class_table, [0, 5], [0, 1], ["a", "b"], expected="[0, 2)"),
     case(metrics.per_class_table, [], [], [], error=T, expected="non-empty list of names"),
+    case(metrics.per_class_matrix, [0], [0], "ab", error=T, expected="list of names"),
+    case(metrics.per_class_matrix, [0, 5], [0, 1], ["a", "b"], expected="[0, 2)"),
+    case(metrics.per_class_matrix, [0, 1], [0], ["a", "b"], expected="of one length"),
+    case(metrics.write_per_class_csv, 3, [0], [0], ["a"], error=T, expected="file path"),
+    case(metrics.write_per_class_csv, "/no/such/folder/x.csv", [0], [0], ["a"],
+         error=FileNotFoundError, expected="does not exist"),
+    case(metrics.write_per_class_csv, "x.csv", [0], [0], [], error=T,
+         expected="non-empty list of names"),
     case(metrics.ranking_scores, [True], [1], expected="Q x K booleans"),
     case(metrics.ranking_scores, [[True]], [1, 2], expected="Q x K hits and Q counts"),
     case(metrics.ranking_scores, [[True]], [0], expected="nothing to retrieve"),
@@ -320,6 +328,13 @@ CASES = [
     case(imbalance.oversample, "x", error=T, expected="an ImageSet"),
     case(imbalance.oversample, UNEVEN, 3, error=T, expected="augment(images, seed)"),
     case(imbalance.oversample, UNEVEN, lambda im, s: im / 255.0, expected="uint8"),
+    case(imbalance.step_budget, {}, 64, 5, error=T, expected="non-empty dict"),
+    case(imbalance.step_budget, {"plain": 0}, 64, 5, expected="sizes['plain'] must be an integer in [1"),
+    case(imbalance.step_budget, {"a": 10}, 64, 5, expected="one of the set-ups"),
+    case(imbalance.step_budget, {"plain": 10}, 0, 5, expected="batch_size must be an integer in [1"),
+    case(imbalance.effect, "x", 0.1, 0.5, 0.1, error=T, expected="mean must be a finite number"),
+    case(imbalance.effect, 0.5, -0.1, 0.5, 0.1, expected="standard deviations >= 0"),
+    case(imbalance.effect, 0.5, 0.1, float("nan"), 0.1, expected="ref_mean must be a finite number"),
     # companion.data
     case(load, "mnist", expected="expected one of fashion-mnist"),
     case(load, ["shapes"], expected="expected one of"),
@@ -411,6 +426,9 @@ CASES = [
     case(plotting.show_feature_maps, MAP, expected="H x W x C feature map"),
     case(plotting.show_feature_maps, MAPS, 0, expected="n must be an integer in [1"),
     case(plotting.show_feature_maps, NAN_MAPS, expected="finite"),
+    case(plotting.plot_toy, {}, {}, error=T, expected="non-empty dict"),
+    case(plotting.plot_toy, {"a": np.zeros((2, 2))}, {"b": np.ones((2, 2))}, expected="the same names"),
+    case(plotting.plot_toy, {"a": np.zeros((2, 2, 2))}, {"a": np.ones((2, 2))}, expected="H x W grey image"),
     case(plotting.plot_confusion_matrix, np.zeros((2, 2)), ["a"], expected="1 x 1 matrix"),
     case(plotting.plot_confusion_matrix, np.zeros((2, 2)), "ab", error=T, expected="list of names"),
     case(plotting.plot_confusion_matrix, nan(np.zeros((2, 2))), ["a", "b"], expected="finite"),
@@ -778,7 +796,17 @@ ASSIGNMENT_CASES = [
     case(assignments.main, ["publish"], error=SystemExit, expected="invalid choice"),
     case(assignments.main, ["grade"], error=SystemExit, expected="required"),
 ]
-CASES += ASSIGNMENT_CASES
+CASES += ASSIGNMENT_CASES + [
+    case(colab.assets_for, "notebooks/jax/01_x.ipynb", expected="notebooks/<torch|tensorflow>/"),
+    case(colab.assets_for, "notebooks/torch/intro.ipynb", expected="NN_<topic>.ipynb"),
+    case(colab.assets_for, 1, error=T, expected="file path"),
+    case(colab.setup_cell, "notebooks/torch/01_x.md", expected="NN_<topic>.ipynb"),
+    case(colab.setup_cell, "01_x.ipynb", expected="notebooks/<torch|tensorflow>/"),
+    case(colab.setup_cell, None, error=T, expected="file path"),
+    case(assets.install_all, "torch-weights", error=T, expected="list of asset names"),
+    case(assets.install_all, [1], error=T, expected="list of asset names"),
+    case(assets.install_all, ["weights"], expected="torch-weights, keras-weights"),
+]
 
 # Public names that take input but accept any value by design (message formatters).
 EXEMPT = {

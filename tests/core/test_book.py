@@ -126,3 +126,42 @@ def test_assignment_pages_lose_only_the_colab_button():
     chapter = context()
     bookext._no_colab_for_assignments(None, "notebooks/torch/01_cnn_basics", "", chapter, None)
     assert chapter == context()
+
+
+def _run_colab_cell(source: str, modules: dict) -> dict:
+    """Execute a Colab cell's Python (IPython turns its magics into calls) with a fake ``sys``."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    calls = []
+
+    class Shell:
+        def run_line_magic(self, name, line):
+            calls.append((name, line))
+
+        def system(self, command):
+            calls.append(("!", command))
+
+    code = TransformerManager().transform_cell(source).replace("import sys\n", "")
+    scope = {"get_ipython": Shell, "sys": type("S", (), {"modules": modules})}
+    exec(compile(code, "colab", "exec"), scope)
+    return {"calls": calls, "scope": scope}
+
+
+def test_colab_cell_installs_the_release_and_only_the_assets_a_chapter_needs():
+    import tomllib
+    from pathlib import Path
+
+    from companion import colab
+
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    version = tomllib.loads(pyproject.read_text())["project"]["version"]
+    assert colab.RELEASE == f"v{version}"
+    basics = colab.setup_cell("notebooks/torch/01_cnn_basics.ipynb")
+    assert "assets" not in basics and "fdet" not in basics
+    assert _run_colab_cell(basics, {})["calls"] == []  # outside Colab: nothing
+    keras = _run_colab_cell(colab.setup_cell("notebooks/tensorflow/05_visualising_cnns.ipynb"),
+                            {"google.colab": object()})
+    assert keras["calls"][0] == ("pip", f'install -q "companion @ {{COMPANION}}"')
+    assert keras["scope"]["COMPANION"].endswith(f"how-cnns-see@{colab.RELEASE}")
+    assert keras["calls"][2] == ("!", "python -m companion assets --only torch-weights keras-weights")
+    assert colab.assets_for("notebooks/torch/05_visualising_cnns.ipynb") == ["torch-weights"]
