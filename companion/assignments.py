@@ -147,7 +147,8 @@ def build(source, out="_build/assignments", book="book/assignments") -> Path:
         raise RuntimeError(f"{source}: the solution fails in cell {err.cell_index} with "
                            f"{err.ename}: {checks.one_line(err.evalue)[:200]}: fix the source "
                            f"(the executed copy is {executed})") from None
-    _otter("assign", "--no-pdfs", str(executed), str(target))
+    # the solution is graded against the autograder zip by tests/assignments, not twice here
+    _otter("assign", "--no-pdfs", "--no-run-tests", str(executed), str(target))
     student = read_notebook(target / "student" / source.name, "student notebook")
     copy = checks.path(book, "book") / source.parent.name / source.name
     copy.parent.mkdir(parents=True, exist_ok=True)

@@ -85,3 +85,41 @@ def oversample(data: ImageSet, augment=None, seed: int = 0) -> ImageSet:
     index = np.random.default_rng(seed).permutation(len(data) + len(extra))
     return ImageSet(np.concatenate([data.images, extra.images])[index],
                     np.concatenate([data.labels, extra.labels])[index], list(data.class_names))
+
+
+def step_budget(sizes: dict, batch_size: int, epochs: int, reference: str = "plain") -> dict:
+    """Equal gradient steps for every set-up: the steps ``epochs`` epochs of ``reference`` take.
+
+    ``sizes`` maps each set-up to its number of training images. Trained for ``epochs`` epochs
+    each, a set-up of ``n`` images takes ``epochs * ceil(n / batch_size)`` steps, so a small
+    (undersampled) set gets few steps and a large (oversampled) one many. Here every set-up gets
+    ``steps_per_epoch = ceil(sizes[reference] / batch_size)`` steps per epoch (``fit(...,
+    steps_per_epoch=)``). Returns, per set-up: ``images``, ``steps_by_epochs`` (what plain epochs
+    would give), ``steps`` (the equal budget) and ``passes`` (how often it sees each image).
+    """
+    if not isinstance(sizes, dict) or not sizes:
+        raise TypeError(f"sizes: expected a non-empty dict {{set-up: number of images}}, got "
+                        f"{checks.describe(sizes)}")
+    for name, n in sizes.items():
+        checks.integer(n, f"sizes[{name!r}]", 1)
+    checks.integer(batch_size, "batch_size", 1)
+    checks.integer(epochs, "epochs", 1)
+    if reference not in sizes:
+        raise ValueError(f"reference: expected one of the set-ups {list(sizes)}, got {reference!r}")
+    per_epoch = -(-sizes[reference] // batch_size)
+    return {name: {"images": n, "steps_by_epochs": epochs * -(-n // batch_size),
+                   "steps": epochs * per_epoch, "steps_per_epoch": per_epoch,
+                   "passes": epochs * per_epoch * batch_size / n}
+            for name, n in sizes.items()}
+
+
+def effect(mean: float, sd: float, ref_mean: float, ref_sd: float) -> str:
+    """``"helps"``, ``"hurts"`` or ``"no clear effect"``: a difference of two means counts only
+    when it exceeds the two standard deviations added together (the seeds' spread)."""
+    values = [checks.number(v, name) for v, name in ((mean, "mean"), (sd, "sd"),
+                                                     (ref_mean, "ref_mean"), (ref_sd, "ref_sd"))]
+    if values[1] < 0 or values[3] < 0:
+        raise ValueError(f"sd and ref_sd: expected standard deviations >= 0, got {sd} and {ref_sd}")
+    if abs(values[0] - values[2]) <= values[1] + values[3] + 1e-12:  # equal: no effect
+        return "no clear effect"
+    return "helps" if values[0] > values[2] else "hurts"

@@ -116,6 +116,41 @@ def per_class_table(y_true, y_pred, class_names):
                         index=pd.Index(list(class_names), name="class"))
 
 
+def per_class_matrix(y_true, y_pred, class_names):
+    """The article's whole ``correct/total`` CSV: row = true class, column = predicted class, and each
+    cell ``count/total`` with ``total`` the row's number of images (the diagonal holds the corrects).
+
+    A pandas DataFrame of strings; ``write_per_class_csv`` writes it.
+    """
+    import pandas as pd
+
+    if isinstance(class_names, str) or not hasattr(class_names, "__len__") or not len(class_names):
+        raise TypeError("class_names: expected a non-empty list of names, got "
+                        f"{checks.describe(class_names)}")
+    cm = confusion_matrix(y_true, y_pred, len(class_names))
+    cells = [[f"{n}/{row.sum()}" for n in row] for row in cm]
+    return pd.DataFrame(cells, index=pd.Index(list(class_names), name="true \\ predicted"),
+                        columns=list(class_names))
+
+
+def write_per_class_csv(path, y_true, y_pred, class_names):
+    """Write ``per_class_matrix`` to ``path`` as CSV, atomically (temporary file, then rename)."""
+    import os
+
+    path = checks.path(path, "path")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"folder {path.parent} does not exist: expected a CSV path in an "
+                                "existing folder")
+    table = per_class_matrix(y_true, y_pred, class_names)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        table.to_csv(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
 def ranking_scores(hits, n_relevant) -> dict:
     """P@1, R-precision and MAP@R (Musgrave et al., 2020) from ranked search results.
 

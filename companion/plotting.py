@@ -63,6 +63,48 @@ def show_images(images, titles=None, ncols: int = 8, size: float = 2.0, cmap="gr
     return fig
 
 
+def _framed_cells(ax, grid: np.ndarray, cmap, vmin: float, vmax: float, fmt: str):
+    """``grid`` as coloured cells, each framed in black and labelled with its value."""
+    ax.axis("on")
+    ax.imshow(grid, cmap=cmap, vmin=vmin, vmax=vmax)
+    rows, cols = grid.shape
+    ax.set_xticks(np.arange(-0.5, cols), minor=True)
+    ax.set_yticks(np.arange(-0.5, rows), minor=True)
+    ax.grid(which="minor", color="black", linewidth=1.5)
+    ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+    for spine in ax.spines.values():
+        spine.set(color="black", linewidth=1.5)
+    middle = (vmin + vmax) / 2
+    for (i, j), value in np.ndenumerate(grid):
+        dark = value < middle if cmap == "gray" else abs(value - middle) > 0.6 * (vmax - middle)
+        ax.text(j, i, format(value, fmt), ha="center", va="center", fontsize=9,
+                color="white" if dark else "black")
+
+
+def plot_toy(images: dict, weights: dict, size: float = 1.8):
+    """The toy recogniser: each grey image (0..255) above its +-1 weights, on a diverging map
+    (-1 blue, +1 red), every cell framed and labelled, so white cells show on a white page."""
+    for value, name in ((images, "images"), (weights, "weights")):
+        if not isinstance(value, dict) or not value:
+            raise TypeError(f"{name}: expected a non-empty dict {{name: H x W array}}, got "
+                            f"{checks.describe(value)}")
+    if list(images) != list(weights):
+        raise ValueError(f"weights: expected the same names as images {list(images)}, got "
+                         f"{list(weights)}")
+    fig, axes = _grid(2 * len(images), len(images), size)
+    axes = list(axes)
+    for i, name in enumerate(images):
+        image = checks.array(images[name], f"images[{name!r}]", 2, "an H x W grey image",
+                             np.float64, finite=True)
+        w = checks.array(weights[name], f"weights[{name!r}]", 2, "H x W weights", np.float64,
+                         finite=True)
+        _framed_cells(axes[i], image, "gray", 0, 255, ".0f")
+        _framed_cells(axes[len(images) + i], w, "coolwarm", -1, 1, "+.0f")
+        axes[i].set_title(name, fontsize=9)
+        axes[len(images) + i].set_title(f"best w: {name}", fontsize=9)
+    return fig
+
+
 def show_feature_maps(maps: np.ndarray, n: int = 16, ncols: int = 8, size: float = 1.5, title=None):
     """The first ``n`` channels of one H x W x C feature map, each scaled to its own range."""
     maps = checks.array(maps, "maps", 3, "one H x W x C feature map", finite=True)

@@ -29,10 +29,15 @@ def balanced_dataset(data: ImageSet, batch_size: int, seed: int = 0, preprocess=
 
 def augment(images: np.ndarray, seed: int = 0) -> np.ndarray:
     """Random horizontal flips and shifts of up to 10 % (Keras layers), uint8 NHWC in and out
-    (float pictures in [0, 1] or [0, 255] are converted to uint8 first)."""
+    (float pictures in [0, 1] or [0, 255] are converted to uint8 first).
+
+    Shifts use nearest-neighbour interpolation, as torchvision's ``RandomAffine`` does (it rounds
+    the shift to whole pixels): bilinear shifts would blur every copy, and a model could then
+    learn that a blurred garment is a shirt, which the sharp test images never show."""
     images = checks.images(images, convert=True)
     transform = keras.Sequential([keras.layers.RandomFlip("horizontal", seed=seed),
-                                  keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=seed)])
+                                  keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant",
+                                                                 interpolation="nearest", seed=seed)])
     out = np.concatenate([transform(np.asarray(images[i:i + 512], np.float32), training=True)
                           for i in range(0, len(images), 512)])
     return np.clip(np.round(out), 0, 255).astype(np.uint8)

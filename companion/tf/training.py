@@ -184,16 +184,22 @@ def _optimizer(spec: TrainerSpec):
 def fit(model: keras.Model, train: ImageSet, val: ImageSet | None = None, epochs: int = 1,
         batch_size: int = 32, lr: float = 1e-3, preprocess=to_float, dataset: tf.data.Dataset | None = None,
         optimizer=None, callbacks=(), seed: int = 0, progress: bool = True,
-        trainer: TrainerSpec | None = None, keep_best: bool = False, checkpoint=None) -> dict:
+        trainer: TrainerSpec | None = None, keep_best: bool = False, checkpoint=None,
+        steps_per_epoch: int | None = None) -> dict:
     """Compile and ``fit``; return per-epoch loss/accuracy (and val_ ones), lr and seconds.
 
     ``dataset`` overrides ``train``. ``trainer`` (default: Adam at ``lr``, constant) sets the optimizer,
     the step schedule and step validation; ``keep_best`` restores the best validation weights at the end;
     ``checkpoint`` (a ``.keras`` path) also receives them at each improvement. ``train``/``val`` may be
-    ``(x, y)`` arrays (e.g. cached features) with ``preprocess=None``.
+    ``(x, y)`` arrays (e.g. cached features) with ``preprocess=None``. ``steps_per_epoch`` repeats the
+    batches endlessly and makes an epoch that many of them (Keras ``fit(steps_per_epoch=)``; a new
+    shuffle at each pass), so data sets of different sizes get the same number of gradient steps
+    (``companion.imbalance.step_budget``).
     """
     checks.instance(model, keras.Model, "model", "a keras.Model")
     checks.integer(epochs, "epochs", 0)
+    if steps_per_epoch is not None:
+        checks.integer(steps_per_epoch, "steps_per_epoch", 1)
     spec = trainer or TrainerSpec("adam", lr)
     checks.instance(spec, TrainerSpec, "trainer", "a TrainerSpec")
     outputs = getattr(model, "outputs", None)
@@ -205,11 +211,14 @@ def fit(model: keras.Model, train: ImageSet, val: ImageSet | None = None, epochs
         raise ValueError("the model has no trainable weights: unfreeze some (set_level) before fit")
     compile_classifier(model, spec.lr, optimizer or _optimizer(spec))  # again after any `trainable` change
     batches = dataset if dataset is not None else loader(train, batch_size, True, preprocess, seed)
+    if steps_per_epoch:
+        batches = batches.repeat()
     schedule = [keras.callbacks.LearningRateScheduler(spec.lr_at)] if spec.step_size else []
     log = EpochLog()  # after the scheduler: it reads the learning rate the scheduler has set
     validation = [Validation(val, preprocess, spec.validate_every, spec.min_epoch, keep_best, checkpoint)
                   ] if val is not None else []  # eager, so Keras traces no second (test) graph
     history = model.fit(batches, epochs=epochs, verbose=2 if progress else 0, shuffle=False,
+                        steps_per_epoch=steps_per_epoch,
                         callbacks=[*schedule, *validation, log, *callbacks])
     out = {k: [float(v) for v in vs] for k, vs in history.history.items() if k != "learning_rate"}
     out |= {"lr": log.lr, "seconds": log.seconds}

@@ -80,20 +80,27 @@ def block_index(layer_name: str) -> int:
     raise ValueError(f"{layer_name!r} is not a MobileNetV2 layer")
 
 
-def set_level(model: keras.Model, level: int, unfreeze_at: int = UNFREEZE_AT) -> int:
+def set_level(model: keras.Model, level: int, unfreeze_at: int = UNFREEZE_AT,
+              freeze_batchnorm: bool = False) -> int:
     """Freeze for a transfer level and return the trainable parameter count; ``compile`` again afterwards.
 
     1: nothing trains; 2: the head only; 3: the head and trunk blocks ``unfreeze_at``...; 4: everything.
+    ``freeze_batchnorm`` keeps every BatchNorm layer of the trunk frozen (``trainable = False``), so it
+    runs in inference mode, also inside ``fit``: the fine-tuning recipe's setting.
     """
     _transfer(model)
     if level not in LEVELS or isinstance(level, bool):
         raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+    if not isinstance(freeze_batchnorm, bool):
+        raise TypeError(f"freeze_batchnorm must be True or False, got {checks.describe(freeze_batchnorm)}")
     if not 0 <= checks.integer(unfreeze_at, "unfreeze_at") <= 18:
         raise ValueError(f"unfreeze_at must be a block index in 0..18, got {unfreeze_at}")
     features = model.get_layer("features")
     features.trainable = level >= 3  # a nested model's flag gates its layers' own flags
     for layer in features.layers[1:]:  # after the InputLayer
         layer.trainable = level == 4 or (level == 3 and block_index(layer.name) >= unfreeze_at)
+        if freeze_batchnorm and isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
     model.get_layer("head").trainable = level >= 2
     return trainable_params(model)
 
@@ -119,13 +126,36 @@ def replace_classifier(model: keras.Model, n_classes: int) -> keras.Model:
                        name=f"{model.name}_{n_classes}")
 
 
-def densenet(depth: int = 121) -> keras.Model:
-    """``keras.applications`` DenseNet-``depth`` architecture without weights (121, 169 or 201)."""
+def densenet(depth: int = 121, pretrained: bool = False, include_top: bool = True,
+             image_size: int = 224) -> keras.Model:
+    """``keras.applications`` DenseNet-``depth`` (121, 169 or 201), without weights unless ``pretrained``.
+
+    ``pretrained`` asks Keras for ``weights="imagenet"``, which downloads them once: online only.
+    """
     builders = {121: keras.applications.DenseNet121, 169: keras.applications.DenseNet169,
                 201: keras.applications.DenseNet201}
     if isinstance(depth, bool) or depth not in builders:
         raise ValueError(f"depth must be one of {sorted(builders)}, got {depth}")
-    return builders[depth](weights=None)
+    if not isinstance(pretrained, bool):
+        raise TypeError(f"pretrained must be True or False, got {checks.describe(pretrained)}")
+    if include_top:
+        return builders[depth](weights="imagenet" if pretrained else None)
+    checks.integer(image_size, "image_size", 32)
+    return builders[depth](weights="imagenet" if pretrained else None, include_top=False,
+                           input_shape=(image_size, image_size, 3))
+
+
+def densenet_transfer(n_classes: int, depth: int = 121, pretrained: bool = True, dropout: float = 0.2,
+                      image_size: int = 224) -> keras.Model:
+    """DenseNet's trunk (``features``, ImageNet weights when ``pretrained``: online only) -> ``pool``
+    -> ``head``, laid out like ``transfer_model`` so ``extract_features`` and the head work the same."""
+    checks.integer(n_classes, "n_classes", 1)
+    trunk = densenet(depth, pretrained, include_top=False, image_size=image_size)
+    features = keras.Model(trunk.inputs, trunk.output, name="features")
+    head = new_head(n_classes, features.output.shape[-1], dropout)
+    inputs = keras.Input((image_size, image_size, 3))
+    pooled = keras.layers.GlobalAveragePooling2D(name="pool")(features(inputs))
+    return keras.Model(inputs, head(pooled), name=f"transfer_densenet{depth}")
 
 
 def _block_layers(model: keras.Model, block: int) -> list[str]:

@@ -5,6 +5,7 @@ the StepLR schedule and step validation; ``keep_best`` / ``checkpoint`` keep the
 """
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from pathlib import Path
@@ -118,6 +119,12 @@ def _optimizer(model, spec: TrainerSpec):
     return torch.optim.Adam(params, lr=spec.lr)
 
 
+def _endless(batches):
+    """The batches of ``batches`` again and again; each pass reshuffles (the loader's generator)."""
+    while True:
+        yield from batches
+
+
 class _Best:
     """The best validation accuracy so far, its weights in memory and, optionally, on disk."""
 
@@ -135,16 +142,22 @@ class _Best:
 def fit(model: torch.nn.Module, train: ImageSet, val: ImageSet | None = None, epochs: int = 1,
         batch_size: int = 32, lr: float = 1e-3, preprocess=to_float, sampler: Sampler | None = None,
         optimizer: torch.optim.Optimizer | None = None, seed: int = 0, progress: bool = True,
-        trainer: TrainerSpec | None = None, keep_best: bool = False, checkpoint=None) -> dict:
+        trainer: TrainerSpec | None = None, keep_best: bool = False, checkpoint=None,
+        steps_per_epoch: int | None = None) -> dict:
     """Train with cross-entropy; return per-epoch loss/accuracy (and val_ ones), lr and seconds.
 
     ``trainer`` (default: Adam at ``lr``, constant) sets the optimizer, StepLR schedule and step
     validation. ``keep_best`` restores the weights of the best validation accuracy at the end;
     ``checkpoint`` also writes them there atomically at each improvement. ``train``/``val`` may be
-    ``(x, y)`` arrays (e.g. cached features) with ``preprocess=None``.
+    ``(x, y)`` arrays (e.g. cached features) with ``preprocess=None``. ``steps_per_epoch`` makes an
+    epoch that many batches of one endless stream (a new shuffle at each pass over the data, as
+    Keras ``fit(steps_per_epoch=)`` on a repeated dataset), so data sets of different sizes get the
+    same number of gradient steps (``companion.imbalance.step_budget``).
     """
     checks.instance(model, torch.nn.Module, "model", "a torch.nn.Module")
     checks.integer(epochs, "epochs", 0)
+    if steps_per_epoch is not None:
+        checks.integer(steps_per_epoch, "steps_per_epoch", 1)
     spec = trainer or TrainerSpec("adam", lr)
     checks.instance(spec, TrainerSpec, "trainer", "a TrainerSpec")
     if (keep_best or checkpoint is not None or spec.validate_every) and val is None:
@@ -152,6 +165,7 @@ def fit(model: torch.nn.Module, train: ImageSet, val: ImageSet | None = None, ep
     optimizer = optimizer or _optimizer(model, spec)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, spec.step_size, spec.gamma) if spec.step_size else None
     batches = loader(train, batch_size, shuffle=True, sampler=sampler, seed=seed)
+    stream = _endless(batches) if steps_per_epoch else None
     history = {"loss": [], "accuracy": [], "lr": [], "seconds": []}
     if val is not None:
         history |= {"val_loss": [], "val_accuracy": [], "val_steps": []}
@@ -161,7 +175,9 @@ def fit(model: torch.nn.Module, train: ImageSet, val: ImageSet | None = None, ep
         history["lr"].append(optimizer.param_groups[0]["lr"])
         model.train()  # train phase
         total, correct, seen = 0.0, 0, 0
-        for x, labels in tqdm(batches, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=False):
+        epoch_batches = itertools.islice(stream, steps_per_epoch) if stream else batches
+        for x, labels in tqdm(epoch_batches, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress,
+                              leave=False, total=steps_per_epoch or len(batches)):
             logits = model(_apply(preprocess, x))
             if step == 0:  # labels without an output: one line, not "Target 7 is out of bounds"
                 checks.labels(inputs_and_labels(train)[1], "train labels", logits.shape[1])

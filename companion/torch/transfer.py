@@ -65,18 +65,27 @@ def trainable_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def set_level(model: TransferNet, level: int, unfreeze_at: int = UNFREEZE_AT) -> int:
+def set_level(model: TransferNet, level: int, unfreeze_at: int = UNFREEZE_AT,
+              freeze_batchnorm: bool = False) -> int:
     """Freeze for a transfer level and return the trainable parameter count.
 
     1: nothing trains; 2: the head only; 3: the head and trunk blocks ``unfreeze_at``...; 4: everything.
+    ``freeze_batchnorm`` keeps every BatchNorm layer of the trunk frozen (scale, shift and running
+    statistics): ``TransferNet.train`` then leaves them in eval mode, the fine-tuning recipe's setting.
     """
     checks.instance(model, TransferNet, "model", "a TransferNet (transfer_model(...))")
     if level not in LEVELS or isinstance(level, bool):
         raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+    if not isinstance(freeze_batchnorm, bool):
+        raise TypeError(f"freeze_batchnorm must be True or False, got {checks.describe(freeze_batchnorm)}")
     if checks.integer(unfreeze_at, "unfreeze_at") < 0 or not 0 <= unfreeze_at < len(model.features):
         raise ValueError(f"unfreeze_at must be a block index in 0..{len(model.features) - 1}, got {unfreeze_at}")
     for i, block in enumerate(model.features):
         block.requires_grad_(level == 4 or (level == 3 and i >= unfreeze_at))
+    if freeze_batchnorm:
+        for m in model.features.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.requires_grad_(False)
     model.head.requires_grad_(level >= 2)
     return trainable_params(model)
 
@@ -107,12 +116,34 @@ def replace_classifier(model: nn.Module, n_classes: int) -> nn.Module:
     raise ValueError(f"{type(model).__name__} has no linear `classifier` or `fc` to replace")
 
 
-def densenet(depth: int = 121) -> nn.Module:
-    """torchvision's DenseNet-``depth`` architecture without weights (121, 169 or 201)."""
-    builders = {121: models.densenet121, 169: models.densenet169, 201: models.densenet201}
+def densenet(depth: int = 121, pretrained: bool = False) -> nn.Module:
+    """torchvision's DenseNet-``depth`` (121, 169 or 201), without weights unless ``pretrained``.
+
+    ``pretrained`` asks torchvision for its ImageNet weights enum (``DenseNet121_Weights.IMAGENET1K_V1``),
+    which downloads them once: online only.
+    """
+    builders = {121: (models.densenet121, models.DenseNet121_Weights),
+                169: (models.densenet169, models.DenseNet169_Weights),
+                201: (models.densenet201, models.DenseNet201_Weights)}
     if isinstance(depth, bool) or depth not in builders:
         raise ValueError(f"depth must be one of {sorted(builders)}, got {depth}")
-    return builders[depth](weights=None)
+    if not isinstance(pretrained, bool):
+        raise TypeError(f"pretrained must be True or False, got {checks.describe(pretrained)}")
+    build, weights = builders[depth]
+    return build(weights=weights.IMAGENET1K_V1 if pretrained else None)
+
+
+def densenet_transfer(n_classes: int, depth: int = 121, pretrained: bool = True,
+                      dropout: float = 0.2) -> TransferNet:
+    """DenseNet's trunk (ImageNet weights when ``pretrained``: online only) with a new head.
+
+    The trunk ends with the ReLU torchvision's ``DenseNet.forward`` applies before pooling, so the
+    pooled features are those its own classifier reads.
+    """
+    checks.integer(n_classes, "n_classes", 1)
+    net = densenet(depth, pretrained)
+    return TransferNet(nn.Sequential(net.features, nn.ReLU()), net.classifier.in_features, n_classes,
+                       dropout)
 
 
 def _blocks(model: nn.Module) -> list[nn.Module]:

@@ -33,3 +33,17 @@ def test_sign_weights():
     np.testing.assert_array_equal(w, [[-1, -1], [-1, 1], [1, -1], [1, 1]])
     with pytest.raises(ValueError, match="1 <= n <= 16"):
         toy.sign_weights(17)
+
+
+def test_toy_figure_frames_every_cell_and_labels_the_weights():
+    from companion.plotting import plot_toy
+    best = {name: toy.best_weights(image)[0] for name, image in toy.TOY_IMAGES.items()}
+    fig = plot_toy(toy.TOY_IMAGES, best)
+    axes = fig.axes
+    assert len(axes) == 8
+    weights_2x2 = axes[4]  # second row: the weights, -1 blue and +1 red on a diverging map
+    assert weights_2x2.images[0].get_cmap().name == "coolwarm"
+    assert weights_2x2.images[0].get_clim() == (-1, 1)
+    assert sorted(t.get_text() for t in weights_2x2.texts) == ["+1", "+1", "-1", "-1"]
+    assert all(spine.get_visible() for spine in weights_2x2.spines.values())  # a frame
+    assert len(axes[2].get_xticks(minor=True)) == 4  # 3x3 image: cell borders at -0.5 .. 2.5

@@ -5,7 +5,7 @@ import pytest
 from companion import transfer
 from companion.data import ImageSet
 from companion.imagenet import imagenet_classes
-from companion.metrics import per_class_table
+from companion.metrics import per_class_matrix, per_class_table, write_per_class_csv
 
 FASHION = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
@@ -88,6 +88,18 @@ def test_per_class_table_counts_correct_over_total(tmp_path):
     np.testing.assert_allclose(table["accuracy"], [0.5, 0.6667, 0.0])
     table.to_csv(tmp_path / "per_class.csv")
     assert (tmp_path / "per_class.csv").read_text().splitlines()[2] == "b,2,3,2/3,0.6667"
+
+
+def test_per_class_matrix_writes_every_cell_as_count_over_row_total(tmp_path):
+    # true 0 0 1 1 1 2, predicted 0 1 1 1 0 0: counted by hand, row by row
+    y_true, y_pred = [0, 0, 1, 1, 1, 2], [0, 1, 1, 1, 0, 0]
+    table = per_class_matrix(y_true, y_pred, ["a", "b", "c"])
+    assert table.values.tolist() == [["1/2", "1/2", "0/2"], ["1/3", "2/3", "0/3"], ["1/1", "0/1", "0/1"]]
+    assert list(table.index) == list(table.columns) == ["a", "b", "c"]
+    path = write_per_class_csv(tmp_path / "matrix.csv", y_true, y_pred, ["a", "b", "c"])
+    assert path.read_text().splitlines() == ["true \\ predicted,a,b,c", "a,1/2,1/2,0/2", "b,1/3,2/3,0/3",
+                                             "c,1/1,0/1,0/1"]
+    assert [p.name for p in tmp_path.iterdir()] == ["matrix.csv"]  # no temporary file left
 
 
 def test_accuracy_vs_data_plot_draws_one_line_per_method():

@@ -190,6 +190,8 @@ CASES = [
     case(training.fit, NET, DATA, epochs=-1, expected="epochs must be an integer in [0"),
     case(training.fit, NET, DATA, trainer="adam", error=T, expected="a TrainerSpec"),
     case(training.fit, NET, DATA, keep_best=True, expected="need a validation set"),
+    case(training.fit, NET, DATA, steps_per_epoch=0, expected="steps_per_epoch must be an integer in [1"),
+    case(training.fit, NET, DATA, steps_per_epoch=2.5, error=T, expected="steps_per_epoch must be an integer"),
     # cam
     *[case(kind, NET, "nope", expected="valid names") for kind in CAMS],
     *[case(kind, NET, 3, error=T, expected="non-empty string") for kind in CAMS],
@@ -229,6 +231,7 @@ CASES = [
     case(transfer.set_level, TNET, 5, expected="one of (1, 2, 3, 4)"),
     case(transfer.set_level, TNET, 3, 99, expected="unfreeze_at must be a block index"),
     case(transfer.set_level, NET, 2, error=T, expected="a transfer_model(...)"),
+    case(transfer.set_level, TNET, 4, freeze_batchnorm="yes", error=T, expected="True or False"),
     case(transfer.extract_features, TNET, IMGS[:0], expected="non-empty"),
     case(transfer.extract_features, TNET, IMGS / 255, expected="uint8"),
     case(transfer.extract_features, NET, IMGS, error=T, expected="a transfer_model(...)"),
@@ -236,6 +239,10 @@ CASES = [
     case(transfer.replace_classifier, NET, 0, expected="n_classes must be an integer in [1"),
     case(transfer.replace_classifier, "x", 2, error=T, expected="a keras.applications classifier"),
     case(transfer.densenet, 100, expected="one of [121, 169, 201]"),
+    case(transfer.densenet, 121, "yes", error=T, expected="True or False"),
+    case(transfer.densenet_transfer, 0, expected="n_classes must be an integer in [1"),
+    case(transfer.densenet_transfer, 2, 100, expected="one of [121, 169, 201]"),
+    case(transfer.densenet_transfer, 2, 121, False, image_size=8, expected="image_size must be an integer in [32"),
     case(transfer.densenet, "121", expected="one of [121, 169, 201]"),
     case(transfer.densenet, True, expected="one of [121, 169, 201]"),
     *[c for f in (transfer.dense_block_inputs, transfer.layer_channels, transfer.block_connections)

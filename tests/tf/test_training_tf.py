@@ -90,3 +90,27 @@ def test_plain_fit_still_works_and_checks_its_arguments():
     frozen.trainable = False
     with pytest.raises(ValueError, match="no trainable"):
         training.fit(frozen, points(), preprocess=None, progress=False)
+
+
+class _Count(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.steps = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1
+
+
+def test_steps_per_epoch_gives_equal_steps_whatever_the_data_size():
+    # 10 and 40 examples, batches of 4: passes of 3 and 10 batches; 2 epochs of 5 steps for both
+    for n, plain_steps in ((10, 3), (40, 10)):
+        x, y = np.arange(n, dtype=np.float32)[:, None], np.arange(n) % 2
+        model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(2)])
+        count = _Count()
+        h = training.fit(model, (x, y), epochs=2, batch_size=4, preprocess=None, progress=False,
+                         steps_per_epoch=5, callbacks=[count])
+        assert count.steps == 10 and len(h["loss"]) == 2
+        count = _Count()
+        training.fit(model, (x, y), epochs=1, batch_size=4, preprocess=None, progress=False,
+                     callbacks=[count])
+        assert count.steps == plain_steps  # by epochs: steps grow with the data

@@ -108,3 +108,27 @@ def test_trainable_batchnorm_moves_its_statistics_like_torch():
     # from the initial moving mean 0: 0.9 * 0 + 0.1 * the batch mean of the stem convolution's output
     np.testing.assert_allclose(features.get_layer("bn_Conv1").moving_mean.numpy(), 0.1 * conv.mean((0, 1, 2)),
                                rtol=1e-4, atol=1e-7)
+
+
+def test_recipe_freezes_batchnorm_so_it_runs_in_inference_mode():
+    model = transfer.transfer_model(10, image_size=32)
+    bn = [layer for layer in model.get_layer("features").layers
+          if isinstance(layer, keras.layers.BatchNormalization)]
+    bn_params = 2 * sum(layer.gamma.shape[0] for layer in bn)  # gamma and beta
+    assert transfer.set_level(model, 4, freeze_batchnorm=True) == transfer.set_level(model, 4) - bn_params
+    transfer.set_level(model, 4, freeze_batchnorm=True)
+    x = preprocess(_images(8).images)
+    pool = keras.Model(model.inputs, model.get_layer("pool").output)
+    np.testing.assert_array_equal(pool(x, training=True).numpy(), pool(x, training=False).numpy())
+    before = {layer.name: _weights(layer) for layer in bn}
+    conv = model.get_layer("features").get_layer("Conv_1").kernel.numpy().copy()
+    fit(model, _images(), epochs=1, batch_size=5, lr=1e-2, preprocess=preprocess, progress=False)
+    assert _changed(bn, before) == set()  # scale, shift and moving statistics
+    assert not np.array_equal(conv, model.get_layer("features").get_layer("Conv_1").kernel.numpy())
+
+
+def test_densenet_transfer_has_the_transfer_layout():
+    model = transfer.densenet_transfer(5, pretrained=False, image_size=64)
+    assert transfer.extract_features(model, _images(3, size=64).images).shape == (3, 1024)
+    assert transfer.set_level(model, 2) == 1024 * 5 + 5
+    assert model.get_layer("features").output.shape[1:] == (2, 2, 1024)

@@ -101,3 +101,35 @@ def test_plain_fit_still_works_and_checks_its_arguments():
         training.fit(frozen, points(), preprocess=None, progress=False)
     with pytest.raises(TypeError, match="ImageSet or an"):
         training.loader([1, 2], 2)
+
+
+class _Counting(torch.nn.Module):
+    """A linear layer that notes the examples of every training batch it sees."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc, self.seen = torch.nn.Linear(1, 2), []
+
+    def forward(self, x):
+        if self.training:
+            self.seen.append(x[:, 0].tolist())
+        return self.fc(x)
+
+
+def test_steps_per_epoch_gives_equal_steps_whatever_the_data_size():
+    # 10 examples (value = index), batches of 4: passes of 3 batches (4, 4, 2)
+    x, y = np.arange(10, dtype=np.float32)[:, None], np.arange(10) % 2
+    model = _Counting()
+    h = training.fit(model, (x, y), epochs=2, batch_size=4, preprocess=None, progress=False,
+                     steps_per_epoch=5)
+    assert len(model.seen) == 10 and len(h["loss"]) == 2  # 2 epochs x 5 steps
+    # the stream runs on across epochs: steps 1-3 one pass, 4-6 the next, 7-9 a third
+    for first in (0, 3, 6):
+        assert sorted(v for batch in model.seen[first:first + 3] for v in batch) == list(range(10))
+    assert model.seen[0] != model.seen[3]  # each pass reshuffles
+    # without steps_per_epoch an epoch is one pass: 3 steps; a 4 times larger set takes 4 times more
+    for n, steps in ((10, 3), (40, 10)):
+        model = _Counting()
+        xs, ys = np.arange(n, dtype=np.float32)[:, None], np.arange(n) % 2
+        training.fit(model, (xs, ys), epochs=1, batch_size=4, preprocess=None, progress=False)
+        assert len(model.seen) == steps

@@ -97,3 +97,32 @@ def test_replace_classifier():
     assert transfer.replace_classifier(mobilenet_v2(), 4).classifier[-1].out_features == 4
     with pytest.raises(ValueError, match="no linear"):
         transfer.replace_classifier(torch.nn.Conv2d(1, 1, 1), 2)
+
+
+def test_recipe_freezes_batchnorm_scale_shift_and_statistics():
+    torch.manual_seed(0)
+    model = transfer.transfer_model(10)
+    bn = [m for m in model.features.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    bn_params = sum(p.numel() for m in bn for p in m.parameters())  # gamma and beta: 2 x channels
+    assert bn_params == 2 * sum(m.num_features for m in bn)
+    assert transfer.set_level(model, 4, freeze_batchnorm=True) == transfer.set_level(model, 4) - bn_params
+    transfer.set_level(model, 4, freeze_batchnorm=True)
+    before = [_state(m) for m in bn]
+    conv = model.features[18][0].weight.detach().clone()
+    fit(model, _images(), epochs=1, batch_size=5, lr=1e-2, preprocess=preprocess, progress=False)
+    assert all(torch.equal(b[k], m.state_dict()[k]) for b, m in zip(before, bn) for k in b)
+    assert not torch.equal(conv, model.features[18][0].weight)  # the convolutions did train
+
+
+def test_densenet_transfer_reads_the_features_torchvision_classifies():
+    torch.manual_seed(0)
+    net = transfer.densenet(121).eval()
+    model = transfer.densenet_transfer(5, pretrained=False).eval()
+    model.features[0].load_state_dict(net.features.state_dict())
+    x = preprocess(_images(2, size=64).images)
+    with torch.no_grad():  # torchvision's forward: features, ReLU, average pool, classifier
+        ours = model.pool(model.features(x))
+        theirs = torch.nn.functional.adaptive_avg_pool2d(torch.relu(net.features(x)), 1).flatten(1)
+    torch.testing.assert_close(ours, theirs)
+    assert transfer.extract_features(model, _images(3, size=64).images).shape == (3, 1024)
+    assert transfer.trainable_params(model.head) == 1024 * 5 + 5
