@@ -91,8 +91,9 @@ test-format: setup
 # `otter assign` writes _build/assignments/<edition>/<chapter>/{student,autograder}; the student
 # versions are copied to book/assignments/ (committed: the book and its launch buttons show them).
 # ONLY=torch/01 for one source.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 assignments: setup
-	$(BIN)/python -m companion.assignments build $(if $(ONLY),--only $(ONLY))
+	$(BIN)/python -m companion.assignments build --jobs $(JOBS) $(if $(ONLY),--only $(ONLY))
 
 # Grade a folder of submitted student notebooks with `otter run` (no Docker, offline): one CSV row
 # per notebook, one column per question. make grade SUBMISSIONS=hand-ins/ [GRADES=grades.csv]
@@ -104,10 +105,10 @@ grade: setup
 # Solutions score full marks, blank student versions nothing, planted answers lose exactly their
 # question; the committed student versions are the ones `make assignments` makes.
 test-assignments: assignments
-	$(BIN)/python -m pytest -q tests/assignments -k "not built_book"
-	@if git rev-parse --git-dir >/dev/null 2>&1 && ! git diff --quiet -- book/assignments; then \
+	$(BIN)/python -m pytest -q -n $(JOBS) tests/assignments -k "not built_book"
+	@if git rev-parse --git-dir >/dev/null 2>&1 && [ -n "$$(git status --porcelain -- 'book/assignments/*/*.ipynb')" ]; then \
 	  echo "book/assignments differs from what make assignments makes: commit the regenerated student versions"; \
-	  git diff --stat -- book/assignments; exit 1; fi
+	  git status --short -- 'book/assignments/*/*.ipynb'; exit 1; fi
 
 # One pytest process per framework: torch and TensorFlow must never share a process.
 test-core: setup

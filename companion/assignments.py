@@ -12,11 +12,13 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import multiprocessing
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -236,13 +238,20 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     build_args = sub.add_parser("build", help="student versions and autograders of the sources")
     build_args.add_argument("--only", help="keep sources whose path contains this text (torch/01)")
+    build_args.add_argument("--jobs", type=int, default=1,
+                            help="build this many sources at once (each in its own process)")
     grade_args = sub.add_parser("grade", help="grade a folder of submitted notebooks into a CSV")
     grade_args.add_argument("submissions")
     grade_args.add_argument("--csv", default="_build/grades.csv")
     args = parser.parse_args(argv)
     if args.command == "build":
-        for source in sources(".", args.only):
-            print(f"{assignment_name(source)}: {build(source)}", flush=True)
+        if args.jobs < 1:
+            parser.error(f"--jobs: expected a whole number >= 1, got {args.jobs}")
+        found = sources(".", args.only)
+        context = multiprocessing.get_context("spawn")  # one fresh process per source
+        with ProcessPoolExecutor(min(args.jobs, len(found)), mp_context=context) as pool:
+            for source, target in zip(found, pool.map(build, found)):
+                print(f"{assignment_name(source)}: {target}", flush=True)
     else:
         rows = grade(args.submissions, args.csv)
         print(f"graded {len(rows)} notebooks into {args.csv}")

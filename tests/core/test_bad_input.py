@@ -795,6 +795,7 @@ ASSIGNMENT_CASES = [
     case(assignments.main, [], error=SystemExit, expected="required"),
     case(assignments.main, ["publish"], error=SystemExit, expected="invalid choice"),
     case(assignments.main, ["grade"], error=SystemExit, expected="required"),
+    case(assignments.main, ["build", "--jobs", "0"], error=SystemExit, expected="whole number >= 1"),
 ]
 CASES += ASSIGNMENT_CASES + [
     case(colab.assets_for, "notebooks/jax/01_x.ipynb", expected="notebooks/<torch|tensorflow>/"),
