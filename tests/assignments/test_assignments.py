@@ -117,13 +117,23 @@ def test_student_version_holds_no_solution_line(source):
         assert not leaked, f"{student} shows solution lines: {leaked[:3]}"
 
 
+def test_student_code_fits_the_book_column(source):
+    student = ROOT / "book/assignments" / source.parent.name / source.name
+    wide = [line for cell in nbformat.read(student, as_version=4).cells if cell.cell_type == "code"
+            for line in cell.source.splitlines() if len(line) > 80]
+    assert not wide, f"{student}: code lines wider than the book's 80 columns: {wide[:2]}"
+
+
 def test_built_book_holds_no_solution_line(source):
     html = ROOT / "_build/html"
     if not (html / "index.html").is_file():
         pytest.fail(f"{html} holds no built book: run make book")
     pages = "\n".join(p.read_text(errors="replace") for p in html.rglob("*.html"))
     assert (html / "book/assignments" / source.parent.name / f"{source.stem}.html").is_file()
-    leaked = [line for line in assignments.solution_lines(source) if line in pages]
+    # long enough to be the solution's own words, not a fragment of wrapped prose ("up.")
+    lines = [line for line in assignments.solution_lines(source) if len(line) >= 20]
+    assert lines
+    leaked = [line for line in lines if line in pages]
     assert not leaked, f"the built book shows solution lines of {source}: {leaked[:3]}"
 
 
