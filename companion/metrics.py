@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn import metrics as _sk
 
-from . import checks
+from . import checks, files
 
 
 def _labels(y_true, y_pred, n_classes: int | None):
@@ -135,20 +135,9 @@ def per_class_matrix(y_true, y_pred, class_names):
 
 def write_per_class_csv(path, y_true, y_pred, class_names):
     """Write ``per_class_matrix`` to ``path`` as CSV, atomically (temporary file, then rename)."""
-    import os
-
     path = checks.path(path, "path")
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"folder {path.parent} does not exist: expected a CSV path in an "
-                                "existing folder")
     table = per_class_matrix(y_true, y_pred, class_names)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        table.to_csv(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return files.atomic_write(path, table.to_csv, "CSV")
 
 
 def ranking_scores(hits, n_relevant) -> dict:

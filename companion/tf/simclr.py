@@ -9,7 +9,6 @@ checkpoint is an ``.npz`` of those named arrays (read with ``allow_pickle=False`
 from __future__ import annotations
 
 import math
-import os
 import time
 import zipfile
 from pathlib import Path
@@ -18,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .. import checks
+from .. import checks, files
 from .. import simclr as core
 from ..data import ImageSet
 from . import training
@@ -315,14 +314,8 @@ def save_checkpoint(model: keras.Model, path) -> Path:
     path = checks.path(path, "path")
     if path.suffix != ".npz":
         raise ValueError(f"TensorFlow checkpoints here end in .npz, got {path.name}")
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open(tmp, "wb") as f:
-            np.savez(f, **state_dict(model))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    state = state_dict(model)
+    return files.atomic_write(path, lambda tmp: np.savez(tmp, **state), "checkpoint")
 
 
 def load_checkpoint(path) -> dict:

@@ -6,7 +6,6 @@ validation weights and writes them atomically when given a checkpoint path).
 """
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .. import checks
+from .. import checks, files
 from ..data import ImageSet, inputs_and_labels
 from ..transfer import TrainerSpec
 
@@ -77,21 +76,12 @@ def compile_classifier(model: keras.Model, lr: float = 1e-3, optimizer=None) -> 
 
 
 def save_checkpoint(model: keras.Model, path) -> Path:
-    """Save the model (``.keras``) atomically: to a temporary file in the same folder, then ``os.replace``."""
+    """Save the model (``.keras``) atomically (``files.atomic_write``)."""
     checks.instance(model, keras.Model, "model", "a keras.Model")
     path = checks.path(path, "path")
     if path.suffix != ".keras":
         raise ValueError(f"checkpoint paths end in .keras, got {path}")
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"folder {path.parent} does not exist: expected a checkpoint "
-                                "path in an existing folder")
-    tmp = path.with_name(path.stem + ".part.keras")
-    try:
-        model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return files.atomic_write(path, model.save, "checkpoint")
 
 
 def load_checkpoint(model: keras.Model, path) -> keras.Model:

@@ -6,7 +6,6 @@ the StepLR schedule and step validation; ``keep_best`` / ``checkpoint`` keep the
 from __future__ import annotations
 
 import itertools
-import os
 import time
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import torch
 from torch.utils.data import DataLoader, Sampler, TensorDataset
 from tqdm.auto import tqdm
 
-from .. import checks
+from .. import checks, files
 from ..data import ImageSet, inputs_and_labels
 from ..transfer import TrainerSpec
 
@@ -71,19 +70,10 @@ def evaluate(model: torch.nn.Module, data: ImageSet, preprocess=to_float, batch_
 
 
 def save_checkpoint(model: torch.nn.Module, path) -> Path:
-    """Write the state dict atomically: to a temporary file in the same folder, then ``os.replace``."""
+    """Write the state dict atomically (``files.atomic_write``)."""
     checks.instance(model, torch.nn.Module, "model", "a torch.nn.Module")
-    path = checks.path(path, "path")
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"folder {path.parent} does not exist: expected a checkpoint "
-                                "path in an existing folder")
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        torch.save(model.state_dict(), tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    state = model.state_dict()
+    return files.atomic_write(path, lambda tmp: torch.save(state, tmp), "checkpoint")
 
 
 def load_checkpoint(model: torch.nn.Module, path) -> torch.nn.Module:

@@ -116,7 +116,7 @@ def checkpoint(tmp_path_factory):
 def test_pretraining_writes_a_checkpoint_that_round_trips(checkpoint):
     model, path, history = checkpoint
     assert len(history["loss"]) == 2 and all(np.isfinite(history["loss"]))
-    assert not list(path.parent.glob("*.tmp"))
+    assert not list(path.parent.glob("*.part*"))
     state, current = simclr.load_checkpoint(path), simclr.state_dict(model)
     assert state.keys() == current.keys()
     assert all(np.array_equal(state[k], v) for k, v in current.items())

@@ -97,7 +97,7 @@ def checkpoint(tmp_path_factory):
 def test_pretraining_writes_a_checkpoint_that_round_trips(checkpoint):
     model, path, history = checkpoint
     assert len(history["loss"]) == 2 and all(np.isfinite(history["loss"]))
-    assert not list(path.parent.glob("*.tmp"))  # written atomically: no temporary file left
+    assert not list(path.parent.glob("*.part*"))  # written atomically: no temporary file left
     state = simclr.load_checkpoint(path)
     assert state.keys() == model.state_dict().keys()
     assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
