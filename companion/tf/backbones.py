@@ -78,12 +78,19 @@ def preprocess(images) -> tf.Tensor:
     return (x - tf.constant(MEAN)) / tf.constant(STD)
 
 
-def _mobilenet(model) -> keras.Model:
-    names = {layer.name for layer in model.layers} if isinstance(model, keras.Model) else set()
-    if "out_relu" not in names:
-        raise TypeError("model: expected a MobileNetV2 (mobilenet_v2()), got "
-                        f"{checks.describe(model)}")
+def model_with_layers(model, names: set[str], expected: str) -> keras.Model:
+    """``model`` if it is a keras.Model with layers of all these ``names``; else a TypeError that
+    says the ``expected`` kind of model."""
+    if not isinstance(names, (set, frozenset)) or not all(isinstance(n, str) for n in names):
+        raise TypeError(f"names: expected a set of layer names, got {checks.describe(names)}")
+    have = {layer.name for layer in model.layers} if isinstance(model, keras.Model) else set()
+    if not names <= have:
+        raise TypeError(f"model: expected {expected}, got {checks.describe(model)}")
     return model
+
+
+def _mobilenet(model) -> keras.Model:
+    return model_with_layers(model, {"out_relu"}, "a MobileNetV2 (mobilenet_v2())")
 
 
 def feature_extractor(model: keras.Model) -> keras.Model:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .. import checks
-from .backbones import count_params, mobilenet_v2, preprocess
+from .backbones import count_params, mobilenet_v2, model_with_layers, preprocess
 
 LEVELS = (1, 2, 3, 4)
 UNFREEZE_AT = 16  # level 3 trains MobileNetV2 blocks 16..18 (of 0..18, torchvision's numbering) and the head
@@ -46,18 +46,11 @@ def imagenet_classifier() -> keras.layers.Layer:
 
 
 def _transfer(model) -> keras.Model:
-    names = {layer.name for layer in model.layers} if isinstance(model, keras.Model) else set()
-    if not {"features", "pool", "head"} <= names:
-        raise TypeError(f"model: expected a transfer_model(...), got {checks.describe(model)}")
-    return model
+    return model_with_layers(model, {"features", "pool", "head"}, "a transfer_model(...)")
 
 
 def _densenet(model) -> keras.Model:
-    names = {layer.name for layer in model.layers} if isinstance(model, keras.Model) else set()
-    if "conv1_conv" not in names:
-        raise TypeError("model: expected a Keras DenseNet (densenet(121)), got "
-                        f"{checks.describe(model)}")
-    return model
+    return model_with_layers(model, {"conv1_conv"}, "a Keras DenseNet (densenet(121))")
 
 
 def trainable_params(model: keras.Model) -> int:

@@ -128,6 +128,12 @@ CASES = [
     case(models.conv2d, X, W, stride=0, expected="stride must be an integer in [1"),
     case(models.conv2d, X, W, padding=-1, expected="padding must be an integer in [0"),
     # backbones
+    case(backbones.model_with_layers, None, {"out_relu"}, "a MobileNetV2", error=T,
+         expected="model: expected a MobileNetV2, got NoneType"),
+    case(backbones.model_with_layers, MNET, {"head"}, "a transfer_model(...)", error=T,
+         expected="model: expected a transfer_model(...), got Functional"),
+    case(backbones.model_with_layers, MNET, ["out_relu"], "a MobileNetV2", error=T,
+         expected="names: expected a set of layer names"),
     case(backbones.mobilenet_v2, "yes", error=T, expected="True or False"),
     case(backbones.mobilenet_v2, False, 16, expected="image_size must be an integer in [32"),
     call(backbones.mobilenet_v2, replaced_port, V, "is corrupt or was replaced (sha256 mismatch): "
