@@ -19,7 +19,8 @@ installs it); Playwright's own browser downloads are never used.
 on its own line above (ruff would wrap the code in parentheses instead), long comment lines are
 wrapped, a long one-line string inside brackets is split into adjacent literals (the same
 string), and the Colab set-up cell is tagged ``remove-cell`` so the book leaves it out. What the
-code does and the outputs stay as they are.
+code does and the outputs stay as they are. A code cell a reader sees with more than 15 lines is
+named (it fails the command): a person splits it where the idea changes.
 """
 
 from __future__ import annotations
@@ -288,6 +289,7 @@ def check_book(html: Path, screens: Path | None, chromium: str, timeout_s: float
 LINE_LENGTH = 80  # as notebooks/ruff.toml: the book's content column holds about 80 characters
 COLAB_MARK = "google.colab"
 COLAB_TAG = "remove-cell"
+MAX_CELL_LINES = 15  # the house rule: a student reads a code cell at a glance
 
 
 def _wrap_comment(indent: str, comment: str) -> list[str]:
@@ -387,16 +389,21 @@ def fit_lines(source: str) -> str:
     return "\n".join(out)
 
 
-def lay_out(notebook: dict, colab_cell: str | None = None) -> bool:
-    """Apply ``fit_lines`` to every code cell and tag the Colab set-up cell, whose source becomes
-    ``colab_cell`` when given; whether anything changed."""
+def _cells_of(notebook: dict) -> list[dict]:
+    """The cells of a notebook's JSON, checked."""
     cells = notebook.get("cells") if isinstance(notebook, dict) else None
     if not isinstance(cells, list) or not all(
             isinstance(c, dict) and "cell_type" in c and "source" in c for c in cells):
         raise TypeError("notebook: expected a notebook's JSON (a dict whose 'cells' have "
                         f"'cell_type' and 'source'), got {type(notebook).__name__}")
+    return cells
+
+
+def lay_out(notebook: dict, colab_cell: str | None = None) -> bool:
+    """Apply ``fit_lines`` to every code cell and tag the Colab set-up cell, whose source becomes
+    ``colab_cell`` when given; whether anything changed."""
     changed = False
-    for cell in notebook["cells"]:
+    for cell in _cells_of(notebook):
         if cell["cell_type"] != "code":
             continue
         source = "".join(cell["source"])
@@ -415,6 +422,17 @@ def lay_out(notebook: dict, colab_cell: str | None = None) -> bool:
     return changed
 
 
+def long_cells(notebook: dict) -> list[tuple[int, int]]:
+    """(index, lines) of each code cell a reader sees that has more than MAX_CELL_LINES lines."""
+    found = []
+    for i, cell in enumerate(_cells_of(notebook)):
+        hidden = COLAB_TAG in cell.get("metadata", {}).get("tags", [])
+        lines = len("".join(cell["source"]).splitlines())
+        if cell["cell_type"] == "code" and not hidden and lines > MAX_CELL_LINES:
+            found.append((i, lines))
+    return found
+
+
 def _notebook_files(paths) -> list[Path]:
     """The notebooks in ``paths`` (files, or folders searched recursively)."""
     found = []
@@ -424,8 +442,9 @@ def _notebook_files(paths) -> list[Path]:
 
 
 def _layout_main(paths, check: bool) -> int:
-    """Lay out (or, with ``check``, list) the notebooks that need it; 1 when ``check`` finds any."""
-    todo = []
+    """Lay out (or, with ``check``, list) the notebooks that need it and list code cells too long
+    to read at a glance; 1 when ``check`` finds a notebook to lay out, or any cell is too long."""
+    todo, too_long = [], []
     for path in _notebook_files(paths):
         notebook = json.loads(path.read_text(encoding="utf-8"))
         try:  # a chapter notebook gets the Colab cell of companion.colab
@@ -438,11 +457,15 @@ def _layout_main(paths, check: bool) -> int:
                 path.write_text(
                     json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
                 )
+        too_long += [f"{path}: code cell {i} has {n} lines" for i, n in long_cells(notebook)]
     for path in todo:
         print(f"{'would lay out' if check else 'laid out'} {path}")
     if check and todo:
         print("run `make format` (then ruff format re-flows the code)", file=sys.stderr)
-    return 1 if check and todo else 0
+    for line in too_long:
+        print(f"{line}, more than {MAX_CELL_LINES}: split it where the idea changes",
+              file=sys.stderr)
+    return 1 if (check and todo) or too_long else 0
 
 
 def main(argv=None) -> int:

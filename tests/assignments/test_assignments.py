@@ -117,11 +117,13 @@ def test_student_version_holds_no_solution_line(source):
         assert not leaked, f"{student} shows solution lines: {leaked[:3]}"
 
 
-def test_student_code_fits_the_book_column(source):
+def test_student_code_fits_the_book_column_and_a_glance(source):
     student = ROOT / "book/assignments" / source.parent.name / source.name
-    wide = [line for cell in nbformat.read(student, as_version=4).cells if cell.cell_type == "code"
-            for line in cell.source.splitlines() if len(line) > 80]
+    code = [c.source for c in nbformat.read(student, as_version=4).cells if c.cell_type == "code"]
+    wide = [line for cell in code for line in cell.splitlines() if len(line) > 80]
     assert not wide, f"{student}: code lines wider than the book's 80 columns: {wide[:2]}"
+    long = [len(cell.splitlines()) for cell in code if len(cell.splitlines()) > 15]
+    assert not long, f"{student}: code cells of {long} lines, more than 15: split them"
 
 
 def test_built_book_holds_no_solution_line(source):

@@ -16,8 +16,8 @@ from PIL import Image
 
 import companion
 from bad_input import call, case, check, uncovered
-from companion import (assets, assignments, bookcheck, bookext, checks, cli, colab, conv, imagenet, images, imbalance,
-                       metrics, plotting, results, retrieval, runner, saliency, simclr, toy,
+from companion import (assets, assignments, bookcheck, bookext, checks, cli, colab, conv, files, imagenet,
+                       images, imbalance, metrics, plotting, results, retrieval, runner, saliency, simclr, toy,
                        transfer, triplet)
 from companion.data import (ImageSet, fashion, fetch, folder, imageset, load, online, photos,
                             shapes)
@@ -635,6 +635,12 @@ CASES = [
     case(bookext.run_times, None, error=T, expected="runner.entry_of(...)"),
     *[case(bookext.setup, app, error=T, expected="the Sphinx application")
       for app in (None, "x", object())],
+    # companion.files
+    case(files.atomic_write, 3, print, error=T, expected="path must be a file path"),
+    case(files.atomic_write, TMP / "missing" / "x.csv", print, error=F,
+         expected="missing does not exist: expected a file path in an existing folder"),
+    case(files.atomic_write, TMP / "x.csv", None, error=T,
+         expected="write: expected a function of the temporary path, got NoneType"),
     # companion.bookcheck
     case(bookcheck.check_book, NO_TOC, None, "chromium", error=F, expected="run `make book` first"),
     case(bookcheck.check_book, 3, None, "chromium", error=T, expected="file path"),
@@ -644,6 +650,8 @@ CASES = [
       for bad in (3, None, b"x = 1")],
     *[case(bookcheck.lay_out, bad, error=T, expected="a notebook's JSON")
       for bad in ([], {"cells": [{}]}, {})],
+    *[case(bookcheck.long_cells, bad, error=T, expected="a notebook's JSON")
+      for bad in (None, {"cells": [{"source": "x"}]}, {"cells": "x"})],
     case(bookcheck.main, ["frobnicate"], error=SystemExit, expected="invalid choice"),
     case(bookcheck.main, [], error=SystemExit, expected="required"),
     case(bookcheck.main, ["layout"], error=SystemExit, expected="required: paths"),

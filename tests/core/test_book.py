@@ -57,6 +57,25 @@ def test_layout_tags_the_colab_cell_and_is_idempotent(tmp_path):
     nbformat.validate(nbformat.read(path, as_version=4))
 
 
+def test_a_code_cell_over_fifteen_lines_fails_the_layout_unless_hidden(tmp_path, capsys):
+    sixteen = "\n".join(f"x{i} = {i}" for i in range(16))
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(sixteen),
+        nbformat.v4.new_code_cell(sixteen[: sixteen.rindex("\n")]),  # 15 lines
+        nbformat.v4.new_code_cell(sixteen + "\n"),
+        nbformat.v4.new_code_cell(sixteen, metadata={"tags": ["remove-cell"]}),
+    ]
+    path = tmp_path / "n.ipynb"
+    nbformat.write(nb, path)
+    assert bookcheck.long_cells(json.loads(path.read_text())) == [(2, 16)]
+    assert bookcheck._layout_main([tmp_path], check=True) == 1
+    assert f"{path}: code cell 2 has 16 lines" in capsys.readouterr().err
+    nb.cells.pop(2)
+    nbformat.write(nb, path)
+    assert bookcheck._layout_main([tmp_path], check=True) == 0
+
+
 def test_chapters_come_from_the_toc(tmp_path):
     (tmp_path / "_toc.yml").write_text(
         "format: jb-book\nroot: book/intro\nparts:\n  - caption: C\n    chapters:\n"
