@@ -15,7 +15,11 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 
 setup: $(STAMP) assets
 
+# A fresh .venv takes about 9 GB (torch's CUDA build alone 5.5 GB): say so before pip fails halfway.
+VENV_GB := 9
 $(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || [ "$$(df -Pk . | awk 'NR==2 {print int($$4 / 1048576)}')" -ge $(VENV_GB) ] || \
+	  { echo "setup needs about $(VENV_GB) GB free for $(VENV) here; df -h . shows $$(df -Ph . | awk 'NR==2 {print $$4}'): free some space and rerun"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -r requirements.txt
 	$(BIN)/pip install -q --no-deps -e .
