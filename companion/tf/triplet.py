@@ -19,8 +19,8 @@ from tqdm.auto import tqdm
 from .. import checks
 from .. import triplet as _spec
 from ..triplet import EMBEDDING_DIM, MARGIN, TRAINABLE_FROM
-from .backbones import TORCH_BN_EPSILON, TORCH_BN_MOMENTUM, block_layer_name, count_params
-from .backbones import mobilenet_v2, preprocess
+from .backbones import (TORCH_BN_EPSILON, TORCH_BN_MOMENTUM, block_layer_name, count_params,
+                        mobilenet_v2, model_with_layers, preprocess)
 from .training import EpochLog
 from .transfer import block_index
 
@@ -45,10 +45,7 @@ def _check_margin(margin: float) -> None:
 
 
 def _embedding(model) -> keras.Model:
-    names = {layer.name for layer in model.layers} if isinstance(model, keras.Model) else set()
-    if not {"stem", "top"} <= names:
-        raise TypeError(f"model: expected an embedding_model(...), got {checks.describe(model)}")
-    return model
+    return model_with_layers(model, {"stem", "top"}, "an embedding_model(...)")
 
 
 # --- data ----------------------------------------------------------------------------------------
