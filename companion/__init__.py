@@ -75,12 +75,20 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown CPU"
 
 
+def _threads_setting() -> str:
+    """The thread count the loaded framework was asked for, or ``"default"``: TensorFlow's
+    kernels read ``TF_NUM_INTRAOP_THREADS`` (``OMP_NUM_THREADS`` leaves them at one per core),
+    torch and numpy read ``OMP_NUM_THREADS``."""
+    variable = "TF_NUM_INTRAOP_THREADS" if "tensorflow" in sys.modules else "OMP_NUM_THREADS"
+    return os.environ.get(variable, "default")
+
+
 def describe_run(p: Profile) -> dict:
     """Show and return what a run's numbers depend on: profile, CPU, cores, threads and date."""
     if not isinstance(p, Profile):
         raise TypeError(f"describe_run takes companion.profile(...), got {type(p).__name__}")
     info = {"profile": p.name, "cpu": cpu_model(), "cores": os.cpu_count(),
-            "threads": os.environ.get("OMP_NUM_THREADS", "default"),
+            "threads": _threads_setting(),
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
     for name in FRAMEWORKS:  # versions of the frameworks already imported; import none here
         if name in sys.modules:

@@ -95,9 +95,9 @@ PER_METRIC = {  # metrics whose measured spread is wider than ABSOLUTE
     "gradcam_pointing_strict": 0.08,
     "sanity_gradcam_rank_corr": 0.2,
     "sanity_guided_backprop_rank_corr": 0.05,
-    # chapter 3: the article's unlabelled triplets (torch, seed 0, 2026-12-01) gave MAP@R 0.5295 with
-    # one thread and 0.6284 with two, R-precision 0.6233 and 0.7014 (Keras: the same with both);
-    # P@1 and the label-aware rows moved by at most 0.019
+    # chapter 3: the article's unlabelled triplets (seed 0, 2026-12-01) gave MAP@R 0.5295 with one
+    # thread and 0.6284 with two in torch, 0.5239 and 0.5626 in Keras (TF_NUM_INTRAOP_THREADS=1, then
+    # the default); R-precision moved by 0.078 and 0.036, P@1 and the label-aware rows by at most 0.019
     "map_at_r_triplet": 0.12,
     "r_precision_triplet": 0.1,
     # chapter 4: Keras' network trained from scratch on 50 labels (1 %) moved by 0.068 with one

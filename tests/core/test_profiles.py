@@ -1,3 +1,6 @@
+import sys
+import types
+
 import numpy as np
 import pytest
 
@@ -43,3 +46,15 @@ def test_record_rounds_stores_and_prints(capsys):
         companion.record("bad name", 1)
     with pytest.raises(TypeError):
         companion.record("array", np.zeros(3))
+
+
+def test_run_description_names_the_thread_setting_the_framework_reads(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.delenv("TF_NUM_INTRAOP_THREADS", raising=False)
+    monkeypatch.delitem(sys.modules, "tensorflow", raising=False)
+    assert companion.describe_run(companion.profile("smoke"))["threads"] == "1"
+    # TensorFlow's kernels ignore OMP_NUM_THREADS: with TensorFlow loaded, one thread is TF's own
+    monkeypatch.setitem(sys.modules, "tensorflow", types.ModuleType("tensorflow"))
+    assert companion.describe_run(companion.profile("smoke"))["threads"] == "default"
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "1")
+    assert companion.describe_run(companion.profile("smoke"))["threads"] == "1"
