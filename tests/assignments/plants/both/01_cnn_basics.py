@@ -1,4 +1,4 @@
-"""Planted answers for assignments/torch/01_cnn_basics.ipynb."""
+"""Planted answers for both editions of assignments/*/01_cnn_basics.ipynb."""
 
 # a plausible mistake: the padding added on one side only
 WRONG = ("q1", """

@@ -1,4 +1,4 @@
-"""Planted answers for assignments/tensorflow/05_visualising_cnns.ipynb."""
+"""Planted answers for both editions of assignments/*/05_visualising_cnns.ipynb."""
 
 # a plausible mistake: ReLU's ordinary backward pass (forward input positive), not the
 # guided gate that also needs a positive gradient

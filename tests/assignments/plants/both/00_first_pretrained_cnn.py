@@ -1,4 +1,4 @@
-"""Planted answers for assignments/torch/00_first_pretrained_cnn.ipynb."""
+"""Planted answers for both editions of assignments/*/00_first_pretrained_cnn.ipynb."""
 
 # a plausible mistake: the softmax without subtracting the largest logit, right on small
 # logits and NaN once e^1000 overflows
