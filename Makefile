@@ -71,24 +71,24 @@ endif
 test: test-core test-format test-assignments check-book test-torch test-tf test-notebooks
 
 # The book as a reader sees it: built from the committed notebooks, every page opened in headless
-# Chromium with the network blocked (companion/bookcheck.py says what fails a page); full-page
+# Chromium with the network blocked (companion/book/pages.py says what fails a page); full-page
 # screenshots land in _build/screens.
 check-book: book
-	$(BIN)/python -m companion.bookcheck pages _build/html --screens _build/screens
+	$(BIN)/python -m companion.book.pages _build/html --screens _build/screens
 	$(BIN)/python -m pytest -q tests/assignments -k built_book
 
 # Notebook code fits the book's content column: ruff format with notebooks/ruff.toml (80 columns).
 # `make format` rewrites the code cells' layout only (never their outputs) and tags the Colab
-# set-up cell remove-cell, so the book leaves it out; `bookcheck layout` fits what ruff cannot
+# set-up cell remove-cell, so the book leaves it out; `companion.book.layout` fits what ruff cannot
 # (long comments and strings), twice, since ruff's line breaks show it more to fit.
 # One chapter: make format FORMAT_NOTEBOOKS="notebooks/*/03_*.ipynb"
 FORMAT_NOTEBOOKS ?= notebooks
 format: setup
 	for pass in 1 2; do \
-	  $(BIN)/python -m companion.bookcheck layout $(FORMAT_NOTEBOOKS) && $(BIN)/ruff format -q $(FORMAT_NOTEBOOKS) || exit 1; \
+	  $(BIN)/python -m companion.book.layout $(FORMAT_NOTEBOOKS) && $(BIN)/ruff format -q $(FORMAT_NOTEBOOKS) || exit 1; \
 	done
 test-format: setup
-	$(BIN)/python -m companion.bookcheck layout --check notebooks
+	$(BIN)/python -m companion.book.layout --check notebooks
 	$(BIN)/ruff format --check notebooks
 
 # Classroom assignments (otter-grader): each source in assignments/<edition>/ is executed, then
@@ -97,14 +97,14 @@ test-format: setup
 # ONLY=torch/01 for one source.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 assignments: setup
-	$(BIN)/python -m companion.assignments build --jobs $(JOBS) $(if $(ONLY),--only $(ONLY))
+	$(BIN)/python -m companion.book.assignments build --jobs $(JOBS) $(if $(ONLY),--only $(ONLY))
 
 # Grade a folder of submitted student notebooks with `otter run` (no Docker, offline): one CSV row
 # per notebook, one column per question. make grade SUBMISSIONS=hand-ins/ [GRADES=grades.csv]
 GRADES ?= _build/grades.csv
 grade: setup
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=<folder of student notebooks> [GRADES=file.csv]"; exit 1; }
-	$(BIN)/python -m companion.assignments grade "$(SUBMISSIONS)" --csv "$(GRADES)"
+	$(BIN)/python -m companion.book.assignments grade "$(SUBMISSIONS)" --csv "$(GRADES)"
 
 # Solutions score full marks, blank student versions nothing, planted answers lose exactly their
 # question; the committed student versions are the ones `make assignments` makes.

@@ -3,6 +3,7 @@
 Importing ``companion`` imports neither TensorFlow nor torch; use ``companion.torch`` or
 ``companion.tf`` for one framework, never both in one process.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -14,7 +15,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Profile", "PROFILES", "profile", "describe_run", "seed_everything", "record", "recorded"]
+__all__ = [
+    "Profile",
+    "PROFILES",
+    "profile",
+    "describe_run",
+    "seed_everything",
+    "record",
+    "recorded",
+]
 
 PROFILE_ENV = "COMPANION_PROFILE"
 
@@ -87,9 +96,13 @@ def describe_run(p: Profile) -> dict:
     """Show and return what a run's numbers depend on: profile, CPU, cores, threads and date."""
     if not isinstance(p, Profile):
         raise TypeError(f"describe_run takes companion.profile(...), got {type(p).__name__}")
-    info = {"profile": p.name, "cpu": cpu_model(), "cores": os.cpu_count(),
-            "threads": _threads_setting(),
-            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    info = {
+        "profile": p.name,
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "threads": _threads_setting(),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
     for name in FRAMEWORKS:  # versions of the frameworks already imported; import none here
         if name in sys.modules:
             info[name] = getattr(sys.modules[name], "__version__", "?")
@@ -132,7 +145,8 @@ def _plain(value):
 
 
 def record(name: str, value) -> None:
-    """Report a headline number: shown in the notebook, glued for the book, collected by the runner."""
+    """Report a headline number: shown in the notebook, glued for the book, collected by the
+    runner."""
     if not isinstance(name, str):
         raise TypeError(f"record() takes a metric name as a string, got {type(name).__name__}")
     if not name or not name.replace("_", "").isalnum():

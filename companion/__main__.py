@@ -1,4 +1,5 @@
-"""Command line: ``python -m companion assets`` and ``python -m companion run ...``."""
-from .cli import main
+"""``python -m companion``: the book's command line (``companion.book.cli``)."""
+
+from .book.cli import main
 
 raise SystemExit(main())

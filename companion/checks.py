@@ -3,6 +3,7 @@
 Each check returns the cleaned value or raises one line that says what was expected and what was
 given; an error about a file names the file and says how to fix it.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -58,8 +59,15 @@ def text(x, name: str) -> str:
     return x
 
 
-def array(x, name: str, ndim: int | None = None, what: str = "", dtype=None, empty: bool = False,
-          finite: bool = False) -> np.ndarray:
+def array(
+    x,
+    name: str,
+    ndim: int | None = None,
+    what: str = "",
+    dtype=None,
+    empty: bool = False,
+    finite: bool = False,
+) -> np.ndarray:
     """``x`` as a numpy array of rank ``ndim`` (described as ``what``), optionally cast to
     ``dtype``, non-empty unless ``empty``, and free of NaN/inf when ``finite``."""
     what = what or (f"a {ndim}-D array" if ndim is not None else "an array")
@@ -74,18 +82,23 @@ def array(x, name: str, ndim: int | None = None, what: str = "", dtype=None, emp
     if ndim is not None and a.ndim != ndim:
         raise ValueError(f"{name}: expected {what}, got shape {a.shape}")
     if not empty and a.size == 0:
-        raise ValueError(f"{name}: expected a non-empty "
-                         f"{what.removeprefix('a ').removeprefix('an ')}, "
-                         f"got shape {a.shape}")
+        raise ValueError(
+            f"{name}: expected a non-empty "
+            f"{what.removeprefix('a ').removeprefix('an ')}, "
+            f"got shape {a.shape}"
+        )
     if finite and a.dtype.kind in "fc" and not np.isfinite(a).all():
-        raise ValueError(f"{name}: expected finite values, got {int((~np.isfinite(a)).sum())} NaN "
-                         "or "
-                         f"infinite value(s) (a diverged model or a division by zero?)")
+        raise ValueError(
+            f"{name}: expected finite values, got {int((~np.isfinite(a)).sum())} NaN "
+            "or "
+            f"infinite value(s) (a diverged model or a division by zero?)"
+        )
     return a
 
 
-def labels(y, name: str = "labels", n_classes: int | None = None,
-           n: int | None = None) -> np.ndarray:
+def labels(
+    y, name: str = "labels", n_classes: int | None = None, n: int | None = None
+) -> np.ndarray:
     """Integer class indices (1-D, int64) in ``[0, n_classes)``, ``n`` of them when given."""
     y = array(y, name, 1, "a 1-D array of class indices", empty=True)
     if y.size and not np.issubdtype(y.dtype, np.integer):
@@ -94,8 +107,10 @@ def labels(y, name: str = "labels", n_classes: int | None = None,
     if n is not None and len(y) != n:
         raise ValueError(f"{name}: expected {n} labels (one per example), got {len(y)}")
     if n_classes is not None and len(y) and (y.min() < 0 or y.max() >= n_classes):
-        raise ValueError(f"{name}: expected class indices in [0, {n_classes}), "
-                         f"got {int(y.min())}..{int(y.max())}")
+        raise ValueError(
+            f"{name}: expected class indices in [0, {n_classes}), "
+            f"got {int(y.min())}..{int(y.max())}"
+        )
     return y.astype(np.int64)
 
 
@@ -117,28 +132,32 @@ def to_uint8(a: np.ndarray, name: str = "images") -> np.ndarray:
             return a.astype(np.uint8)
         if low >= 0 and high <= 65535:  # 16-bit (uint16, or PIL's int32 mode "I")
             return np.round(a / 257).astype(np.uint8)
-        raise ValueError(f"{name}: expected 8- or 16-bit pixels, got {a.dtype} values "
-                         f"{low}..{high}")
+        raise ValueError(
+            f"{name}: expected 8- or 16-bit pixels, got {a.dtype} values {low}..{high}"
+        )
     if a.dtype.kind == "f":
         if not np.isfinite(a).all():
             raise ValueError(f"{name}: expected finite pixel values, got NaN or infinite ones")
         low, high = float(a.min()), float(a.max())
         if low < 0 or high > 255:
-            raise ValueError(f"{name}: expected float pixels in [0, 1] or [0, 255], "
-                             f"got {low:.3g}..{high:.3g}")
+            raise ValueError(
+                f"{name}: expected float pixels in [0, 1] or [0, 255], got {low:.3g}..{high:.3g}"
+            )
         return np.round(a * 255 if high <= 1 else a).astype(np.uint8)
     raise TypeError(f"{name}: expected uint8, 16-bit or float pixels, got {a.dtype}")
 
 
-def images(x, name: str = "images", convert: bool = False, channels=(1, 3, 4),
-           empty: bool = False) -> np.ndarray:
+def images(
+    x, name: str = "images", convert: bool = False, channels=(1, 3, 4), empty: bool = False
+) -> np.ndarray:
     """An N x H x W x C batch of pictures: uint8 only, or any of ``to_uint8``'s kinds with
     ``convert``; C in ``channels``; non-empty unless ``empty``."""
     what = "N x H x W x C pictures" if convert else "uint8 N x H x W x C pictures"
     a = array(x, name, 4, what, empty=empty)
     if a.shape[-1] not in channels:
-        raise ValueError(f"{name}: expected {' or '.join(map(str, channels))} channels, got shape "
-                         f"{a.shape}")
+        raise ValueError(
+            f"{name}: expected {' or '.join(map(str, channels))} channels, got shape {a.shape}"
+        )
     if convert:
         return to_uint8(a, name)
     if a.dtype != np.uint8:
@@ -154,13 +173,19 @@ def maps(x, name: str = "maps", ndim: int = 3) -> np.ndarray:
 
 def conv_geometry(n: int, kernel: int, stride: int = 1, padding: int = 0) -> int:
     """Output side of a convolution or pooling over ``n`` pixels; refuses what does not fit."""
-    for value, label, low in ((n, "input side", 1), (kernel, "kernel", 1), (stride, "stride", 1),
-                              (padding, "padding", 0)):
+    for value, label, low in (
+        (n, "input side", 1),
+        (kernel, "kernel", 1),
+        (stride, "stride", 1),
+        (padding, "padding", 0),
+    ):
         integer(value, label, low)
     if n + 2 * padding < kernel:
-        raise ValueError(f"a {kernel}-wide kernel does not fit a {n}-wide input padded by "
-                         f"{padding}: "
-                         f"expected kernel <= {n + 2 * padding}")
+        raise ValueError(
+            f"a {kernel}-wide kernel does not fit a {n}-wide input padded by "
+            f"{padding}: "
+            f"expected kernel <= {n + 2 * padding}"
+        )
     return (n + 2 * padding - kernel) // stride + 1
 
 
@@ -187,26 +212,6 @@ def file_error(file, problem: str, fix: str) -> str:
     return one_line(f"{file} {problem}: {fix}")
 
 
-_VERIFIED: dict = {}
-
-
-def verify_sha256(file, expected: str, fix: str) -> Path:
-    """Check ``file`` against its sha256, once per (size, mtime) in this process; a wrong or
-    missing file is an error that names it and says ``fix``."""
-    from .data.fetch import sha256sum
-
-    file = path(file, "file")
-    if not file.is_file():
-        raise FileNotFoundError(file_error(file, "is missing", fix))
-    stat = file.stat()
-    key = (str(file.resolve()), stat.st_size, stat.st_mtime_ns)
-    if _VERIFIED.get(key) != expected:
-        if sha256sum(file) != expected:
-            raise ValueError(file_error(file, "is corrupt or was replaced (sha256 mismatch)", fix))
-        _VERIFIED[key] = expected
-    return file
-
-
 def instance(x, kind, name: str, what: str):
     """``x`` if it is a ``kind`` (a class or a tuple of them), else a TypeError naming ``what``."""
     if not isinstance(x, kind):
@@ -224,8 +229,9 @@ def batch(x, name: str = "images", ndim: int | None = None, what: str = "") -> o
     if ndim is not None and len(shape) != ndim:
         raise ValueError(f"{name}: expected {what}, got shape {tuple(shape)}")
     if len(shape) == 0 or shape[0] == 0:
-        raise ValueError(f"{name}: expected {what} of at least one example, got shape "
-                         f"{tuple(shape)}")
+        raise ValueError(
+            f"{name}: expected {what} of at least one example, got shape {tuple(shape)}"
+        )
     return x
 
 

@@ -3,6 +3,7 @@
 Layouts follow Keras: images N x H x W x C, kernels KH x KW x C_in x C_out. Like every deep-learning
 framework, "convolution" here is cross-correlation: the kernel is not flipped.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,28 +22,35 @@ def check_conv(x, w, b=None, stride: int = 1, padding: int = 0):
     x = array(x, "x", 4, "images N x H x W x C")
     w = array(w, "w", 4, "a kernel KH x KW x C_in x C_out")
     if w.shape[2] != x.shape[3]:
-        raise ValueError(f"w: expected a kernel KH x KW x {x.shape[3]} x C_out (KH x KW x C x "
-                         f"C_out for C-channel images), got shape {w.shape}")
+        raise ValueError(
+            f"w: expected a kernel KH x KW x {x.shape[3]} x C_out (KH x KW x C x "
+            f"C_out for C-channel images), got shape {w.shape}"
+        )
     for side, k in zip(x.shape[1:3], w.shape[:2]):
         conv_geometry(side, k, stride, padding)
     if b is not None and np.shape(b) not in ((w.shape[3],), ()):
-        raise ValueError(f"b: expected {w.shape[3]} biases (one per output channel), got shape "
-                         f"{np.shape(b)}")
+        raise ValueError(
+            f"b: expected {w.shape[3]} biases (one per output channel), got shape {np.shape(b)}"
+        )
     return x, w
 
 
 def conv2d(x, w, b=None, stride: int = 1, padding: int = 0) -> np.ndarray:
-    """Slide every filter over the zero-padded images; each output channel sums over all input channels."""
+    """Slide every filter over the zero-padded images; each output channel sums over all input
+    channels."""
     x, w = check_conv(x, w, b, stride, padding)
     kh, kw = w.shape[:2]
     x = np.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
-    patches = sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::stride, ::stride]  # N, OH, OW, C, KH, KW
+    patches = sliding_window_view(x, (kh, kw), axis=(1, 2))[
+        :, ::stride, ::stride
+    ]  # N, OH, OW, C, KH, KW
     out = np.einsum("nhwcij,ijco->nhwo", patches, w)
     return out if b is None else out + np.asarray(b)
 
 
 def conv_matrix(w, in_shape, stride: int = 1, padding: int = 0) -> np.ndarray:
-    """The convolution as a (mostly zero) matrix M: ``M @ x.ravel() == conv2d(x[None], w, ...).ravel()``.
+    """The convolution as a (mostly zero) matrix M: ``M @ x.ravel() == conv2d(x[None], w,
+    ...).ravel()``.
 
     ``in_shape`` is H x W x C of one image; rows follow the output's H x W x C_out order.
     """
@@ -78,7 +86,8 @@ def pool2d(x, size: int = 2, stride: int | None = None, mode: str = "max") -> np
 
 
 def shift_change(image, kernel, shift: int = 1, size: int = 2) -> dict:
-    """How much a one-pixel shift of ``image`` (H x W x C) changes the convolution and its max pooling.
+    """How much a one-pixel shift of ``image`` (H x W x C) changes the convolution and its max
+    pooling.
 
     Each change is the mean absolute difference divided by the mean absolute value before the shift
     (the image moves ``shift`` pixels to the right, filling with zeros); ReLU comes before pooling.
@@ -87,10 +96,15 @@ def shift_change(image, kernel, shift: int = 1, size: int = 2) -> dict:
     kernel = array(kernel, "kernel", 4, "a kernel KH x KW x C_in x C_out")
     integer(size, "size", 1)
     if not isinstance(shift, (int, np.integer)) or not 0 < shift < image.shape[1]:
-        raise ValueError(f"expected one H x W x C image and 0 < shift < W, got {image.shape} and {shift}")
+        raise ValueError(
+            f"expected one H x W x C image and 0 < shift < W, got {image.shape} and {shift}"
+        )
     shifted = np.zeros_like(image)
     shifted[:, shift:] = image[:, :-shift]
-    conv = [np.maximum(conv2d(a[None], kernel, padding=kernel.shape[0] // 2), 0) for a in (image, shifted)]
+    conv = [
+        np.maximum(conv2d(a[None], kernel, padding=kernel.shape[0] // 2), 0)
+        for a in (image, shifted)
+    ]
     pooled = [pool2d(c, size) for c in conv]
 
     def change(a, b):

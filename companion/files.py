@@ -1,28 +1,74 @@
-"""Writing files so that an interrupted run never leaves half a file (framework-free)."""
+"""Files written whole and files verified (framework-free): every file the project writes goes
+through ``atomic_write``; every checked download or asset through ``verify_sha256``."""
+
 from __future__ import annotations
 
+import hashlib
 import os
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 
 from . import checks
 
 
+def _temporary_name(path: Path) -> Path:
+    """A name beside ``path``, unique to this writer, that keeps every suffix of ``path``
+    (``x.weights.h5`` -> ``x.1234-9f3a.part.weights.h5``): Keras and numpy choose a format by the
+    suffix, and two writers of one path never share a temporary file."""
+    name = path.name
+    stem, dot, suffixes = name.partition(".") if not name.startswith(".") else (name, "", "")
+    return path.with_name(f"{stem}.{os.getpid()}-{secrets.token_hex(4)}.part{dot}{suffixes}")
+
+
 def atomic_write(path, write: Callable[[Path], object], what: str = "file") -> Path:
-    """Call ``write(tmp)`` on a temporary path beside ``path``, then rename it to ``path``
-    (``os.replace``): a reader sees the old file or the whole new one, never a part. The temporary
-    name keeps the suffix (``x.part.keras``), which Keras and numpy read to choose a format."""
+    """Call ``write(tmp)`` on a temporary path beside ``path`` (``_temporary_name``), then rename it
+    to ``path`` (``os.replace``): a reader sees the old file or the whole new one, never a part."""
     path = checks.path(path, "path")
     if not callable(write):
-        raise TypeError("write: expected a function of the temporary path, got "
-                        f"{checks.describe(write)}")
+        raise TypeError(
+            f"write: expected a function of the temporary path, got {checks.describe(write)}"
+        )
     if not path.parent.is_dir():
-        raise FileNotFoundError(f"folder {path.parent} does not exist: expected a {what} path in "
-                                "an existing folder")
-    tmp = path.with_name(f"{path.stem}.part{path.suffix}")
+        raise FileNotFoundError(
+            f"folder {path.parent} does not exist: expected a {what} path in an existing folder"
+        )
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder: expected a {what} path (a file name)")
+    tmp = _temporary_name(path)
     try:
         write(tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def sha256sum(path: Path, chunk: int = 1 << 20) -> str:
+    """The sha256 hex digest of a file."""
+    path = checks.existing_file(path, "file to hash")
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+_VERIFIED: dict = {}
+
+
+def verify_sha256(file, expected: str, fix: str) -> Path:
+    """Check ``file`` against its sha256, once per (size, mtime) in this process; a wrong or
+    missing file is an error that names it and says ``fix``."""
+    file = checks.path(file, "file")
+    if not file.is_file():
+        raise FileNotFoundError(checks.file_error(file, "is missing", fix))
+    stat = file.stat()
+    key = (str(file.resolve()), stat.st_size, stat.st_mtime_ns)
+    if _VERIFIED.get(key) != expected:
+        if sha256sum(file) != expected:
+            raise ValueError(
+                checks.file_error(file, "is corrupt or was replaced (sha256 mismatch)", fix)
+            )
+        _VERIFIED[key] = expected
+    return file

@@ -1,6 +1,8 @@
 """Framework-free image helpers: the resizing both editions share, so their inputs are identical."""
+
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -13,8 +15,9 @@ def _pil_array(image: Image.Image) -> np.ndarray:
     if image.mode.startswith("I;16") or image.mode in ("I", "F"):
         a = np.asarray(image)
         if image.mode == "I" and a.size and (a.min() < 0 or a.max() > 65535):
-            raise ValueError("expected 8- or 16-bit pixels, got 32-bit values "
-                             f"{a.min()}..{a.max()}")
+            raise ValueError(
+                f"expected 8- or 16-bit pixels, got 32-bit values {a.min()}..{a.max()}"
+            )
         return a.astype(np.uint16) if image.mode == "I" else a
     return np.asarray(image.convert("RGB"))
 
@@ -40,14 +43,17 @@ def as_rgb_uint8(image) -> np.ndarray:
 
 
 def center_crop_resize(image, size: int, crop_fraction: float = 224 / 256) -> np.ndarray:
-    """ImageNet-style evaluation view: resize the short side to ``size / crop_fraction``, crop ``size``."""
+    """ImageNet-style evaluation view: resize the short side to ``size / crop_fraction``, crop
+    ``size``."""
     checks.integer(size, "size", 1)
     checks.number(crop_fraction, "crop_fraction", 1e-3, 1)
     image = Image.fromarray(as_rgb_uint8(image))
     short = round(size / crop_fraction)
     w, h = image.size
     scale = short / min(w, h)
-    image = image.resize((max(short, round(w * scale)), max(short, round(h * scale))), Image.BILINEAR)
+    image = image.resize(
+        (max(short, round(w * scale)), max(short, round(h * scale))), Image.BILINEAR
+    )
     w, h = image.size
     left, top = (w - size) // 2, (h - size) // 2
     return np.asarray(image.crop((left, top, left + size, top + size)))
@@ -61,3 +67,16 @@ def to_rgb_batch(images: np.ndarray) -> np.ndarray:
     if images.shape[-1] == 4:
         return images[..., :3]
     return images if images.shape[-1] == 3 else np.repeat(images, 3, axis=-1)
+
+
+def resize_images(images: np.ndarray, size: int) -> np.ndarray:
+    """uint8 N x H x W x C images resized to ``size`` x ``size`` (OpenCV, bilinear); channels are
+    kept."""
+    images = checks.images(images, empty=True, channels=range(1, 5))
+    checks.integer(size, "size", 1)
+    out = np.empty((len(images), size, size, images.shape[-1]), np.uint8)
+    for i, image in enumerate(images):
+        out[i] = cv2.resize(image, (size, size), interpolation=cv2.INTER_LINEAR).reshape(
+            size, size, -1
+        )
+    return out

@@ -1,4 +1,5 @@
 """Evaluation metrics shared by the chapters (numpy and scikit-learn, framework-free)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,7 +14,9 @@ def _labels(y_true, y_pred, n_classes: int | None):
     y_true = checks.labels(y_true, "y_true", n_classes)
     y_pred = checks.labels(y_pred, "y_pred", n_classes)
     if y_true.shape != y_pred.shape:
-        raise ValueError(f"expected two 1-D label arrays of one length, got {y_true.shape} and {y_pred.shape}")
+        raise ValueError(
+            f"expected two 1-D label arrays of one length, got {y_true.shape} and {y_pred.shape}"
+        )
     return y_true, y_pred
 
 
@@ -32,21 +35,28 @@ def accuracy(y_true, y_pred) -> float:
 
 
 def class_report(y_true, y_pred, positive: int, n_classes: int = 2) -> dict:
-    """Accuracy, and precision, recall (sensitivity) and F1 of the class ``positive`` (0 where undefined)."""
+    """Accuracy, and precision, recall (sensitivity) and F1 of the class ``positive`` (0 where
+    undefined)."""
     y_true, y_pred = _labels(y_true, y_pred, n_classes)
     checks.integer(positive, "positive", 0, n_classes)
     precision, recall, f1, _ = _sk.precision_recall_fscore_support(
-        y_true, y_pred, labels=[positive], average=None, zero_division=0)
-    return {"accuracy": accuracy(y_true, y_pred), "precision": float(precision[0]),
-            "recall": float(recall[0]), "f1": float(f1[0])}
+        y_true, y_pred, labels=[positive], average=None, zero_division=0
+    )
+    return {
+        "accuracy": accuracy(y_true, y_pred),
+        "precision": float(precision[0]),
+        "recall": float(recall[0]),
+        "f1": float(f1[0]),
+    }
 
 
 def per_class_accuracy(cm: np.ndarray) -> np.ndarray:
     """Recall of every class from a confusion matrix (NaN for a class with no examples)."""
     cm = checks.array(cm, "cm", 2, "a square confusion matrix")
     if cm.shape[0] != cm.shape[1] or (cm < 0).any():
-        raise ValueError("cm: expected a square confusion matrix of counts >= 0, got shape "
-                         f"{cm.shape}")
+        raise ValueError(
+            f"cm: expected a square confusion matrix of counts >= 0, got shape {cm.shape}"
+        )
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.diag(cm) / cm.sum(1)
 
@@ -59,7 +69,8 @@ def _boxes(boxes, name: str) -> np.ndarray:
 
 
 def box_iou(a, b) -> np.ndarray:
-    """Intersection over union of each pair of boxes ``a[i]``, ``b[i]`` (N x 4, ``x0, y0, x1, y1``)."""
+    """Intersection over union of each pair of boxes ``a[i]``, ``b[i]`` (N x 4, ``x0, y0, x1,
+    y1``)."""
     a, b = _boxes(a, "a"), _boxes(b, "b")
     if a.shape != b.shape:
         raise ValueError(f"expected two N x 4 arrays of one length, got {a.shape} and {b.shape}")
@@ -71,7 +82,8 @@ def box_iou(a, b) -> np.ndarray:
 
 
 def centred_boxes(boxes, image_size: int) -> np.ndarray:
-    """A baseline: for each box, one of the mean width and height of ``boxes``, centred in the image."""
+    """A baseline: for each box, one of the mean width and height of ``boxes``, centred in the
+    image."""
     boxes = _boxes(boxes, "boxes")
     checks.number(image_size, "image_size", 1)
     half = (boxes[:, 2:] - boxes[:, :2]).mean(0) / 2
@@ -89,12 +101,14 @@ def pointing_game(maps, masks, tolerance: float = 0) -> float:
     masks = checks.array(masks, "masks", 3, "boolean masks N x H x W").astype(bool)
     checks.number(tolerance, "tolerance", 0)
     if maps.shape != masks.shape:
-        raise ValueError(f"expected maps and masks of one shape N x H x W, got {maps.shape} and {masks.shape}")
+        raise ValueError(
+            f"expected maps and masks of one shape N x H x W, got {maps.shape} and {masks.shape}"
+        )
     hits = []
     for m, mask in zip(maps, masks):
         y, x = np.unravel_index(np.argmax(m), m.shape)
         ys, xs = np.nonzero(mask)
-        hits.append(len(ys) > 0 and np.min((ys - y) ** 2 + (xs - x) ** 2) <= tolerance ** 2)
+        hits.append(len(ys) > 0 and np.min((ys - y) ** 2 + (xs - x) ** 2) <= tolerance**2)
     return float(np.mean(hits))
 
 
@@ -106,31 +120,43 @@ def per_class_table(y_true, y_pred, class_names):
     import pandas as pd
 
     if isinstance(class_names, str) or not hasattr(class_names, "__len__") or not len(class_names):
-        raise TypeError("class_names: expected a non-empty list of names, got "
-                        f"{checks.describe(class_names)}")
+        raise TypeError(
+            f"class_names: expected a non-empty list of names, got {checks.describe(class_names)}"
+        )
     cm = confusion_matrix(y_true, y_pred, len(class_names))
     correct, total = np.diag(cm), cm.sum(1)
-    return pd.DataFrame({"correct": correct, "total": total,
-                         "fraction": [f"{c}/{t}" for c, t in zip(correct, total)],
-                         "accuracy": per_class_accuracy(cm).round(4)},
-                        index=pd.Index(list(class_names), name="class"))
+    return pd.DataFrame(
+        {
+            "correct": correct,
+            "total": total,
+            "fraction": [f"{c}/{t}" for c, t in zip(correct, total)],
+            "accuracy": per_class_accuracy(cm).round(4),
+        },
+        index=pd.Index(list(class_names), name="class"),
+    )
 
 
 def per_class_matrix(y_true, y_pred, class_names):
-    """The article's whole ``correct/total`` CSV: row = true class, column = predicted class, and each
-    cell ``count/total`` with ``total`` the row's number of images (the diagonal holds the corrects).
+    """The article's whole ``correct/total`` CSV: row = true class, column = predicted class, and
+    each
+    cell ``count/total`` with ``total`` the row's number of images (the diagonal holds the
+    corrects).
 
     A pandas DataFrame of strings; ``write_per_class_csv`` writes it.
     """
     import pandas as pd
 
     if isinstance(class_names, str) or not hasattr(class_names, "__len__") or not len(class_names):
-        raise TypeError("class_names: expected a non-empty list of names, got "
-                        f"{checks.describe(class_names)}")
+        raise TypeError(
+            f"class_names: expected a non-empty list of names, got {checks.describe(class_names)}"
+        )
     cm = confusion_matrix(y_true, y_pred, len(class_names))
     cells = [[f"{n}/{row.sum()}" for n in row] for row in cm]
-    return pd.DataFrame(cells, index=pd.Index(list(class_names), name="true \\ predicted"),
-                        columns=list(class_names))
+    return pd.DataFrame(
+        cells,
+        index=pd.Index(list(class_names), name="true \\ predicted"),
+        columns=list(class_names),
+    )
 
 
 def write_per_class_csv(path, y_true, y_pred, class_names):
@@ -150,8 +176,9 @@ def ranking_scores(hits, n_relevant) -> dict:
     hits = checks.array(hits, "hits", 2, "Q x K booleans").astype(bool)
     r = checks.labels(n_relevant, "n_relevant")
     if r.shape != (len(hits),) or (r < 0).any():
-        raise ValueError(f"expected Q x K hits and Q counts >= 0, got shapes {hits.shape} and "
-                         f"{r.shape}")
+        raise ValueError(
+            f"expected Q x K hits and Q counts >= 0, got shapes {hits.shape} and {r.shape}"
+        )
     keep = r > 0
     if not keep.any():
         raise ValueError("no query has another gallery item of its class: nothing to retrieve")
@@ -160,9 +187,11 @@ def ranking_scores(hits, n_relevant) -> dict:
     hits, r = hits[keep], r[keep]
     first_r = hits & (np.arange(hits.shape[1]) < r[:, None])  # hits among each query's first R
     precision_at_i = np.cumsum(first_r, 1) / np.arange(1, hits.shape[1] + 1)
-    return {"p_at_1": float(hits[:, 0].mean()),
-            "r_precision": float((first_r.sum(1) / r).mean()),
-            "map_at_r": float(((precision_at_i * first_r).sum(1) / r).mean())}
+    return {
+        "p_at_1": float(hits[:, 0].mean()),
+        "r_precision": float((first_r.sum(1) / r).mean()),
+        "map_at_r": float(((precision_at_i * first_r).sum(1) / r).mean()),
+    }
 
 
 def retrieval_scores(embeddings, labels, batch_size: int = 1024) -> dict:
@@ -173,10 +202,14 @@ def retrieval_scores(embeddings, labels, batch_size: int = 1024) -> dict:
     embeddings = checks.array(embeddings, "embeddings", 2, "N x D embeddings", finite=True)
     labels = checks.labels(labels, "labels")
     if len(labels) != len(embeddings):
-        raise ValueError(f"expected one label per embedding, got {len(labels)} labels for "
-                         f"{len(embeddings)} embeddings")
+        raise ValueError(
+            f"expected one label per embedding, got {len(labels)} labels for "
+            f"{len(embeddings)} embeddings"
+        )
     r = (labels[:, None] == labels[None, :]).sum(1) - 1
     if r.max() < 1:
         raise ValueError("no class has two members: nothing to retrieve")
-    found, _ = search(embeddings, embeddings, k=int(r.max()), exclude_self=True, batch_size=batch_size)
+    found, _ = search(
+        embeddings, embeddings, k=int(r.max()), exclude_self=True, batch_size=batch_size
+    )
     return ranking_scores(labels[found] == labels[:, None], r)

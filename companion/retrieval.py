@@ -1,5 +1,7 @@
-"""Similar-image search by cosine similarity, framework-free: the article's row-by-row search kept as
+"""Similar-image search by cosine similarity, framework-free: the article's row-by-row search kept
+as
 the reference, and the vectorised search that replaces it."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,8 +12,11 @@ from . import checks
 def _embeddings(x, name: str) -> np.ndarray:
     x = checks.array(x, name, 2, "a non-empty N x D array of embeddings")
     if x.shape[1] == 0:
-        raise ValueError(f"{name}: expected a non-empty N x D array of embeddings, got shape {x.shape}")
-    x = x.astype(np.float32, copy=False)
+        raise ValueError(
+            f"{name}: expected a non-empty N x D array of embeddings, got shape {x.shape}"
+        )
+    if x.dtype not in (np.float32, np.float64):  # float64 stays: the numpy references need it
+        x = x.astype(np.float32)
     if not np.isfinite(x).all():
         raise ValueError(f"{name}: embeddings hold NaN or infinite values (a diverged model?)")
     return x
@@ -29,7 +34,8 @@ def cosine_similarity(a, b) -> float:
 
 
 def feature_table(features, files=None):
-    """The article's DataFrame: one row per gallery image, its ``file`` and its ``features`` vector."""
+    """The article's DataFrame: one row per gallery image, its ``file`` and its ``features``
+    vector."""
     import pandas as pd
 
     features = _embeddings(features, "features")
@@ -42,8 +48,9 @@ def feature_table(features, files=None):
 def search_rowwise(query, table, k: int = 5):
     """The article's search: a similarity per row with ``apply``, sorted, the top ``k`` rows."""
     if not hasattr(table, "assign") or "features" not in getattr(table, "columns", ()):
-        raise TypeError("table: expected feature_table(...)'s DataFrame, got "
-                        f"{checks.describe(table)}")
+        raise TypeError(
+            f"table: expected feature_table(...)'s DataFrame, got {checks.describe(table)}"
+        )
     checks.integer(k, "k")
     if not 1 <= k <= len(table):
         raise ValueError(f"k must be in 1..{len(table)} (the gallery's size), got {k}")
@@ -59,11 +66,13 @@ def normalise(x) -> np.ndarray:
 
 
 def search(queries, gallery, k: int = 5, exclude_self: bool = False, batch_size: int = 1024):
-    """The ``k`` most cosine-similar gallery rows of each query: (indices, similarities), Q x k each,
+    """The ``k`` most cosine-similar gallery rows of each query: (indices, similarities), Q x k
+    each,
     most similar first (ties: lower index first).
 
     One normalised matrix product and a partial sort per batch of ``batch_size`` queries, so a
-    100 000-image gallery fits in memory. ``exclude_self`` (queries = the gallery itself) leaves each
+    100 000-image gallery fits in memory. ``exclude_self`` (queries = the gallery itself) leaves
+    each
     query out of its own results.
     """
     q, g = _embeddings(queries, "queries"), _embeddings(gallery, "gallery")
@@ -73,13 +82,15 @@ def search(queries, gallery, k: int = 5, exclude_self: bool = False, batch_size:
     if q.shape[1] != g.shape[1]:
         raise ValueError(f"queries have {q.shape[1]} dimensions, the gallery {g.shape[1]}")
     if exclude_self and len(q) != len(g):
-        raise ValueError(f"exclude_self needs the gallery as queries: {len(q)} queries, {len(g)} rows")
+        raise ValueError(
+            f"exclude_self needs the gallery as queries: {len(q)} queries, {len(g)} rows"
+        )
     available = len(g) - exclude_self
     if not 1 <= k <= available:
         raise ValueError(f"k must be in 1..{available} (the gallery's size), got {k}")
     indices, similarities = [], []
     for start in range(0, len(q), batch_size):
-        s = q[start:start + batch_size] @ g.T
+        s = q[start : start + batch_size] @ g.T
         if exclude_self:
             rows = np.arange(len(s))
             s[rows, start + rows] = -np.inf

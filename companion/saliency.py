@@ -1,10 +1,12 @@
 """From a saliency map to a mask, contours and a box, and ways to compare maps (framework-free).
 
-Maps are float arrays: one H x W map or a batch N x H x W. The CAM methods of ``companion.torch.cam``
+Maps are float arrays: one H x W map or a batch N x H x W. The CAM methods of
+``companion.torch.cam``
 and ``companion.tf.cam`` return maps at the resolution of the layer they look at; these helpers
 normalise them, bring them to the picture's size, threshold them (a fraction of the maximum, or
 Otsu's method) and draw the results on the picture with OpenCV.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -56,11 +58,14 @@ def resize(maps, size) -> np.ndarray:
 
 
 def to_mask(saliency, threshold=0.15) -> np.ndarray:
-    """Boolean mask of one map: values >= ``threshold`` x its maximum, or Otsu's threshold (``"otsu"``)."""
+    """Boolean mask of one map: values >= ``threshold`` x its maximum, or Otsu's threshold
+    (``"otsu"``)."""
     saliency = np.maximum(_single(saliency).astype(np.float32), 0)
     if not (isinstance(threshold, str) and threshold == "otsu") and (
-            isinstance(threshold, bool) or not isinstance(threshold, (int, float))
-            or not 0 < threshold <= 1):
+        isinstance(threshold, bool)
+        or not isinstance(threshold, (int, float))
+        or not 0 < threshold <= 1
+    ):
         raise ValueError(f"threshold must be a fraction in (0, 1] or 'otsu', got {threshold!r}")
     peak = saliency.max()
     if peak <= 0:
@@ -80,7 +85,8 @@ def contours(mask) -> list[np.ndarray]:
 
 
 def largest_box(mask) -> np.ndarray:
-    """Box ``(x0, y0, x1, y1)`` (end exclusive) of the largest 8-connected component; zeros if empty."""
+    """Box ``(x0, y0, x1, y1)`` (end exclusive) of the largest 8-connected component; zeros if
+    empty."""
     mask = _single(mask, "mask").astype(bool).astype(np.uint8)
     n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if n < 2:
@@ -103,7 +109,8 @@ def rank_correlation(a, b) -> np.ndarray:
 
 
 def heatmap(saliency, image_size=None) -> np.ndarray:
-    """One map as a uint8 H x W x 3 RGB picture in the jet colour map (normalised, optionally resized)."""
+    """One map as a uint8 H x W x 3 RGB picture in the jet colour map (normalised, optionally
+    resized)."""
     saliency = normalise(_single(saliency)[None])
     if image_size is not None:
         saliency = resize(saliency, image_size)
@@ -136,11 +143,14 @@ def draw_localisation(image, mask=None, box=None, truth=None) -> np.ndarray:
         if b is not None:
             checks.array(b, name, 1, "a box (x0, y0, x1, y1)", finite=True)
             if np.shape(b) != (4,):
-                raise ValueError(f"{name}: expected a box (x0, y0, x1, y1), got shape "
-                                 f"{np.shape(b)}")
+                raise ValueError(
+                    f"{name}: expected a box (x0, y0, x1, y1), got shape {np.shape(b)}"
+                )
     if mask is not None and np.shape(mask) != image.shape[:2]:
-        raise ValueError(f"mask: expected an H x W mask of the picture's size {image.shape[:2]}, "
-                         f"got shape {np.shape(mask)}")
+        raise ValueError(
+            f"mask: expected an H x W mask of the picture's size {image.shape[:2]}, "
+            f"got shape {np.shape(mask)}"
+        )
     thickness = max(1, round(min(image.shape[:2]) / 112))  # 1 pixel on small pictures, 2 at 224
     if mask is not None:
         cv2.drawContours(image, contours(mask), -1, (255, 255, 0), thickness)
@@ -167,6 +177,7 @@ def to_picture(arrays, centre: bool = False) -> np.ndarray:
 
 def gradient_magnitude(gradients) -> np.ndarray:
     """Input gradients N x H x W x C -> N x H x W maps: the largest absolute value over channels."""
-    g = checks.array(gradients, "gradients", 4, "N x H x W x C gradients", dtype=np.float32,
-                     finite=True)
+    g = checks.array(
+        gradients, "gradients", 4, "N x H x W x C gradients", dtype=np.float32, finite=True
+    )
     return np.abs(g).max(axis=-1)

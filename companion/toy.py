@@ -3,6 +3,7 @@
 A neuron's response is the dot product of its weights with the (mean-subtracted) image; among all
 weight vectors with entries -1 or +1, the one that fires hardest has the sign pattern of the image.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -39,18 +40,28 @@ def best_weights(image) -> tuple[np.ndarray, np.ndarray]:
     and the responses of all candidates (in ``sign_weights`` order)."""
     x = center(image)
     if x.size > 16:
-        raise ValueError("image: expected at most 16 pixels (2**16 candidates), got shape "
-                         f"{x.shape}")
+        raise ValueError(
+            f"image: expected at most 16 pixels (2**16 candidates), got shape {x.shape}"
+        )
     candidates = sign_weights(x.size)
     responses = candidates @ x.ravel()
     return candidates[responses.argmax()].reshape(x.shape), responses
 
 
 def responses_table(images: dict = TOY_IMAGES) -> dict:
-    """Response of each image's best weights (rows) to every image (columns), for same-sized images."""
+    """Response of each image's best weights (rows) to every image (columns), for same-sized
+    images."""
     if not isinstance(images, dict) or not images:
-        raise TypeError(f"images: expected a non-empty dict {{name: H x W image}}, got "
-                        f"{checks.describe(images)}")
+        raise TypeError(
+            f"images: expected a non-empty dict {{name: H x W image}}, got "
+            f"{checks.describe(images)}"
+        )
     best = {name: best_weights(image)[0] for name, image in images.items()}
-    return {row: {col: float((w * center(img)).sum()) for col, img in images.items() if img.shape == w.shape}
-            for row, w in best.items()}
+    return {
+        row: {
+            col: float((w * center(img)).sum())
+            for col, img in images.items()
+            if img.shape == w.shape
+        }
+        for row, w in best.items()
+    }

@@ -1,16 +1,16 @@
-"""Transfer learning, framework-free: zero-shot class mapping, resizing, DenseNet arithmetic, trainer specs."""
+"""Transfer learning, framework-free: zero-shot class mapping, per-class splits, DenseNet
+arithmetic."""
+
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import cv2
 import numpy as np
 
 from . import checks
 from .data import ImageSet
 from .imagenet import imagenet_classes
 
-# Level 1 (the model as it is): Fashion-MNIST classes and their ImageNet counterparts, where one exists.
+# Level 1 (the model as it is): Fashion-MNIST classes and their ImageNet counterparts, where one
+# exists.
 FASHION_TO_IMAGENET = {
     "T-shirt/top": ["jersey"],
     "Trouser": ["jean"],
@@ -24,25 +24,34 @@ FASHION_TO_IMAGENET = {
     "Ankle boot": ["cowboy boot", "clog"],
 }
 
-# DenseNet-BC variants of torchvision and Keras: layers per dense block (growth rate 32, 64 stem channels).
+# DenseNet-BC variants of torchvision and Keras: layers per dense block (growth rate 32, 64 stem
+# channels).
 DENSENET_BLOCKS = {121: (6, 12, 24, 16), 169: (6, 12, 32, 32), 201: (6, 12, 48, 32)}
 
 
-def imagenet_mapping(class_names, mapping: dict = FASHION_TO_IMAGENET) -> tuple[np.ndarray, np.ndarray]:
-    """ImageNet indices of the mapped classes and, for each, the index of the target class it stands for."""
+def imagenet_mapping(
+    class_names, mapping: dict = FASHION_TO_IMAGENET
+) -> tuple[np.ndarray, np.ndarray]:
+    """ImageNet indices of the mapped classes and, for each, the index of the target class it stands
+    for."""
     names = imagenet_classes()
     if isinstance(class_names, str) or not hasattr(class_names, "__iter__"):
-        raise TypeError("class_names: expected a list of names, got "
-                        f"{checks.describe(class_names)}")
+        raise TypeError(
+            f"class_names: expected a list of names, got {checks.describe(class_names)}"
+        )
     if not isinstance(mapping, dict):
-        raise TypeError(f"mapping: expected a dict {{class name: [ImageNet names]}}, got "
-                        f"{checks.describe(mapping)}")
+        raise TypeError(
+            f"mapping: expected a dict {{class name: [ImageNet names]}}, got "
+            f"{checks.describe(mapping)}"
+        )
     unknown = [n for c in class_names for n in mapping.get(c, ()) if n not in names]
     if unknown:
         raise ValueError(f"not ImageNet class names: {unknown}")
     missing = [c for c in class_names if c not in mapping]
     if missing:
-        raise ValueError(f"no mapping entry for classes {missing}: give each an ImageNet list (may be empty)")
+        raise ValueError(
+            f"no mapping entry for classes {missing}: give each an ImageNet list (may be empty)"
+        )
     pairs = [(names.index(n), t) for t, c in enumerate(class_names) for n in mapping[c]]
     if not pairs:
         raise ValueError("the mapping names no ImageNet class at all")
@@ -50,36 +59,25 @@ def imagenet_mapping(class_names, mapping: dict = FASHION_TO_IMAGENET) -> tuple[
     return np.array(columns), np.array(owners)
 
 
-def zero_shot_predict(imagenet_scores, class_names, mapping: dict = FASHION_TO_IMAGENET) -> np.ndarray:
-    """Target-class predictions: the best-scoring *mapped* ImageNet class decides (N x 1000 scores in)."""
-    scores = checks.array(imagenet_scores, "imagenet_scores", 2, "N x 1000 ImageNet scores",
-                          finite=True)
+def zero_shot_predict(
+    imagenet_scores, class_names, mapping: dict = FASHION_TO_IMAGENET
+) -> np.ndarray:
+    """Target-class predictions: the best-scoring *mapped* ImageNet class decides (N x 1000 scores
+    in)."""
+    scores = checks.array(
+        imagenet_scores, "imagenet_scores", 2, "N x 1000 ImageNet scores", finite=True
+    )
     if scores.shape[1] != 1000:
         raise ValueError(f"expected N x 1000 ImageNet scores, got shape {scores.shape}")
     columns, owners = imagenet_mapping(class_names, mapping)
     return owners[scores[:, columns].argmax(1)]
 
 
-def resize_images(images: np.ndarray, size: int) -> np.ndarray:
-    """uint8 N x H x W x C images resized to ``size`` x ``size`` (OpenCV, bilinear); channels are kept."""
-    images = checks.images(images, empty=True, channels=range(1, 5))
-    checks.integer(size, "size", 1)
-    out = np.empty((len(images), size, size, images.shape[-1]), np.uint8)
-    for i, image in enumerate(images):
-        out[i] = cv2.resize(image, (size, size), interpolation=cv2.INTER_LINEAR).reshape(size, size, -1)
-    return out
-
-
-def resized(data: ImageSet, size: int) -> ImageSet:
-    """``data`` with its images resized (see ``resize_images``); boxes and masks are dropped."""
-    if not isinstance(data, ImageSet):
-        raise TypeError(f"resized takes an ImageSet, got {type(data).__name__}")
-    return ImageSet(resize_images(data.images, size), data.labels, data.class_names, names=data.names,
-                    info=dict(data.info, image_size=size))
-
-
-def split_per_class(data: ImageSet, n_train: int, n_val: int, seed: int = 0) -> tuple[ImageSet, ImageSet]:
-    """Disjoint random training and validation sets with ``n_train`` and ``n_val`` images of every class."""
+def split_per_class(
+    data: ImageSet, n_train: int, n_val: int, seed: int = 0
+) -> tuple[ImageSet, ImageSet]:
+    """Disjoint random training and validation sets with ``n_train`` and ``n_val`` images of every
+    class."""
     if not isinstance(data, ImageSet):
         raise TypeError(f"split_per_class takes an ImageSet, got {type(data).__name__}")
     checks.integer(n_train, "n_train", 1)
@@ -89,10 +87,14 @@ def split_per_class(data: ImageSet, n_train: int, n_val: int, seed: int = 0) -> 
     for c in range(len(data.class_names)):
         idx = rng.permutation(np.flatnonzero(data.labels == c))
         if len(idx) < n_train + n_val:
-            raise ValueError(f"class {data.class_names[c]!r} has {len(idx)} images, {n_train + n_val} asked for")
+            raise ValueError(
+                f"class {data.class_names[c]!r} has {len(idx)} images, {n_train + n_val} asked for"
+            )
         train.append(idx[:n_train])
-        val.append(idx[n_train:n_train + n_val])
-    return data.subset(rng.permutation(np.concatenate(train))), data.subset(rng.permutation(np.concatenate(val)))
+        val.append(idx[n_train : n_train + n_val])
+    return data.subset(rng.permutation(np.concatenate(train))), data.subset(
+        rng.permutation(np.concatenate(val))
+    )
 
 
 def dense_connections(layers: int) -> int:
@@ -101,11 +103,16 @@ def dense_connections(layers: int) -> int:
     return layers * (layers + 1) // 2
 
 
-def densenet_channels(blocks=DENSENET_BLOCKS[121], growth_rate: int = 32, stem: int = 64) -> list[tuple[str, int]]:
-    """Channels after every dense block and transition: a block adds ``layers x growth``, a transition halves."""
+def densenet_channels(
+    blocks=DENSENET_BLOCKS[121], growth_rate: int = 32, stem: int = 64
+) -> list[tuple[str, int]]:
+    """Channels after every dense block and transition: a block adds ``layers x growth``, a
+    transition halves."""
     if isinstance(blocks, (str, bytes)) or not hasattr(blocks, "__iter__") or not len(blocks):
-        raise TypeError(f"blocks: expected layers per dense block, e.g. (6, 12, 24, 16), got "
-                        f"{checks.describe(blocks)}")
+        raise TypeError(
+            f"blocks: expected layers per dense block, e.g. (6, 12, 24, 16), got "
+            f"{checks.describe(blocks)}"
+        )
     for value in blocks:
         checks.integer(value, "layers per block", 1)
     checks.integer(growth_rate, "growth_rate", 1)
@@ -118,47 +125,3 @@ def densenet_channels(blocks=DENSENET_BLOCKS[121], growth_rate: int = 32, stem: 
             channels //= 2
             out.append((f"transition{i}", channels))
     return out
-
-
-@dataclass(frozen=True)
-class TrainerSpec:
-    """How ``fit`` trains: optimizer, step learning-rate schedule, step validation and its start.
-
-    The learning rate of epoch ``e`` (from 0) is ``lr * gamma ** (e // step_size)``, torch's ``StepLR``.
-    ``validate_every`` > 0 validates every that many steps once ``epoch >= min_epoch``; validation also
-    runs at every epoch end, and only validations from ``min_epoch`` on compete for the best weights.
-    """
-
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    momentum: float = 0.0
-    step_size: int = 0
-    gamma: float = 1.0
-    validate_every: int = 0
-    min_epoch: int = 0
-
-    def __post_init__(self):
-        if not isinstance(self.optimizer, str) or self.optimizer not in ("adam", "sgd"):
-            raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
-        for key in ("lr", "momentum", "gamma"):
-            checks.number(getattr(self, key), f"TrainerSpec.{key}")
-        for key in ("step_size", "validate_every", "min_epoch"):
-            checks.integer(getattr(self, key), f"TrainerSpec.{key}")
-        if self.lr <= 0 or self.step_size < 0 or self.validate_every < 0 or self.min_epoch < 0:
-            raise ValueError(f"lr must be > 0 and step_size, validate_every, min_epoch >= 0, got {self}")
-
-    def lr_at(self, epoch: int) -> float:
-        """Learning rate of epoch ``epoch`` (0-based)."""
-        return self.lr * self.gamma ** (epoch // self.step_size) if self.step_size else self.lr
-
-
-def classifier_trainer(lr: float = 5e-5, decay_every: int = 2, validate_every: int = 10,
-                       min_epoch: int = 1) -> TrainerSpec:
-    """The article's classifier-only trainer: Adam, learning rate cut by 15 % every ``decay_every`` epochs."""
-    return TrainerSpec("adam", lr, step_size=decay_every, gamma=0.85, validate_every=validate_every,
-                       min_epoch=min_epoch)
-
-
-def sgd_trainer(lr: float = 1e-3, momentum: float = 0.9, step_size: int = 7, gamma: float = 0.1) -> TrainerSpec:
-    """The article's second trainer: SGD with momentum and StepLR, a validation phase after every epoch."""
-    return TrainerSpec("sgd", lr, momentum=momentum, step_size=step_size, gamma=gamma)

@@ -3,6 +3,7 @@
 Both editions (``companion.torch.triplet``, ``companion.tf.triplet``) share these constants, so the
 chapter reads the same in PyTorch and Keras.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -10,10 +11,11 @@ from dataclasses import replace
 import numpy as np
 
 from . import checks
-from .data import ImageSet, load
-from .transfer import resized
+from .data import ImageSet, load, resized
 
-TRAINABLE_FROM = 15  # torchvision block 15 (Keras block_14_expand) on: the last stage but its 1st block
+TRAINABLE_FROM = (
+    15  # torchvision block 15 (Keras block_14_expand) on: the last stage but its 1st block
+)
 EMBEDDING_DIM = 256
 MARGIN = 0.5  # the article's (keras-io's) margin on squared L2 distances
 CONTRAST = (0.2, 1.8)  # the positive's random contrast factor
@@ -22,14 +24,18 @@ ARTICLE_CLASSES = ("daisy", "dandelion", "roses", "sunflowers", "tulips")  # tf-
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Sneaker", "Bag")  # the offline stand-in
 
 
-def select_classes(data: ImageSet, class_names, n_per_class: int | None = None, seed: int = 0) -> ImageSet:
-    """The images of ``class_names`` only, relabelled 0..k-1 in that order, optionally ``n_per_class``
+def select_classes(
+    data: ImageSet, class_names, n_per_class: int | None = None, seed: int = 0
+) -> ImageSet:
+    """The images of ``class_names`` only, relabelled 0..k-1 in that order, optionally
+    ``n_per_class``
     of each drawn at random with ``seed``, in shuffled order."""
     if not isinstance(data, ImageSet):
         raise TypeError(f"select_classes takes an ImageSet, got {type(data).__name__}")
     if isinstance(class_names, str) or not hasattr(class_names, "__iter__") or not len(class_names):
-        raise TypeError(f"class_names: expected a non-empty list of names, got "
-                        f"{checks.describe(class_names)}")
+        raise TypeError(
+            f"class_names: expected a non-empty list of names, got {checks.describe(class_names)}"
+        )
     if n_per_class is not None:
         checks.integer(n_per_class, "n_per_class", 1)
     unknown = [c for c in class_names if c not in data.class_names]
@@ -47,25 +53,36 @@ def select_classes(data: ImageSet, class_names, n_per_class: int | None = None, 
     return replace(subset, labels=relabel[subset.labels], class_names=list(class_names))
 
 
-def chapter_data(dataset: str = "fashion-mnist", n_per_class: int = 120, n_test_per_class: int = 200,
-                 image_size: int = 96, seed: int = 0) -> tuple[ImageSet, ImageSet]:
+def chapter_data(
+    dataset: str = "fashion-mnist",
+    n_per_class: int = 120,
+    n_test_per_class: int = 200,
+    image_size: int = 96,
+    seed: int = 0,
+) -> tuple[ImageSet, ImageSet]:
     """The article's 5-class anchors (``n_per_class`` training images of each) and held-out test
     images of the same classes, resized to ``image_size``: Fashion-MNIST offline, or the article's
     flowers (``tf-flowers``, online)."""
     classes = {"fashion-mnist": FASHION_CLASSES, "tf-flowers": ARTICLE_CLASSES}
     if not isinstance(dataset, str) or dataset not in classes:
         raise ValueError(f"dataset must be one of {sorted(classes)}, got {dataset!r}")
-    for value, name in ((n_per_class, "n_per_class"), (n_test_per_class, "n_test_per_class"),
-                        (image_size, "image_size")):
+    for value, name in (
+        (n_per_class, "n_per_class"),
+        (n_test_per_class, "n_test_per_class"),
+        (image_size, "image_size"),
+    ):
         checks.integer(value, name, 1)
     options = {"image_size": image_size} if dataset == "tf-flowers" else {}
-    train, test = (select_classes(load(dataset, split, **options), classes[dataset], n, seed)
-                   for split, n in (("train", n_per_class), ("test", n_test_per_class)))
+    train, test = (
+        select_classes(load(dataset, split, **options), classes[dataset], n, seed)
+        for split, n in (("train", n_per_class), ("test", n_test_per_class))
+    )
     return resized(train, image_size), resized(test, image_size)
 
 
 def resized_split(dataset: str, split: str, n: int, image_size: int) -> np.ndarray:
-    """The first ``n`` images of a split (all classes), resized: a large gallery for timing search."""
+    """The first ``n`` images of a split (all classes), resized: a large gallery for timing
+    search."""
     checks.integer(n, "n (a positive number of images)", 1)
     checks.integer(image_size, "image_size", 1)
     data = load(dataset, split, **({"image_size": image_size} if dataset == "tf-flowers" else {}))
@@ -86,20 +103,27 @@ def same_class_rate(labels, negatives) -> float:
     anchor's own label: the false negatives random shuffling makes."""
     labels, negatives = checks.labels(labels), checks.labels(negatives, "negatives")
     if len(labels) == 0 or negatives.shape != labels.shape:
-        raise ValueError(f"expected labels and negatives of one length, got {labels.shape} and "
-                         f"{negatives.shape}")
+        raise ValueError(
+            f"expected labels and negatives of one length, got {labels.shape} and {negatives.shape}"
+        )
     if negatives.min() < 0 or negatives.max() >= 2 * len(labels):
-        raise ValueError(f"negatives must index concat(anchors, positives): 0..{2 * len(labels) - 1}")
+        raise ValueError(
+            f"negatives must index concat(anchors, positives): 0..{2 * len(labels) - 1}"
+        )
     return float(np.mean(np.concatenate([labels, labels])[negatives] == labels))
 
 
-def train_val_split(n: int, train_fraction: float = 0.8, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def train_val_split(
+    n: int, train_fraction: float = 0.8, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """The article's split: a random ``train_fraction`` of ``n`` triplets for training, the rest for
     validation (index arrays)."""
     checks.integer(n, "n")
     checks.number(train_fraction, "train_fraction")
     if not 0 < train_fraction < 1 or n < 2:
-        raise ValueError(f"expected 0 < train_fraction < 1 and n >= 2, got {train_fraction} and {n}")
+        raise ValueError(
+            f"expected 0 < train_fraction < 1 and n >= 2, got {train_fraction} and {n}"
+        )
     order = np.random.default_rng(seed).permutation(n)
     cut = int(round(train_fraction * n))
     return order[:cut], order[cut:]
@@ -115,7 +139,9 @@ def semi_hard_reference(distances, labels) -> np.ndarray:
     labels = checks.labels(labels)
     d = checks.array(distances, "distances", 2, "a B x B distance matrix", np.float64, finite=True)
     if d.shape != (len(labels), len(labels)):
-        raise ValueError(f"expected a B x B distance matrix for {len(labels)} labels, got {d.shape}")
+        raise ValueError(
+            f"expected a B x B distance matrix for {len(labels)} labels, got {d.shape}"
+        )
     chosen = np.full(d.shape, -1)
     for a in range(len(labels)):
         negatives = [n for n in range(len(labels)) if labels[n] != labels[a]]
@@ -123,6 +149,9 @@ def semi_hard_reference(distances, labels) -> np.ndarray:
             if p == a or labels[p] != labels[a] or not negatives:
                 continue
             farther = [n for n in negatives if d[a, n] > d[a, p]]
-            chosen[a, p] = (min(farther, key=lambda n: d[a, n]) if farther
-                            else max(negatives, key=lambda n: d[a, n]))
+            chosen[a, p] = (
+                min(farther, key=lambda n: d[a, n])
+                if farther
+                else max(negatives, key=lambda n: d[a, n])
+            )
     return chosen

@@ -4,6 +4,7 @@ A case is one call with one bad input; it must raise ``error`` with a one-line m
 contains ``expected`` (what the function wanted). ``public_names`` lists what each module defines
 for users, so a coverage test can fail when a public function has fewer than three cases.
 """
+
 import importlib
 import inspect
 from collections import Counter
@@ -53,9 +54,13 @@ def check(c: Case, capsys=None) -> None:
 def public_names(module_name: str) -> list[str]:
     """Functions and classes a module defines whose names do not start with ``_``."""
     module = importlib.import_module(module_name)
-    return [f"{module_name}.{n}" for n, o in vars(module).items()
-            if not n.startswith("_") and (inspect.isfunction(o) or inspect.isclass(o))
-            and o.__module__ == module_name]
+    return [
+        f"{module_name}.{n}"
+        for n, o in vars(module).items()
+        if not n.startswith("_")
+        and (inspect.isfunction(o) or inspect.isclass(o))
+        and o.__module__ == module_name
+    ]
 
 
 def takes_no_input(full_name: str) -> bool:
@@ -71,5 +76,9 @@ def takes_no_input(full_name: str) -> bool:
 def uncovered(cases, modules, exempt: dict) -> list[str]:
     """Public names of ``modules`` with fewer than 3 cases, unless exempt or taking no input."""
     counts = Counter(c.name for c in cases)
-    return [f"{n} ({counts[n]} cases)" for m in modules for n in public_names(m)
-            if counts[n] < 3 and n not in exempt and not takes_no_input(n)]
+    return [
+        f"{n} ({counts[n]} cases)"
+        for m in modules
+        for n in public_names(m)
+        if counts[n] < 3 and n not in exempt and not takes_no_input(n)
+    ]

@@ -1,6 +1,8 @@
-"""Framework-free SimCLR test cases shared by tests/core, tests/torch and tests/tf (separate processes).
+"""Framework-free SimCLR test cases shared by tests/core, tests/torch and tests/tf (separate
+processes).
 
-The batch of 4 of the source article (Chapter 4's Korean blog series, part 3): 4 images, 2 views each, N = 8 rows, view
+The batch of 4 of the source article (Chapter 4's Korean blog series, part 3): 4 images, 2 views
+each, N = 8 rows, view
 after view (row i and row i + 4 are the two views of image i). FEATURES_B4 is a fixed, seeded
 8 x 5 array; the info-NCE logits of any such array are 8 x 7 with labels all 0.
 
@@ -11,6 +13,7 @@ Analytic cases (N = 2B rows):
   is 1/t and the 2B - 2 negatives' are 0, so the loss is log(1 + (2B - 2) e^(-1/t)), near 0 at
   t = 0.01 (about 6 e^-100).
 """
+
 import numpy as np
 
 BATCH = 4
@@ -36,9 +39,13 @@ def separated_loss(batch_size, temperature):
 
 
 # Top-k accuracy on hand-made logits: 4 rows, 3 classes.
-TOPK_LOGITS = np.array([[3.0, 1.0, 2.0],    # label 0: rank 1
-                        [0.1, 0.2, 0.3],    # label 0: rank 3
-                        [0.5, 0.9, 0.1],    # label 0: rank 2
-                        [1.0, 5.0, 0.0]])   # label 1: rank 1
+TOPK_LOGITS = np.array(
+    [
+        [3.0, 1.0, 2.0],  # label 0: rank 1
+        [0.1, 0.2, 0.3],  # label 0: rank 3
+        [0.5, 0.9, 0.1],  # label 0: rank 2
+        [1.0, 5.0, 0.0],
+    ]
+)  # label 1: rank 1
 TOPK_LABELS = np.array([0, 0, 0, 1])
 TOPK_EXPECTED = {1: 0.5, 2: 0.75, 3: 1.0}

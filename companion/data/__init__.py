@@ -1,12 +1,15 @@
-"""Data sets as framework-free ``ImageSet``s (uint8 NHWC + labels); ``load`` is the one entry point."""
+"""Data sets as framework-free ``ImageSet``s (uint8 NHWC + labels); ``load`` is the one entry
+point."""
+
 from __future__ import annotations
 
 import inspect
 
-from .fetch import cache_dir, download, fetch_archive, safe_extract, sha256sum
+from ..files import sha256sum
+from .fetch import cache_dir, download, fetch_archive, safe_extract
 from .fashion import load_fashion_mnist
 from .folder import load_folder, scan_folder, write_folder
-from .imageset import ImageSet, inputs_and_labels
+from .imageset import ImageSet, inputs_and_labels, resized
 from .online import load_stl10, load_tf_flowers
 from .photos import PHOTOS, load_sample_photos, photo
 from .shapes import load_shapes
@@ -28,17 +31,39 @@ def load(name: str, split: str | None = None, **options) -> ImageSet:
     loader, splits, _ = REGISTRY[name]
     split = split or splits[0]
     if not isinstance(split, str) or split not in splits:
-        raise ValueError(f"dataset {name!r} has no split {split!r}: expected one of {', '.join(splits)}")
+        raise ValueError(
+            f"dataset {name!r} has no split {split!r}: expected one of {', '.join(splits)}"
+        )
     accepted = inspect.signature(loader).parameters
-    unknown = set(options) - set(accepted) if not any(
-        p.kind == p.VAR_KEYWORD for p in accepted.values()) else set()
+    unknown = (
+        set(options) - set(accepted)
+        if not any(p.kind == p.VAR_KEYWORD for p in accepted.values())
+        else set()
+    )
     if unknown:
         raise TypeError(f"load({name!r}) got unexpected option(s) {sorted(unknown)}")
     return loader(split=split, **options)
 
 
 __all__ = [
-    "ImageSet", "inputs_and_labels", "REGISTRY", "load", "load_fashion_mnist", "load_shapes", "load_sample_photos",
-    "load_folder", "scan_folder", "write_folder", "load_tf_flowers", "load_stl10", "photo", "PHOTOS",
-    "cache_dir", "download", "fetch_archive", "safe_extract", "sha256sum",
+    "ImageSet",
+    "inputs_and_labels",
+    "resized",
+    "REGISTRY",
+    "load",
+    "load_fashion_mnist",
+    "load_shapes",
+    "load_sample_photos",
+    "load_folder",
+    "scan_folder",
+    "write_folder",
+    "load_tf_flowers",
+    "load_stl10",
+    "photo",
+    "PHOTOS",
+    "cache_dir",
+    "download",
+    "fetch_archive",
+    "safe_extract",
+    "sha256sum",
 ]

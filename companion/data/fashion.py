@@ -1,4 +1,6 @@
-"""Fashion-MNIST from the idx files of Debian's ``dataset-fashion-mnist`` (or a verified download)."""
+"""Fashion-MNIST from the idx files of Debian's ``dataset-fashion-mnist`` (or a verified
+download)."""
+
 from __future__ import annotations
 
 import gzip
@@ -13,20 +15,37 @@ from .fetch import cache_dir, download
 from .imageset import ImageSet
 
 CLASS_NAMES = [
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 ]
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
-# sha256 of the *decompressed* idx files: Debian recompressed the .gz, the bytes inside are upstream's.
+# sha256 of the *decompressed* idx files: Debian recompressed the .gz, the bytes inside are
+# upstream's.
 FILES = {
     "train": {
-        "train-images-idx3-ubyte.gz": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
-        "train-labels-idx1-ubyte.gz": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+        "train-images-idx3-ubyte.gz": (
+            "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"
+        ),
+        "train-labels-idx1-ubyte.gz": (
+            "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"
+        ),
     },
     "test": {
-        "t10k-images-idx3-ubyte.gz": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
-        "t10k-labels-idx1-ubyte.gz": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+        "t10k-images-idx3-ubyte.gz": (
+            "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"
+        ),
+        "t10k-labels-idx1-ubyte.gz": (
+            "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"
+        ),
     },
 }
 HOW_TO_GET = "install it with `sudo apt-get install dataset-fashion-mnist` (or run `make setup`)"
@@ -49,8 +68,11 @@ def read_idx(path: Path, sha256: str | None = None) -> np.ndarray:
         with gzip.open(path) as f:
             raw = f.read()
     except (OSError, EOFError) as err:
-        raise ValueError(checks.file_error(path, f"is not a readable gzip file ({err})",
-                                           f"delete it and {HOW_TO_GET}")) from None
+        raise ValueError(
+            checks.file_error(
+                path, f"is not a readable gzip file ({err})", f"delete it and {HOW_TO_GET}"
+            )
+        ) from None
     if sha256 and hashlib.sha256(raw).hexdigest() != sha256:
         raise ValueError(f"{path} is corrupt (sha256 mismatch); delete it and {HOW_TO_GET}")
     try:
@@ -58,8 +80,11 @@ def read_idx(path: Path, sha256: str | None = None) -> np.ndarray:
         shape = np.frombuffer(raw, ">u4", count=ndim, offset=4).astype(int)
         return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(shape)
     except (IndexError, ValueError):
-        raise ValueError(checks.file_error(path, "is not an idx file (truncated?)",
-                                           f"delete it and {HOW_TO_GET}")) from None
+        raise ValueError(
+            checks.file_error(
+                path, "is not an idx file (truncated?)", f"delete it and {HOW_TO_GET}"
+            )
+        ) from None
 
 
 def load_fashion_mnist(split: str, verify: bool = False, allow_download: bool = True) -> ImageSet:

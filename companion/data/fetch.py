@@ -1,7 +1,7 @@
 """Verified downloads and safe archive extraction, failing fast when offline."""
+
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import socket
@@ -14,6 +14,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from .. import checks
+from ..files import atomic_write, sha256sum
 
 
 def cache_dir() -> Path:
@@ -23,18 +24,9 @@ def cache_dir() -> Path:
     return path
 
 
-def sha256sum(path: Path, chunk: int = 1 << 20) -> str:
-    """The sha256 hex digest of a file."""
-    path = checks.existing_file(path, "file to hash")
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def check_online(url: str, timeout: float = 3.0, offline_hint: str = "") -> None:
-    """Raise ``ConnectionError`` at once (not after a long retry) when ``url``'s host is unreachable."""
+    """Raise ``ConnectionError`` at once (not after a long retry) when ``url``'s host is
+    unreachable."""
     parts = urllib.parse.urlsplit(checks.text(url, "url"))
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"url: expected an http(s)://host/... address, got {url!r}")
@@ -43,11 +35,14 @@ def check_online(url: str, timeout: float = 3.0, offline_hint: str = "") -> None
         socket.create_connection((parts.hostname, port), timeout=timeout).close()
     except OSError as err:
         hint = f" Offline alternative: {offline_hint}" if offline_hint else ""
-        raise ConnectionError(f"cannot reach {parts.hostname} to download {url} ({err}).{hint}") from None
+        raise ConnectionError(
+            f"cannot reach {parts.hostname} to download {url} ({err}).{hint}"
+        ) from None
 
 
 def download(url: str, dest: Path, sha256: str | None, offline_hint: str = "") -> Path:
-    """Download ``url`` to ``dest`` atomically, verifying ``sha256``; an existing good file is kept."""
+    """Download ``url`` to ``dest`` atomically, verifying ``sha256``; an existing good file is
+    kept."""
     dest = checks.path(dest, "dest")
     if sha256 is not None and (not isinstance(sha256, str) or len(sha256) != 64):
         raise ValueError(f"sha256: expected 64 hex digits or None, got {sha256!r}")
@@ -55,33 +50,37 @@ def download(url: str, dest: Path, sha256: str | None, offline_hint: str = "") -
         return dest
     check_online(url, offline_hint=offline_hint)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + ".", suffix=".part")
-    try:
-        with urllib.request.urlopen(url, timeout=30) as response, os.fdopen(fd, "wb") as out:
+
+    def fetch(tmp: Path) -> None:
+        with urllib.request.urlopen(url, timeout=30) as response, open(tmp, "wb") as out:
             total = int(response.headers.get("Content-Length") or 0) or None
             with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name) as bar:
                 for block in iter(lambda: response.read(1 << 20), b""):
                     out.write(block)
                     bar.update(len(block))
-        if sha256 is not None and (got := sha256sum(Path(tmp))) != sha256:
+        if sha256 is not None and (got := sha256sum(tmp)) != sha256:
             raise ValueError(f"{url}: sha256 {got} does not match the expected {sha256}")
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+
+    atomic_write(dest, fetch, "download")
     return dest
 
 
 def safe_extract(archive: Path, dest: Path) -> Path:
-    """Extract a tar archive, refusing members that would land outside ``dest`` or are links/devices."""
+    """Extract a tar archive, refusing members that would land outside ``dest`` or are
+    links/devices."""
     archive = checks.existing_file(archive, "archive")
     dest = checks.path(dest, "dest")
     try:
         tar = tarfile.open(archive)
         tar.getmembers()  # reads the whole index: a truncated archive fails here, before extracting
     except (tarfile.TarError, EOFError, OSError):
-        raise ValueError(checks.file_error(archive, "is not a readable tar archive (truncated?)",
-                                           "delete it and download it again")) from None
+        raise ValueError(
+            checks.file_error(
+                archive,
+                "is not a readable tar archive (truncated?)",
+                "delete it and download it again",
+            )
+        ) from None
     dest.mkdir(parents=True, exist_ok=True)
     with tar:
         tar.extractall(dest, filter="data")  # PEP 706: blocks absolute paths, '..', unsafe links
@@ -96,7 +95,9 @@ def fetch_archive(url: str, sha256: str, name: str, offline_hint: str) -> Path:
     done = folder / ".complete"
     if done.exists():
         return folder
-    archive = download(url, cache_dir() / Path(urllib.parse.urlsplit(url).path).name, sha256, offline_hint)
+    archive = download(
+        url, cache_dir() / Path(urllib.parse.urlsplit(url).path).name, sha256, offline_hint
+    )
     tmp = Path(tempfile.mkdtemp(dir=cache_dir(), prefix=name + "."))
     try:
         safe_extract(archive, tmp)

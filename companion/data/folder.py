@@ -1,4 +1,5 @@
 """Image folders with one sub-folder per class, robust to the junk real folders collect."""
+
 from __future__ import annotations
 
 import warnings
@@ -19,21 +20,27 @@ def _is_image_name(path: Path) -> bool:
 
 
 def scan_folder(root) -> tuple[list[str], list[tuple[Path, int]], list[Path]]:
-    """Class names, ``(image path, label)`` pairs and the junk files skipped, without reading images."""
+    """Class names, ``(image path, label)`` pairs and the junk files skipped, without reading
+    images."""
     root = checks.path(root, "root")
     if not root.is_dir():
-        raise FileNotFoundError(f"image folder {root} does not exist: expected a folder of "
-                                f"<class name>/<image files>")
+        raise FileNotFoundError(
+            f"image folder {root} does not exist: expected a folder of <class name>/<image files>"
+        )
     classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not classes:
-        raise ValueError(f"{root} has no class sub-folders: expected {root}/<class name>/<image files>")
+        raise ValueError(
+            f"{root} has no class sub-folders: expected {root}/<class name>/<image files>"
+        )
     items, junk = [], [p for p in root.iterdir() if p.is_file()]
     for label, name in enumerate(classes):
         files = sorted(p for p in (root / name).rglob("*") if p.is_file())
         images = [p for p in files if _is_image_name(p)]
         junk += [p for p in files if not _is_image_name(p)]
         if not images:
-            raise ValueError(f"class folder {root / name} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+            raise ValueError(
+                f"class folder {root / name} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})"
+            )
         items += [(p, label) for p in images]
     return classes, items, junk
 
@@ -69,14 +76,19 @@ def load_folder(root, image_size: int | None = None, skip_unreadable: bool = Fal
         labels.append(label)
         names.append(str(path.relative_to(root)))
     if bad:
-        warnings.warn(f"skipped {len(bad)} unreadable image(s): {', '.join(p.name for p in bad[:4])}", stacklevel=2)
+        warnings.warn(
+            f"skipped {len(bad)} unreadable image(s): {', '.join(p.name for p in bad[:4])}",
+            stacklevel=2,
+        )
     empty = [name for label, name in enumerate(classes) if label not in labels]
     if empty:
         raise ValueError(f"class folder(s) {empty} in {root} hold no readable images")
     shapes = {im.shape for im in images}
     if len(shapes) > 1:
         raise ValueError(f"images in {root} differ in size ({len(shapes)} sizes): pass image_size=")
-    return ImageSet(np.stack(images), np.array(labels), classes, names=names, info={"source": str(root)})
+    return ImageSet(
+        np.stack(images), np.array(labels), classes, names=names, info={"source": str(root)}
+    )
 
 
 def write_folder(data: ImageSet, root) -> Path:
@@ -87,5 +99,7 @@ def write_folder(data: ImageSet, root) -> Path:
     for i, (image, label) in enumerate(zip(data.images, data.labels)):
         folder = root / data.class_names[label].replace("/", "-")
         folder.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(image.squeeze(-1) if image.shape[-1] == 1 else image).save(folder / f"{i:05d}.png")
+        Image.fromarray(image.squeeze(-1) if image.shape[-1] == 1 else image).save(
+            folder / f"{i:05d}.png"
+        )
     return root

@@ -1,9 +1,12 @@
 """The one container that crosses the framework boundary: uint8 NHWC images plus labels."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+
+from ..images import resize_images
 
 
 @dataclass
@@ -25,37 +28,48 @@ class ImageSet:
     def __post_init__(self):
         from .. import checks
 
-        self.images = checks.array(self.images, "images", 4, "uint8 N x H x W x C images",
-                                   empty=True)
+        self.images = checks.array(
+            self.images, "images", 4, "uint8 N x H x W x C images", empty=True
+        )
         if self.images.dtype != np.uint8:
-            raise ValueError("images must be uint8 N x H x W x C, got "
-                             f"{checks.describe(self.images)}")
+            raise ValueError(
+                f"images must be uint8 N x H x W x C, got {checks.describe(self.images)}"
+            )
         if isinstance(self.class_names, str) or not hasattr(self.class_names, "__len__"):
-            raise TypeError("class_names: expected a list of names, got "
-                            f"{checks.describe(self.class_names)}")
+            raise TypeError(
+                f"class_names: expected a list of names, got {checks.describe(self.class_names)}"
+            )
         self.labels = checks.labels(self.labels, n=len(self.images))
         low, high = (self.labels.min(), self.labels.max()) if len(self.labels) else (0, -1)
         if low < -1 or high >= len(self.class_names):
-            raise ValueError(f"labels: expected class indices in [0, {len(self.class_names)}) (one "
-                             f"per class name; -1 = unlabelled), got {low}..{high}")
+            raise ValueError(
+                f"labels: expected class indices in [0, {len(self.class_names)}) (one "
+                f"per class name; -1 = unlabelled), got {low}..{high}"
+            )
 
     def __len__(self):
         return len(self.images)
 
     def subset(self, index) -> "ImageSet":
-        """The images at ``index`` (an index array or a boolean mask), with their boxes and masks."""
+        """The images at ``index`` (an index array or a boolean mask), with their boxes and
+        masks."""
         from ..checks import array
 
         index = array(index, "index", 1, "an index array or a boolean mask", empty=True)
         if index.dtype == bool and len(index) != len(self):
-            raise ValueError(f"index: expected a boolean mask of {len(self)} values, got "
-                             f"{len(index)}")
+            raise ValueError(
+                f"index: expected a boolean mask of {len(self)} values, got {len(index)}"
+            )
         if index.dtype != bool and len(index) and not np.issubdtype(index.dtype, np.integer):
             raise TypeError(f"index: expected integer indices or a boolean mask, got {index.dtype}")
-        if index.dtype != bool and len(index) and not (
-                -len(self) <= index.min() and index.max() < len(self)):
-            raise IndexError(f"index: expected indices in [0, {len(self)}), got "
-                             f"{index.min()}..{index.max()}")
+        if (
+            index.dtype != bool
+            and len(index)
+            and not (-len(self) <= index.min() and index.max() < len(self))
+        ):
+            raise IndexError(
+                f"index: expected indices in [0, {len(self)}), got {index.min()}..{index.max()}"
+            )
         index = index.astype(np.int64) if index.dtype != bool else index
 
         def take(a):
@@ -78,7 +92,8 @@ class ImageSet:
         integer(n, "n", 1)
         rng = np.random.default_rng(seed)
         picks = [
-            rng.permutation(np.flatnonzero(self.labels == c))[:n] for c in range(len(self.class_names))
+            rng.permutation(np.flatnonzero(self.labels == c))[:n]
+            for c in range(len(self.class_names))
         ]
         return self.subset(rng.permutation(np.concatenate(picks)))
 
@@ -88,10 +103,26 @@ class ImageSet:
 
 
 def inputs_and_labels(data) -> tuple[np.ndarray, np.ndarray]:
-    """(inputs, labels) of an ImageSet or of an ``(x, y)`` pair such as cached features and labels."""
+    """(inputs, labels) of an ImageSet or of an ``(x, y)`` pair such as cached features and
+    labels."""
     if isinstance(data, ImageSet):
         return data.images, data.labels
     pair = isinstance(data, tuple) and len(data) == 2 and all(hasattr(d, "__len__") for d in data)
     if pair and len(data[0]) == len(data[1]):
         return np.asarray(data[0]), np.asarray(data[1], dtype=np.int64)
-    raise TypeError(f"expected an ImageSet or an (inputs, labels) pair of one length, got {type(data).__name__}")
+    raise TypeError(
+        f"expected an ImageSet or an (inputs, labels) pair of one length, got {type(data).__name__}"
+    )
+
+
+def resized(data: ImageSet, size: int) -> ImageSet:
+    """``data`` with its images resized (see ``resize_images``); boxes and masks are dropped."""
+    if not isinstance(data, ImageSet):
+        raise TypeError(f"resized takes an ImageSet, got {type(data).__name__}")
+    return ImageSet(
+        resize_images(data.images, size),
+        data.labels,
+        data.class_names,
+        names=data.names,
+        info=dict(data.info, image_size=size),
+    )

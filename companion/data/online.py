@@ -1,4 +1,5 @@
 """Real colour-photo data sets that need the network once: verified by sha256, extracted safely."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,8 +20,11 @@ STL10 = dict(
 OFFLINE_HINT = "use 'shapes' (synthetic, any size) or 'fashion-mnist', which need no network"
 
 
-def load_tf_flowers(split: str = "train", image_size: int = 224, test_fraction: float = 0.2, seed: int = 0):
-    """The 3 670 TensorFlow flower photos (5 classes), split deterministically into train and test."""
+def load_tf_flowers(
+    split: str = "train", image_size: int = 224, test_fraction: float = 0.2, seed: int = 0
+):
+    """The 3 670 TensorFlow flower photos (5 classes), split deterministically into train and
+    test."""
     if not isinstance(split, str) or split not in ("train", "test"):
         raise ValueError(f"unknown split {split!r} for tf-flowers: expected 'train' or 'test'")
     checks.integer(image_size, "image_size", 1)
@@ -34,15 +38,19 @@ def load_tf_flowers(split: str = "train", image_size: int = 224, test_fraction: 
 
 
 def load_stl10(split: str = "train") -> ImageSet:
-    """STL-10 at 96 x 96: ``train`` (5 000), ``test`` (8 000) or ``unlabeled`` (100 000, label -1)."""
+    """STL-10 at 96 x 96: ``train`` (5 000), ``test`` (8 000) or ``unlabeled`` (100 000, label
+    -1)."""
     if not isinstance(split, str) or split not in ("train", "test", "unlabeled"):
-        raise ValueError(f"unknown split {split!r} for stl10: expected 'train', 'test' or 'unlabeled'")
+        raise ValueError(
+            f"unknown split {split!r} for stl10: expected 'train', 'test' or 'unlabeled'"
+        )
     folder = fetch_archive(STL10["url"], STL10["sha256"], "stl10", OFFLINE_HINT) / "stl10_binary"
     raw = np.fromfile(folder / f"{split}_X.bin", dtype=np.uint8)
     images = raw.reshape(-1, 3, 96, 96).transpose(0, 3, 2, 1)  # stored column-major
     labels = (
         np.fromfile(folder / f"{split}_y.bin", dtype=np.uint8).astype(np.int64) - 1
-        if split != "unlabeled" else np.full(len(images), -1)
+        if split != "unlabeled"
+        else np.full(len(images), -1)
     )
     names = (folder / "class_names.txt").read_text().split()
     return ImageSet(np.ascontiguousarray(images), labels, names)

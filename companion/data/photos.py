@@ -1,4 +1,6 @@
-"""Real photos that ship inside installed packages (no download): scikit-image, scikit-learn, matplotlib."""
+"""Real photos that ship inside installed packages (no download): scikit-image, scikit-learn,
+matplotlib."""
+
 from __future__ import annotations
 
 import numpy as np

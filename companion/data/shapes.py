@@ -3,6 +3,7 @@
 Every image comes with its class, the shape's bounding box and its pixel mask, which gives
 localisation methods (CAM, Grad-CAM) a ground truth to be measured against.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -55,8 +56,9 @@ def _shape_mask(kind, size, center, radius, angle):
 def make_shape(rng, size, label):
     """One image (uint8 H x W x 3), its mask and its box ``(x0, y0, x1, y1)``."""
     if not isinstance(rng, np.random.Generator):
-        raise TypeError("rng: expected a numpy Generator (np.random.default_rng), got "
-                        f"{type(rng).__name__}")
+        raise TypeError(
+            f"rng: expected a numpy Generator (np.random.default_rng), got {type(rng).__name__}"
+        )
     integer(size, "size", 16)
     integer(label, "label", 0, len(CLASS_NAMES))
     radius = rng.uniform(0.14, 0.3) * size
@@ -64,17 +66,24 @@ def make_shape(rng, size, label):
     mask = _shape_mask(CLASS_NAMES[label], size, center, radius, rng.uniform(0, 2 * np.pi))
     image = _background(rng, size)
     colour = rng.integers(0, 256, size=3).astype(np.float32)
-    colour[rng.integers(3)] = rng.choice([20.0, 235.0])  # keep one channel far from the mid-grey ground
+    colour[rng.integers(3)] = rng.choice(
+        [20.0, 235.0]
+    )  # keep one channel far from the mid-grey ground
     image[mask] = colour + rng.normal(0, 8, size=(mask.sum(), 3))
     ys, xs = np.nonzero(mask)
     box = np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1])
     return np.clip(image, 0, 255).astype(np.uint8), mask, box
 
 
-def load_shapes(split: str = "train", n: int = 1000, image_size: int = 64, seed: int = 0) -> ImageSet:
-    """``n`` images of ``image_size`` pixels with balanced classes; the same arguments give the same set."""
+def load_shapes(
+    split: str = "train", n: int = 1000, image_size: int = 64, seed: int = 0
+) -> ImageSet:
+    """``n`` images of ``image_size`` pixels with balanced classes; the same arguments give the same
+    set."""
     if not isinstance(split, str) or split not in SPLIT_SEEDS:
-        raise ValueError(f"unknown split {split!r} for shapes: expected one of {', '.join(SPLIT_SEEDS)}")
+        raise ValueError(
+            f"unknown split {split!r} for shapes: expected one of {', '.join(SPLIT_SEEDS)}"
+        )
     integer(n, "n", 1)
     integer(image_size, "image_size", 16)
     integer(seed, "seed", 0)
@@ -82,6 +91,10 @@ def load_shapes(split: str = "train", n: int = 1000, image_size: int = 64, seed:
     labels = rng.permutation(np.arange(n) % len(CLASS_NAMES))
     images, masks, boxes = zip(*(make_shape(rng, image_size, label) for label in labels))
     return ImageSet(
-        np.stack(images), labels, list(CLASS_NAMES), boxes=np.stack(boxes), masks=np.stack(masks),
+        np.stack(images),
+        labels,
+        list(CLASS_NAMES),
+        boxes=np.stack(boxes),
+        masks=np.stack(masks),
         info={"source": f"synthetic shapes, seed {seed}, split {split}"},
     )

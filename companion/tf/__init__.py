@@ -1,10 +1,13 @@
 """TensorFlow/Keras edition of the companion. Imports TensorFlow, never torch."""
+
 import os as _os
 import sys as _sys
 
 if "torch" in _sys.modules:
-    raise ImportError("torch is already imported: torch and TensorFlow must not share a process "
-                      "(restart the kernel and import only companion.tf)")
+    raise ImportError(
+        "torch is already imported: torch and TensorFlow must not share a process "
+        "(restart the kernel and import only companion.tf)"
+    )
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 _os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 

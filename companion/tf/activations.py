@@ -1,4 +1,5 @@
 """What each layer computes: a multi-output Keras model over named layers (TensorFlow/Keras)."""
+
 from __future__ import annotations
 
 import keras
@@ -13,8 +14,9 @@ def layer_names(model: keras.Model, kind: type | tuple = keras.layers.Conv2D) ->
     checks.instance(model, keras.Model, "model", "a keras.Model")
     kinds = kind if isinstance(kind, tuple) else (kind,)
     if not kinds or not all(isinstance(k, type) for k in kinds):
-        raise TypeError("kind: expected a layer class such as keras.layers.Conv2D, got "
-                        f"{checks.describe(kind)}")
+        raise TypeError(
+            f"kind: expected a layer class such as keras.layers.Conv2D, got {checks.describe(kind)}"
+        )
     return [layer.name for layer in model.layers if isinstance(layer, kind)]
 
 
@@ -29,8 +31,11 @@ def check_layers(model: keras.Model, names) -> dict:
     return {n: layers[n] for n in names}
 
 
-def layer_activations(model: keras.Model, images: np.ndarray, names=None, preprocess=to_float) -> dict:
-    """Outputs of the named layers (default: every Conv2D) for uint8 NHWC images, as float32 NHWC."""
+def layer_activations(
+    model: keras.Model, images: np.ndarray, names=None, preprocess=to_float
+) -> dict:
+    """Outputs of the named layers (default: every Conv2D) for uint8 NHWC images, as float32
+    NHWC."""
     names = checks.names(names) if names is not None else layer_names(model)
     checks.batch(images, "images", 4, "an N x H x W x C batch")
     layers = check_layers(model, names)

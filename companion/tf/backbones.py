@@ -1,15 +1,15 @@
 """ImageNet MobileNetV2 for Keras, with weights ported from torchvision's checkpoint."""
+
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from .. import checks
-from ..assets import verified_keras_port
+from .. import checks, files
+from ..weights import verified_keras_port
 
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
@@ -18,9 +18,11 @@ TORCH_BN_MOMENTUM = 0.9  # Keras keeps this share of the moving statistics per s
 
 
 def _torch_config(layer):
-    """Clone a layer with torch's conventions: BatchNorm epsilon 1e-5 and momentum 0.1, symmetric padding.
+    """Clone a layer with torch's conventions: BatchNorm epsilon 1e-5 and momentum 0.1, symmetric
+    padding.
 
-    With Keras' momentum (0.999 here) a short fine-tuning leaves the moving statistics at their start
+    With Keras' momentum (0.999 here) a short fine-tuning leaves the moving statistics at their
+    start
     (ImageNet's, or 0 and 1 from scratch), and inference-mode predictions go wrong.
     """
     config = layer.get_config()
@@ -42,7 +44,8 @@ def _torch_call(layer, *args, **kwargs):
 
 
 def mobilenet_v2(pretrained: bool = True, image_size: int = 224) -> keras.Model:
-    """keras.applications.MobileNetV2 returning logits, with the ImageNet weights when ``pretrained``.
+    """keras.applications.MobileNetV2 returning logits, with the ImageNet weights when
+    ``pretrained``.
 
     Keras pads stride-2 convolutions asymmetrically and uses other BatchNorm constants; the clone
     computes what torchvision computes, so the ported weights give torch's outputs.
@@ -51,8 +54,11 @@ def mobilenet_v2(pretrained: bool = True, image_size: int = 224) -> keras.Model:
         raise TypeError(f"pretrained must be True or False, got {checks.describe(pretrained)}")
     checks.integer(image_size, "image_size", 32)
     keras_model = keras.applications.MobileNetV2(
-        input_shape=(image_size, image_size, 3), weights=None, classifier_activation=None)
-    model = keras.models.clone_model(keras_model, clone_function=_torch_config, call_function=_torch_call)
+        input_shape=(image_size, image_size, 3), weights=None, classifier_activation=None
+    )
+    model = keras.models.clone_model(
+        keras_model, clone_function=_torch_config, call_function=_torch_call
+    )
     if pretrained:
         model.load_weights(verified_keras_port())  # missing or corrupt: named, with the fix
     return model
@@ -67,7 +73,9 @@ def preprocess(images) -> tf.Tensor:
         images = checks.array(images, "images", what="uint8 N x H x W x C images", empty=True)
     x = tf.convert_to_tensor(images)
     if x.shape.rank != 4 or x.dtype != tf.uint8:
-        raise ValueError(f"expected uint8 N x H x W x C images, got {x.dtype.name} {tuple(x.shape)}")
+        raise ValueError(
+            f"expected uint8 N x H x W x C images, got {x.dtype.name} {tuple(x.shape)}"
+        )
     if x.shape[-1] not in (None, 1, 3, 4):
         raise ValueError(f"images: expected 1, 3 or 4 channels, got shape {tuple(x.shape)}")
     x = tf.cast(x, tf.float32) / 255
@@ -96,24 +104,33 @@ def _mobilenet(model) -> keras.Model:
 def feature_extractor(model: keras.Model) -> keras.Model:
     """The convolutional trunk: N x H x W x 3 -> N x H/32 x W/32 x 1280 feature maps."""
     _mobilenet(model)
-    return keras.Model(model.inputs, model.get_layer("out_relu").output, name="mobilenet_v2_features")
+    return keras.Model(
+        model.inputs, model.get_layer("out_relu").output, name="mobilenet_v2_features"
+    )
 
 
 def predict_proba(model: keras.Model, images: np.ndarray, batch_size: int = 32) -> np.ndarray:
-    """Softmax class probabilities (float32 N x classes) for uint8 NHWC images, in inference mode."""
+    """Softmax class probabilities (float32 N x classes) for uint8 NHWC images, in inference
+    mode."""
     checks.instance(model, keras.Model, "model", "a keras.Model")
     images = checks.images(images)
     checks.integer(batch_size, "batch_size", 1)
-    out = [tf.nn.softmax(model(preprocess(images[i:i + batch_size]), training=False))
-           for i in range(0, len(images), batch_size)]
+    out = [
+        tf.nn.softmax(model(preprocess(images[i : i + batch_size]), training=False))
+        for i in range(0, len(images), batch_size)
+    ]
     return tf.concat(out, 0).numpy()
 
 
 def count_params(model: keras.Model, trainable_only: bool = False) -> int:
-    """Number of (trainable) parameters; like torch, BatchNorm moving statistics are not parameters."""
+    """Number of (trainable) parameters; like torch, BatchNorm moving statistics are not
+    parameters."""
     checks.instance(model, keras.layers.Layer, "model", "a keras.Model or layer")
-    weights = model.trainable_weights if trainable_only else [
-        w for w in model.weights if not w.path.endswith(("moving_mean", "moving_variance"))]
+    weights = (
+        model.trainable_weights
+        if trainable_only
+        else [w for w in model.weights if not w.path.endswith(("moving_mean", "moving_variance"))]
+    )
     return int(sum(np.prod(w.shape) for w in weights))
 
 
@@ -127,9 +144,11 @@ def port_mobilenet_v2(npz_path, out_path) -> None:
         arrays = np.load(npz_path)
         keys = arrays.files  # reads the zip's index: a truncated file fails here
     except Exception as err:  # not a zip, truncated: numpy raises several kinds
-        raise ValueError(checks.file_error(npz_path, "is not a readable .npz "
-                                                     f"({type(err).__name__})",
-                                           f"delete it and {fix}")) from None
+        raise ValueError(
+            checks.file_error(
+                npz_path, f"is not a readable .npz ({type(err).__name__})", f"delete it and {fix}"
+            )
+        ) from None
     grouped = defaultdict(dict)
     for key in keys:
         layer, j = key.split("_")
@@ -137,20 +156,24 @@ def port_mobilenet_v2(npz_path, out_path) -> None:
     model = mobilenet_v2(pretrained=False)
     layers = [layer for layer in model.layers if layer.weights]
     if len(layers) != len(grouped):
-        raise ValueError(f"torch export has {len(grouped)} layers with weights, Keras MobileNetV2 has {len(layers)}")
+        raise ValueError(
+            f"torch export has {len(grouped)} layers with weights, Keras MobileNetV2 has "
+            f"{len(layers)}"
+        )
     for i, layer in enumerate(layers):
         new = [grouped[i][j] for j in sorted(grouped[i])]
         old = layer.get_weights()
         if [w.shape for w in new] != [w.shape for w in old]:
-            raise ValueError(f"layer {layer.name}: shapes {[w.shape for w in new]} != {[w.shape for w in old]}")
+            raise ValueError(
+                f"layer {layer.name}: shapes {[w.shape for w in new]} != {[w.shape for w in old]}"
+            )
         layer.set_weights(new)
-    tmp = str(out_path).removesuffix(".weights.h5") + ".part.weights.h5"  # Keras insists on the suffix
-    model.save_weights(tmp)
-    os.replace(tmp, out_path)
+    files.atomic_write(out_path, model.save_weights, "Keras weights")
 
 
 def block_layer_name(model: keras.Model, block: int) -> str:
-    """The Keras layer that ends torchvision's ``features[block]`` (0 = stem ... 18 = last 1x1 conv)."""
+    """The Keras layer that ends torchvision's ``features[block]`` (0 = stem ... 18 = last 1x1
+    conv)."""
     _mobilenet(model)
     if not 0 <= checks.integer(block, "block") <= 18:
         raise ValueError(f"block must be in 0..18, got {block}")
@@ -162,7 +185,8 @@ def block_layer_name(model: keras.Model, block: int) -> str:
 
 
 def block_output(model: keras.Model, images: np.ndarray, block: int) -> np.ndarray:
-    """Feature maps after MobileNetV2 block ``block`` (0 = stem ... 18 = last 1x1 conv), float32 NHWC."""
+    """Feature maps after MobileNetV2 block ``block`` (0 = stem ... 18 = last 1x1 conv), float32
+    NHWC."""
     layer = model.get_layer(block_layer_name(model, block))
     checks.images(images)
     return keras.Model(model.inputs, layer.output)(preprocess(images), training=False).numpy()

@@ -1,4 +1,5 @@
-"""Where a CNN looks (TensorFlow/Keras): CAM, Grad-CAM, guided backpropagation, guided Grad-CAM, filter patterns.
+"""Where a CNN looks (TensorFlow/Keras): CAM, Grad-CAM, guided backpropagation, guided Grad-CAM,
+filter patterns.
 
 The same names, arguments and results as ``companion.torch.cam``. ``BaseCAM`` runs one forward pass
 of a two-output Keras model (the named layer and the logits) under a ``GradientTape`` and one
@@ -6,6 +7,7 @@ backward pass over a whole batch; each method overrides ``channel_weights``. Gui
 runs a copy of the model that shares its layers and inserts a ``tf.custom_gradient`` after each
 ReLU: the model itself is never modified.
 """
+
 from __future__ import annotations
 
 import keras
@@ -33,12 +35,15 @@ def _check_maps(model, layer: str, output) -> None:
     """A CAM needs maps: N x h x w x C outputs, which convolutional layers give."""
     if len(output.shape) != 4:
         conv = ", ".join(layer_names(model, (keras.layers.Conv2D, keras.layers.ReLU))[-6:])
-        raise ValueError(f"layer {layer!r} gives outputs of shape {tuple(output.shape)}: "
-                         f"expected a convolutional layer with N x h x w x C maps, e.g. {conv}")
+        raise ValueError(
+            f"layer {layer!r} gives outputs of shape {tuple(output.shape)}: "
+            f"expected a convolutional layer with N x h x w x C maps, e.g. {conv}"
+        )
 
 
 class BaseCAM:
-    """Map of ``layer``: the sum over its channels of weight x activation (then ReLU where ``relu``)."""
+    """Map of ``layer``: the sum over its channels of weight x activation (then ReLU where
+    ``relu``)."""
 
     needs_gradients = True
     relu = True
@@ -48,8 +53,9 @@ class BaseCAM:
         output = check_layers(model, [layer])[layer].output
         _check_maps(model, layer, output)
         if not callable(preprocess):
-            raise TypeError("preprocess: expected a function of the images, got "
-                            f"{checks.describe(preprocess)}")
+            raise TypeError(
+                f"preprocess: expected a function of the images, got {checks.describe(preprocess)}"
+            )
         self.probe = keras.Model(model.inputs[0], [output, model.outputs[0]])
 
     def channel_weights(self, activations, gradients, classes) -> tf.Tensor:
@@ -71,7 +77,8 @@ class BaseCAM:
 
 
 class CAM(BaseCAM):
-    """Zhou et al. (2016): the classifier's weights of the class; ``layer`` must feed global average pooling."""
+    """Zhou et al. (2016): the classifier's weights of the class; ``layer`` must feed global average
+    pooling."""
 
     needs_gradients = False
     relu = False
@@ -80,19 +87,24 @@ class CAM(BaseCAM):
         super().__init__(model, layer, preprocess)
         dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
         if not dense:
-            raise ValueError("CAM needs a model that ends in global average pooling and a Dense layer")
+            raise ValueError(
+                "CAM needs a model that ends in global average pooling and a Dense layer"
+            )
         self.classifier = dense[-1]
 
     def channel_weights(self, activations, gradients, classes):
         kernel = self.classifier.kernel
         if kernel.shape[0] != activations.shape[-1]:
-            raise ValueError(f"layer {self.layer!r} has {activations.shape[-1]} channels but the classifier "
-                             f"takes {kernel.shape[0]}: CAM needs the layer right before pooling")
+            raise ValueError(
+                f"layer {self.layer!r} has {activations.shape[-1]} channels but the classifier "
+                f"takes {kernel.shape[0]}: CAM needs the layer right before pooling"
+            )
         return tf.gather(tf.transpose(kernel), classes)
 
 
 class GradCAM(BaseCAM):
-    """Selvaraju et al. (2017): alpha_k = spatial mean of d score / d A_k, then ReLU of the weighted sum."""
+    """Selvaraju et al. (2017): alpha_k = spatial mean of d score / d A_k, then ReLU of the weighted
+    sum."""
 
     def channel_weights(self, activations, gradients, classes):
         return tf.reduce_mean(gradients, axis=(1, 2))
@@ -122,24 +134,30 @@ class _PositiveGradient(keras.layers.Layer):
 def _is_relu(layer) -> bool:
     return isinstance(layer, keras.layers.ReLU) or (
         isinstance(layer, keras.layers.Activation)
-        and layer.activation in (keras.activations.relu, keras.activations.relu6))
+        and layer.activation in (keras.activations.relu, keras.activations.relu6)
+    )
 
 
 def _guided_copy(model: keras.Model) -> keras.Model:
     """A graph that reuses the model's layers, with a positive-gradient gate after every ReLU."""
+
     def call(layer, *args, **kwargs):
         out = layer(*args, **kwargs)
         return _PositiveGradient()(out) if _is_relu(layer) else out
 
-    return keras.models.clone_model(_functional(model), clone_function=lambda layer: layer, call_function=call)
+    return keras.models.clone_model(
+        _functional(model), clone_function=lambda layer: layer, call_function=call
+    )
 
 
 def guided_backprop(model, images, classes=None, preprocess=to_float) -> np.ndarray:
-    """Springenberg et al. (2015): gradient of the class score w.r.t. the input (float32 N x H x W x C)
+    """Springenberg et al. (2015): gradient of the class score w.r.t. the input (float32 N x H x W x
+    C)
     where every ReLU / ReLU6 passes gradient only where its input is in its linear range and the
     gradient arriving from above is positive.
 
-    A ``tf.custom_gradient`` gate after each ReLU layer clamps the incoming gradient at 0; the layer's
+    A ``tf.custom_gradient`` gate after each ReLU layer clamps the incoming gradient at 0; the
+    layer's
     own derivative then masks it by its forward input ((0, inf) for ReLU, (0, 6) for ReLU6).
     """
     checks.instance(model, keras.Model, "model", "a keras.Model")
@@ -153,22 +171,37 @@ def guided_backprop(model, images, classes=None, preprocess=to_float) -> np.ndar
 
 
 def guided_grad_cam(model, images, layer: str, classes=None, preprocess=to_float) -> np.ndarray:
-    """Guided backpropagation times the normalised Grad-CAM map resized to the input (N x H x W x C)."""
+    """Guided backpropagation times the normalised Grad-CAM map resized to the input (N x H x W x
+    C)."""
     guided = guided_backprop(model, images, classes, preprocess)
-    maps = saliency.resize(saliency.normalise(grad_cam(model, images, layer, classes, preprocess)),
-                           guided.shape[1:3])
+    maps = saliency.resize(
+        saliency.normalise(grad_cam(model, images, layer, classes, preprocess)), guided.shape[1:3]
+    )
     return guided * maps[..., None]
 
 
-def filter_pattern(model, layer: str, filters, size: int = 128, steps: int = 30, lr: float = 0.05,
-                   jitter: int = 8, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), seed: int = 0) -> np.ndarray:
+def filter_pattern(
+    model,
+    layer: str,
+    filters,
+    size: int = 128,
+    steps: int = 30,
+    lr: float = 0.05,
+    jitter: int = 8,
+    mean=(0.0, 0.0, 0.0),
+    std=(1.0, 1.0, 1.0),
+    seed: int = 0,
+) -> np.ndarray:
     """Pictures (float32 N x size x size x 3, pixel scale [0, 1]) that maximise the mean response of
     each of ``filters`` of ``layer``, by gradient ascent on the input from grey noise.
 
-    Each step shifts the picture by a random offset of up to ``jitter`` pixels (a regulariser against
+    Each step shifts the picture by a random offset of up to ``jitter`` pixels (a regulariser
+    against
     high-frequency noise) and moves it by ``lr`` times the RMS-normalised gradient. The network runs
-    only up to ``layer``; ``mean``/``std`` are the model's input normalisation. A Keras model built for
-    one input size only takes pictures of that size. The random numbers come from numpy, as in torch.
+    only up to ``layer``; ``mean``/``std`` are the model's input normalisation. A Keras model built
+    for
+    one input size only takes pictures of that size. The random numbers come from numpy, as in
+    torch.
     """
     filters = [checks.integer(f, "filters") for f in np.atleast_1d(filters).tolist()]
     if not filters:
@@ -181,12 +214,16 @@ def filter_pattern(model, layer: str, filters, size: int = 128, steps: int = 30,
     trunk = keras.Model(model.inputs[0], output)
     expected = tuple(trunk.inputs[0].shape[1:3])
     if None not in expected and expected != (size, size):
-        raise ValueError(f"this model takes {expected[0]} x {expected[1]} pictures, got size={size}")
+        raise ValueError(
+            f"this model takes {expected[0]} x {expected[1]} pictures, got size={size}"
+        )
     channels = trunk.output.shape[-1]
     if min(filters) < 0 or max(filters) >= channels:
         raise ValueError(f"layer {layer!r} has {channels} filters, got indices {filters}")
     rng = np.random.default_rng(seed)
-    x = tf.constant(0.5 + 0.05 * rng.standard_normal((len(filters), size, size, 3)).astype(np.float32))
+    x = tf.constant(
+        0.5 + 0.05 * rng.standard_normal((len(filters), size, size, 3)).astype(np.float32)
+    )
     mean, std = tf.constant(mean, tf.float32), tf.constant(std, tf.float32)
     index = tf.stack([tf.range(len(filters)), tf.constant(filters)], 1)
     for dy, dx in rng.integers(-jitter, jitter + 1, size=(steps, 2)):

@@ -1,4 +1,6 @@
-"""Small networks of Chapter 1 (TensorFlow/Keras): stacked linear layers and a small CNN for 28 x 28 images."""
+"""Small networks of Chapter 1 (TensorFlow/Keras): stacked linear layers and a small CNN for 28 x 28
+images."""
+
 from __future__ import annotations
 
 import keras
@@ -9,54 +11,79 @@ from .. import checks
 from ..conv import check_conv
 
 
-def stacked_linear(n_in: int, n_hidden: int, n_out: int, relu: bool = False, seed: int = 0) -> keras.Sequential:
+def stacked_linear(
+    n_in: int, n_hidden: int, n_out: int, relu: bool = False, seed: int = 0
+) -> keras.Sequential:
     """Two linear (Dense) layers, with a ReLU between them only if ``relu``."""
     for value, name in ((n_in, "n_in"), (n_hidden, "n_hidden"), (n_out, "n_out")):
         checks.integer(value, name, 1)
     keras.utils.set_random_seed(seed)
     middle = [keras.layers.ReLU(name="relu")] if relu else []
-    return keras.Sequential([keras.Input((n_in,)), keras.layers.Dense(n_hidden, name="fc1"), *middle,
-                             keras.layers.Dense(n_out, name="fc2")])
+    return keras.Sequential(
+        [
+            keras.Input((n_in,)),
+            keras.layers.Dense(n_hidden, name="fc1"),
+            *middle,
+            keras.layers.Dense(n_out, name="fc2"),
+        ]
+    )
 
 
 def as_one_linear(model: keras.Sequential) -> tuple[np.ndarray, np.ndarray]:
-    """Kernel W (n_in x n_out) and bias b with ``x @ W + b`` equal to the two linear layers' output."""
+    """Kernel W (n_in x n_out) and bias b with ``x @ W + b`` equal to the two linear layers'
+    output."""
     if not isinstance(model, keras.Sequential) or len(model.layers) != 2:
-        raise ValueError("expected stacked_linear(..., relu=False): two linear layers and nothing between")
-    (w1, b1), (w2, b2) = ([np.asarray(v, dtype=np.float64) for v in layer.get_weights()] for layer in model.layers)
+        raise ValueError(
+            "expected stacked_linear(..., relu=False): two linear layers and nothing between"
+        )
+    (w1, b1), (w2, b2) = (
+        [np.asarray(v, dtype=np.float64) for v in layer.get_weights()] for layer in model.layers
+    )
     return w1 @ w2, b1 @ w2 + b2
 
 
-def small_cnn(n_classes: int = 10, in_channels: int = 1, widths=(32, 64, 128), seed: int = 0) -> keras.Sequential:
-    """Blocks of 3x3 convolution (padding 1), BatchNorm, ReLU and 2x2 max pooling, then one linear layer.
+def small_cnn(
+    n_classes: int = 10, in_channels: int = 1, widths=(32, 64, 128), seed: int = 0
+) -> keras.Sequential:
+    """Blocks of 3x3 convolution (padding 1), BatchNorm, ReLU and 2x2 max pooling, then one linear
+    layer.
 
-    Layers are named ``conv1``, ``bn1``, ``relu1``, ``pool1``, ... and ``fc``, as in the PyTorch edition.
-    For 28 x 28 inputs the three pools leave 3 x 3 maps. BatchNorm uses PyTorch's defaults (Keras momentum
-    0.9 is torch's 0.1, epsilon 1e-5): with Keras's 0.99 the running statistics of a short training run
+    Layers are named ``conv1``, ``bn1``, ``relu1``, ``pool1``, ... and ``fc``, as in the PyTorch
+    edition.
+    For 28 x 28 inputs the three pools leave 3 x 3 maps. BatchNorm uses PyTorch's defaults (Keras
+    momentum
+    0.9 is torch's 0.1, epsilon 1e-5): with Keras's 0.99 the running statistics of a short training
+    run
     stay close to their initial values and the model misclassifies in inference mode.
     """
     few = isinstance(widths, (str, int)) or not len(widths)
     if checks.integer(n_classes, "n_classes") < 2 or few:
-        raise ValueError(f"expected n_classes >= 2 and at least one width, got {n_classes} and {widths}")
+        raise ValueError(
+            f"expected n_classes >= 2 and at least one width, got {n_classes} and {widths}"
+        )
     checks.integer(in_channels, "in_channels", 1)
     for width in widths:
         checks.integer(width, "widths", 1)
     if len(widths) > 4:
-        raise ValueError("widths: expected at most 4 blocks (28 px halved each time), got "
-                         f"{len(widths)}")
+        raise ValueError(
+            f"widths: expected at most 4 blocks (28 px halved each time), got {len(widths)}"
+        )
     keras.utils.set_random_seed(seed)
     layers = [keras.Input((28, 28, in_channels))]
     for i, width in enumerate(widths, 1):
-        layers += [keras.layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"conv{i}"),
-                   keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=f"bn{i}"),  # = torch's
-                   keras.layers.ReLU(name=f"relu{i}"),
-                   keras.layers.MaxPooling2D(2, name=f"pool{i}")]
+        layers += [
+            keras.layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"conv{i}"),
+            keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=f"bn{i}"),  # = torch's
+            keras.layers.ReLU(name=f"relu{i}"),
+            keras.layers.MaxPooling2D(2, name=f"pool{i}"),
+        ]
     layers += [keras.layers.Flatten(name="flatten"), keras.layers.Dense(n_classes, name="fc")]
     return keras.Sequential(layers, name="small_cnn")
 
 
 def conv2d(x, w, b=None, stride: int = 1, padding: int = 0) -> np.ndarray:
-    """``tf.nn.conv2d`` on numpy NHWC images and a KH x KW x C_in x C_out kernel (explicit zero padding)."""
+    """``tf.nn.conv2d`` on numpy NHWC images and a KH x KW x C_in x C_out kernel (explicit zero
+    padding)."""
     x, w = check_conv(x, w, b, stride, padding)  # the numpy reference's checks: same errors
     x, w = x.astype(np.float32), w.astype(np.float32)
     pads = [[0, 0], [padding, padding], [padding, padding], [0, 0]]

@@ -1,4 +1,6 @@
-"""A small CNN with a global-average-pooling head for the synthetic shapes (Keras), so CAM applies."""
+"""A small CNN with a global-average-pooling head for the synthetic shapes (Keras), so CAM
+applies."""
+
 from __future__ import annotations
 
 import keras
@@ -6,7 +8,8 @@ import keras
 from .. import checks
 from .activations import check_layers
 
-#: the layers of ``shapes_net``: (name, output channels as a multiple of ``width``, max-pool after it)
+# : the layers of ``shapes_net``: (name, output channels as a multiple of ``width``, max-pool after
+# it)
 BLOCKS = (("1", 1, True), ("2", 2, True), ("3", 4, False), ("4", 4, False))
 
 
@@ -22,7 +25,9 @@ def shapes_net(n_classes: int = 4, width: int = 16) -> keras.Model:
     inputs = keras.Input((None, None, 3))
     x = inputs
     for name, factor, pool in BLOCKS:
-        x = keras.layers.Conv2D(factor * width, 3, padding="same", use_bias=False, name=f"conv{name}")(x)
+        x = keras.layers.Conv2D(
+            factor * width, 3, padding="same", use_bias=False, name=f"conv{name}"
+        )(x)
         x = keras.layers.BatchNormalization(epsilon=1e-5, momentum=0.9, name=f"bn{name}")(x)
         x = keras.layers.ReLU(name=f"relu{name}")(x)
         if pool:
@@ -36,8 +41,10 @@ def randomise(model: keras.Model, names, seed: int = 0) -> keras.Model:
     layers = check_layers(model, names)
     fixed = [n for n, layer in layers.items() if not layer.weights]
     if fixed:
-        raise ValueError(f"layers {fixed} have no weights to re-initialise: expected layers with "
-                         "weights (conv, bn, fc)")
+        raise ValueError(
+            f"layers {fixed} have no weights to re-initialise: expected layers with "
+            "weights (conv, bn, fc)"
+        )
     keras.utils.set_random_seed(seed)
     for layer in layers.values():
         fresh = layer.__class__.from_config(layer.get_config())

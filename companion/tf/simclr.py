@@ -6,6 +6,7 @@ The same names and arguments as ``companion.torch.simclr``. Weights are named li
 dicts, from the layer names: ``backbone.body.conv0.kernel``, ``backbone.fc.dense0.bias``...; a
 checkpoint is an ``.npz`` of those named arrays (read with ``allow_pickle=False``).
 """
+
 from __future__ import annotations
 
 import math
@@ -25,7 +26,10 @@ from .training import to_float
 
 ARCHS = ("small", "resnet18")
 OTHER_FRAMEWORK = (".pt", ".pth", ".bin")
-BN = {"momentum": 0.9, "epsilon": 1e-5}  # torch's BatchNorm constants (Keras keeps 0.9 of the old statistics)
+BN = {
+    "momentum": 0.9,
+    "epsilon": 1e-5,
+}  # torch's BatchNorm constants (Keras keeps 0.9 of the old statistics)
 
 
 def torch_conv_init() -> keras.initializers.Initializer:
@@ -43,10 +47,18 @@ class RandomResizedCrop(keras.layers.Layer):
     def __init__(self, size: int, scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3), seed=None, **kwargs):
         checks.integer(size, "size", 1)
         for value, name, high in ((scale, "scale", 1), (ratio, "ratio", None)):
-            pair = checks.array(value, name, 1, f"a (low, high) pair in (0, {high or 'inf'}]", dtype=np.float64,
-                                finite=True)
+            pair = checks.array(
+                value,
+                name,
+                1,
+                f"a (low, high) pair in (0, {high or 'inf'}]",
+                dtype=np.float64,
+                finite=True,
+            )
             if len(pair) != 2 or not 0 < pair[0] <= pair[1] or (high and pair[1] > high):
-                raise ValueError(f"{name}: expected a (low, high) pair in (0, {high or 'inf'}], got {value!r}")
+                raise ValueError(
+                    f"{name}: expected a (low, high) pair in (0, {high or 'inf'}], got {value!r}"
+                )
         super().__init__(**kwargs)
         self.size, self.scale, self.ratio = size, scale, ratio
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -56,8 +68,9 @@ class RandomResizedCrop(keras.layers.Layer):
             return tf.image.resize(x, (self.size, self.size))
         n = tf.shape(x)[0]
         area = keras.random.uniform((n,), *self.scale, seed=self.seed_generator)
-        log_ratio = keras.random.uniform((n,), math.log(self.ratio[0]), math.log(self.ratio[1]),
-                                         seed=self.seed_generator)
+        log_ratio = keras.random.uniform(
+            (n,), math.log(self.ratio[0]), math.log(self.ratio[1]), seed=self.seed_generator
+        )
         w = tf.minimum(tf.sqrt(area * tf.exp(log_ratio)), 1.0)
         h = tf.minimum(tf.sqrt(area / tf.exp(log_ratio)), 1.0)
         y0 = keras.random.uniform((n,), seed=self.seed_generator) * (1 - h)
@@ -84,8 +97,14 @@ class RandomApply(keras.layers.Layer):
         return tf.where(chosen, self.layer(x, training=True), x)
 
 
-def augmentation(image_size: int, channels: int = 3, min_scale: float = 0.2, strength: float = 0.5,
-                 blur: float = 0.5, seed: int = 0) -> keras.Sequential:
+def augmentation(
+    image_size: int,
+    channels: int = 3,
+    min_scale: float = 0.2,
+    strength: float = 0.5,
+    blur: float = 0.5,
+    seed: int = 0,
+) -> keras.Sequential:
     """The SimCLR augmentation of float N x H x W x C images in [0, 1], each image drawn on its own
     (Keras preprocessing layers): random resized crop (area ``min_scale``..1) to ``image_size``,
     horizontal flip, colour jitter with probability 0.8 (brightness, contrast, and for colour
@@ -97,23 +116,39 @@ def augmentation(image_size: int, channels: int = 3, min_scale: float = 0.2, str
     checks.number(blur, "blur", 0, 1)
     checks.integer(seed, "seed", 0)
     if image_size < 8 or channels not in (1, 3):
-        raise ValueError(f"expected image_size >= 8 and 1 or 3 channels, got {image_size} and {channels}")
+        raise ValueError(
+            f"expected image_size >= 8 and 1 or 3 channels, got {image_size} and {channels}"
+        )
     s = strength
-    steps = [RandomResizedCrop(image_size, (min_scale, 1.0), seed=seed, name="crop"),
-             keras.layers.RandomFlip("horizontal", seed=seed + 1, name="flip")]
+    steps = [
+        RandomResizedCrop(image_size, (min_scale, 1.0), seed=seed, name="crop"),
+        keras.layers.RandomFlip("horizontal", seed=seed + 1, name="flip"),
+    ]
     if s > 0:
         if channels == 3:
-            jitter = keras.layers.RandomColorJitter((0, 1), 0.8 * s, 0.8 * s, 0.8 * s, 0.2 * s, seed=seed + 2)
+            jitter = keras.layers.RandomColorJitter(
+                (0, 1), 0.8 * s, 0.8 * s, 0.8 * s, 0.2 * s, seed=seed + 2
+            )
         else:
-            jitter = keras.Sequential([keras.layers.RandomBrightness(0.8 * s, (0, 1), seed=seed + 2),
-                                       keras.layers.RandomContrast(0.8 * s, (0, 1), seed=seed + 3)])
+            jitter = keras.Sequential(
+                [
+                    keras.layers.RandomBrightness(0.8 * s, (0, 1), seed=seed + 2),
+                    keras.layers.RandomContrast(0.8 * s, (0, 1), seed=seed + 3),
+                ]
+            )
         steps.append(RandomApply(jitter, 0.8, seed=seed + 4, name="jitter"))
         if channels == 3:
             steps.append(keras.layers.RandomGrayscale(0.2, seed=seed + 5, name="grey"))
     if blur > 0:
         kernel = max(3, image_size // 10 * 2 + 1)  # odd, about 10 % of the side, as in the paper
-        steps.append(RandomApply(keras.layers.RandomGaussianBlur(1.0, kernel, (0.1, 2.0), (0, 1), seed=seed + 6),
-                                 blur, seed=seed + 7, name="blur"))
+        steps.append(
+            RandomApply(
+                keras.layers.RandomGaussianBlur(1.0, kernel, (0.1, 2.0), (0, 1), seed=seed + 6),
+                blur,
+                seed=seed + 7,
+                name="blur",
+            )
+        )
     return keras.Sequential(steps, name="augmentation")
 
 
@@ -121,7 +156,9 @@ def augment_batch(images, augment) -> tf.Tensor:
     """uint8 N x H x W x C images -> float N x H x W x C, each image augmented on its own."""
     x = to_float(images)
     if augment is not None and not callable(augment):
-        raise TypeError(f"augment: expected a callable augmentation (or None), got {checks.describe(augment)}")
+        raise TypeError(
+            f"augment: expected a callable augmentation (or None), got {checks.describe(augment)}"
+        )
     return x if augment is None else augment(x, training=True)
 
 
@@ -142,7 +179,10 @@ class Encoder(keras.Model):
 
     def __init__(self, body: keras.Model, feature_dim: int, fc=None, **kwargs):
         if not callable(body):
-            raise TypeError(f"body: expected a Keras model (images -> feature vectors), got {checks.describe(body)}")
+            raise TypeError(
+                f"body: expected a Keras model (images -> feature vectors), got "
+                f"{checks.describe(body)}"
+            )
         checks.integer(feature_dim, "feature_dim", 1)
         if fc is not None and not callable(fc):
             raise TypeError(f"fc: expected a Keras layer (or None), got {checks.describe(fc)}")
@@ -157,8 +197,15 @@ class Encoder(keras.Model):
 def _conv_bn(x, filters, stride, name, relu=True, kernel=3):
     if stride > 1 and kernel > 1:  # pad 1 on every side like torch, then a valid convolution
         x = keras.layers.ZeroPadding2D(kernel // 2, name=f"{name}_pad")(x)
-    x = keras.layers.Conv2D(filters, kernel, stride, "valid" if stride > 1 else "same", use_bias=False,
-                            kernel_initializer=torch_conv_init(), name=f"{name}_conv")(x)
+    x = keras.layers.Conv2D(
+        filters,
+        kernel,
+        stride,
+        "valid" if stride > 1 else "same",
+        use_bias=False,
+        kernel_initializer=torch_conv_init(),
+        name=f"{name}_conv",
+    )(x)
     x = keras.layers.BatchNormalization(**BN, name=f"{name}_bn")(x)
     return keras.layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
@@ -166,7 +213,9 @@ def _conv_bn(x, filters, stride, name, relu=True, kernel=3):
 def _small_body(in_channels, width):
     inputs = keras.Input((None, None, in_channels))
     x = inputs
-    for i, (filters, stride) in enumerate([(width, 1), (2 * width, 2), (4 * width, 2), (4 * width, 2)]):
+    for i, (filters, stride) in enumerate(
+        [(width, 1), (2 * width, 2), (4 * width, 2), (4 * width, 2)]
+    ):
         x = _conv_bn(x, filters, stride, f"layer{i}")
     return keras.Model(inputs, keras.layers.GlobalAveragePooling2D(name="pool")(x), name="body")
 
@@ -195,21 +244,34 @@ def build_encoder(arch: str = "small", in_channels: int = 1, width: int = 32, fc
     if in_channels not in (1, 3):
         raise ValueError(f"in_channels must be 1 or 3, got {in_channels}")
     checks.integer(width, "width", 1)
-    body, dim = (_small_body(in_channels, width), 4 * width) if arch == "small" else (_resnet18_body(in_channels), 512)
+    body, dim = (
+        (_small_body(in_channels, width), 4 * width)
+        if arch == "small"
+        else (_resnet18_body(in_channels), 512)
+    )
     encoder = Encoder(body, dim, fc, name="backbone")
     encoder(tf.zeros((1, 16, 16, in_channels)))  # create every weight now
     return encoder
 
 
 def projection_head(feature_dim: int, out_dim: int = 128) -> keras.Sequential:
-    """SimCLR's projection head g: Dense, ReLU, Dense (``feature_dim`` -> ``feature_dim`` -> ``out_dim``)."""
+    """SimCLR's projection head g: Dense, ReLU, Dense (``feature_dim`` -> ``feature_dim`` ->
+    ``out_dim``)."""
     checks.integer(feature_dim, "feature_dim", 1)
     checks.integer(out_dim, "out_dim", 1)
-    return keras.Sequential([keras.layers.Dense(feature_dim, name="dense0"), keras.layers.ReLU(name="relu"),
-                             keras.layers.Dense(out_dim, name="dense1")], name="fc")
+    return keras.Sequential(
+        [
+            keras.layers.Dense(feature_dim, name="dense0"),
+            keras.layers.ReLU(name="relu"),
+            keras.layers.Dense(out_dim, name="dense1"),
+        ],
+        name="fc",
+    )
 
 
-def linear_model(n_classes: int, arch: str = "small", in_channels: int = 1, width: int = 32) -> Encoder:
+def linear_model(
+    n_classes: int, arch: str = "small", in_channels: int = 1, width: int = 32
+) -> Encoder:
     """An encoder with ``fc = Dense(n_classes)``: random weights until loaded or trained."""
     checks.integer(n_classes, "n_classes")
     if n_classes < 2:
@@ -227,7 +289,9 @@ def info_nce_loss(features, batch_size: int, n_views: int = 2, temperature: floa
     core.check_views(shape[0], batch_size, n_views)
     temperature = core.check_temperature(temperature)
     if tf.executing_eagerly() and not np.isfinite(np.asarray(features, np.float32)).all():
-        raise ValueError("features: expected finite values, got NaN or infinite ones (a diverged model?)")
+        raise ValueError(
+            "features: expected finite values, got NaN or infinite ones (a diverged model?)"
+        )
     n = batch_size * n_views
     labels = tf.concat([tf.range(batch_size) for _ in range(n_views)], axis=0)
     labels = tf.equal(labels[None, :], labels[:, None])
@@ -244,7 +308,9 @@ def info_nce_loss(features, batch_size: int, n_views: int = 2, temperature: floa
 
 def cross_entropy(logits, labels) -> tf.Tensor:
     """Mean cross-entropy of integer labels under logits (``CrossEntropyLoss`` in torch)."""
-    if tf.executing_eagerly():  # in a traced step the inputs are symbolic (checked by their callers)
+    if (
+        tf.executing_eagerly()
+    ):  # in a traced step the inputs are symbolic (checked by their callers)
         shape = tuple(getattr(logits, "shape", ()))
         if len(shape) != 2:
             raise ValueError(f"expected N x C logits and N labels, got logits of shape {shape}")
@@ -258,7 +324,14 @@ class SimCLRModel(keras.Model):
     ``train_step`` makes the views, computes the info-NCE loss and steps the optimizer, so
     ``fit`` pretrains it (see ``pretrain``)."""
 
-    def __init__(self, arch: str = "small", in_channels: int = 1, width: int = 32, out_dim: int = 128, **kwargs):
+    def __init__(
+        self,
+        arch: str = "small",
+        in_channels: int = 1,
+        width: int = 32,
+        out_dim: int = 128,
+        **kwargs,
+    ):
         if arch not in ARCHS:
             raise ValueError(f"arch must be one of {ARCHS}, got {arch!r}")
         checks.integer(width, "width", 1)
@@ -282,12 +355,16 @@ class SimCLRModel(keras.Model):
         batch_size = images.shape[0]
         views = two_views(images, self.augment, self.n_views)
         with tf.GradientTape() as tape:
-            logits, labels = info_nce_loss(self(views, training=True), batch_size, self.n_views, self.temperature)
+            logits, labels = info_nce_loss(
+                self(views, training=True), batch_size, self.n_views, self.temperature
+            )
             loss = cross_entropy(logits, labels)
         gradients = tape.gradient(loss, self.trainable_variables)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
         self.loss_tracker.update_state(loss)
-        self.top1_tracker.update_state(tf.reduce_mean(tf.cast(tf.argmax(logits, 1) == 0, tf.float32)))
+        self.top1_tracker.update_state(
+            tf.reduce_mean(tf.cast(tf.argmax(logits, 1) == 0, tf.float32))
+        )
         return {"loss": self.loss_tracker.result(), "top1": self.top1_tracker.result()}
 
 
@@ -309,7 +386,8 @@ def state_dict(model: keras.Model) -> dict:
 
 
 def save_checkpoint(model: keras.Model, path) -> Path:
-    """``state_dict(model)`` as an ``.npz`` file, written atomically (temporary file, then rename)."""
+    """``state_dict(model)`` as an ``.npz`` file, written atomically (temporary file, then
+    rename)."""
     checks.instance(model, keras.layers.Layer, "model", "a Keras model")
     path = checks.path(path, "path")
     if path.suffix != ".npz":
@@ -322,17 +400,23 @@ def load_checkpoint(path) -> dict:
     """The named arrays of a ``save_checkpoint`` file (``allow_pickle=False``: arrays only)."""
     path = checks.path(path, "path")
     if path.suffix in OTHER_FRAMEWORK:
-        raise ValueError(f"expected a TensorFlow .npz checkpoint, got {path.name}, which looks like a "
-                         f"PyTorch one: load it with companion.torch.simclr")
+        raise ValueError(
+            f"expected a TensorFlow .npz checkpoint, got {path.name}, which looks like a "
+            f"PyTorch one: load it with companion.torch.simclr"
+        )
     if not path.exists():
-        raise FileNotFoundError(f"no checkpoint at {path}: check the path, or write it with pretrain(..., "
-                                f"checkpoint=...)")
+        raise FileNotFoundError(
+            f"no checkpoint at {path}: check the path, or write it with pretrain(..., "
+            f"checkpoint=...)"
+        )
     try:
         with np.load(path, allow_pickle=False) as arrays:
             return {k: arrays[k] for k in arrays.files}
     except (OSError, EOFError, ValueError, zipfile.BadZipFile) as error:
-        raise ValueError(f"expected an .npz of named arrays in {path.name}, could not read it: "
-                         f"{str(error).splitlines()[0]}") from None
+        raise ValueError(
+            f"expected an .npz of named arrays in {path.name}, could not read it: "
+            f"{str(error).splitlines()[0]}"
+        ) from None
 
 
 class _Checkpoint(keras.callbacks.Callback):
@@ -349,9 +433,20 @@ class _Checkpoint(keras.callbacks.Callback):
             save_checkpoint(self.model, self.path)
 
 
-def pretrain(model: SimCLRModel, images, epochs: int = 1, batch_size: int = 256, temperature: float = 0.07,
-             augment=None, lr: float = 3e-4, weight_decay: float = 1e-4, n_views: int = 2,
-             checkpoint=None, seed: int = 0, progress: bool = True) -> dict:
+def pretrain(
+    model: SimCLRModel,
+    images,
+    epochs: int = 1,
+    batch_size: int = 256,
+    temperature: float = 0.07,
+    augment=None,
+    lr: float = 3e-4,
+    weight_decay: float = 1e-4,
+    n_views: int = 2,
+    checkpoint=None,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict:
     """Contrastive pretraining on unlabelled uint8 NHWC ``images`` with ``fit``: Adam on the
     info-NCE loss (``SimCLRModel.train_step``).
 
@@ -369,18 +464,33 @@ def pretrain(model: SimCLRModel, images, epochs: int = 1, batch_size: int = 256,
     if len(images) < batch_size:
         raise ValueError(f"need at least batch_size = {batch_size} images, got {len(images)}")
     model.temperature = core.check_temperature(temperature)
-    model.augment = augment if augment is not None else augmentation(images.shape[1], images.shape[-1], seed=seed)
+    model.augment = (
+        augment
+        if augment is not None
+        else augmentation(images.shape[1], images.shape[-1], seed=seed)
+    )
     model.n_views = n_views
     model.compile(optimizer=keras.optimizers.Adam(lr, weight_decay=weight_decay or None))
-    dataset = (tf.data.Dataset.from_tensor_slices(images).shuffle(len(images), seed=seed)
-               .batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
+    dataset = (
+        tf.data.Dataset.from_tensor_slices(images)
+        .shuffle(len(images), seed=seed)
+        .batch(batch_size, drop_remainder=True)
+        .prefetch(tf.data.AUTOTUNE)
+    )
     log = _Checkpoint(checkpoint)
-    history = model.fit(dataset, epochs=epochs, verbose=2 if progress else 0, callbacks=[log], shuffle=False)
-    return {"loss": [float(v) for v in history.history["loss"]],
-            "top1": [float(v) for v in history.history["top1"]], "seconds": log.seconds}
+    history = model.fit(
+        dataset, epochs=epochs, verbose=2 if progress else 0, callbacks=[log], shuffle=False
+    )
+    return {
+        "loss": [float(v) for v in history.history["loss"]],
+        "top1": [float(v) for v in history.history["top1"]],
+        "seconds": log.seconds,
+    }
 
 
-def load_encoder(path, n_classes: int, arch: str = "small", in_channels: int = 1, width: int = 32) -> Encoder:
+def load_encoder(
+    path, n_classes: int, arch: str = "small", in_channels: int = 1, width: int = 32
+) -> Encoder:
     """The article's evaluator: a fresh encoder with ``fc = Dense(n_classes)``, loaded from a
     pretraining checkpoint whose ``backbone.`` prefix is stripped and whose projection head is
     dropped. Only ``fc`` keeps its fresh weights; missing or unexpected keys fail."""
@@ -388,7 +498,9 @@ def load_encoder(path, n_classes: int, arch: str = "small", in_channels: int = 1
     variables = {k: v for k, v in _named(model).items() if not k.startswith(core.HEAD_PREFIX)}
     state = core.strip_backbone(load_checkpoint(path))
     core.check_keys(variables, state)
-    core.check_shapes({k: tuple(v.shape) for k, v in variables.items()}, {k: v.shape for k, v in state.items()})
+    core.check_shapes(
+        {k: tuple(v.shape) for k, v in variables.items()}, {k: v.shape for k, v in state.items()}
+    )
     for name, variable in variables.items():
         variable.assign(state[name])
     return model
@@ -424,12 +536,25 @@ def extract_features(model: keras.Model, images, batch_size: int = 512) -> np.nd
         images = checks.array(images, "images", 4, "uint8 N x H x W x C images")
     checks.batch(images, "images", 4, "uint8 N x H x W x C images")
     images = np.asarray(images)
-    return np.concatenate([encoder.body(to_float(images[i:i + batch_size]), training=False).numpy()
-                           for i in range(0, len(images), batch_size)])
+    return np.concatenate(
+        [
+            encoder.body(to_float(images[i : i + batch_size]), training=False).numpy()
+            for i in range(0, len(images), batch_size)
+        ]
+    )
 
 
-def train_linear(fc: keras.layers.Dense, features, labels, epochs: int = 100, batch_size: int = 256,
-                 lr: float = 1e-3, weight_decay: float = 1e-4, seed: int = 0, standardize: bool = True) -> dict:
+def train_linear(
+    fc: keras.layers.Dense,
+    features,
+    labels,
+    epochs: int = 100,
+    batch_size: int = 256,
+    lr: float = 1e-3,
+    weight_decay: float = 1e-4,
+    seed: int = 0,
+    standardize: bool = True,
+) -> dict:
     """Train the dense layer ``fc`` on fixed features with cross-entropy (Adam); per-epoch loss.
 
     With ``standardize`` the layer trains on features scaled to zero mean and unit variance (the
@@ -437,11 +562,15 @@ def train_linear(fc: keras.layers.Dense, features, labels, epochs: int = 100, ba
     still takes the raw features: W' = W / s, b' = b - m W'.
     """
     checks.instance(fc, keras.layers.Dense, "fc", "a Keras Dense layer")
-    features = checks.array(features, "features", 2, "N x D features", dtype=np.float32, finite=True)
+    features = checks.array(
+        features, "features", 2, "N x D features", dtype=np.float32, finite=True
+    )
     labels = checks.labels(labels, "labels", fc.units)
     x, y = np.asarray(features, np.float32), np.asarray(labels, np.int64)
     if x.ndim != 2 or len(x) != len(y) or (fc.built and fc.kernel.shape[0] != x.shape[1]):
-        raise ValueError(f"expected N x D features matching fc and N labels, got {x.shape} and {y.shape}")
+        raise ValueError(
+            f"expected N x D features matching fc and N labels, got {x.shape} and {y.shape}"
+        )
     mean, std = (x.mean(0), np.maximum(x.std(0), 1e-6)) if standardize else (0.0, 1.0)
     x = ((x - mean) / std).astype(np.float32)
     if not fc.built:
@@ -453,14 +582,16 @@ def train_linear(fc: keras.layers.Dense, features, labels, epochs: int = 100, ba
     def step(xb, yb):
         with tf.GradientTape() as tape:
             loss = cross_entropy(fc(xb), yb)
-        optimizer.apply_gradients(zip(tape.gradient(loss, fc.trainable_variables), fc.trainable_variables))
+        optimizer.apply_gradients(
+            zip(tape.gradient(loss, fc.trainable_variables), fc.trainable_variables)
+        )
         return loss
 
     rng, losses = np.random.default_rng(seed), []
     for _ in range(epochs):
         order, total = rng.permutation(len(x)), 0.0
         for i in range(0, len(x), batch_size):
-            idx = order[i:i + batch_size]
+            idx = order[i : i + batch_size]
             total += float(step(tf.constant(x[idx]), tf.constant(y[idx]))) * len(idx)
         losses.append(total / len(x))
     if standardize:
@@ -476,36 +607,76 @@ def _scores(logits, labels, n_classes):
     return {"top1": scores[1], "top5": scores[k]}
 
 
-def linear_evaluation(model: Encoder, train: ImageSet, test: ImageSet, epochs: int = 100,
-                      batch_size: int = 256, lr: float = 1e-3, weight_decay: float = 1e-4,
-                      seed: int = 0, standardize: bool = True) -> dict:
+def linear_evaluation(
+    model: Encoder,
+    train: ImageSet,
+    test: ImageSet,
+    epochs: int = 100,
+    batch_size: int = 256,
+    lr: float = 1e-3,
+    weight_decay: float = 1e-4,
+    seed: int = 0,
+    standardize: bool = True,
+) -> dict:
     """The linear evaluation protocol on a frozen encoder (``freeze_for_linear_eval`` first): train
     ``model.fc`` on the encoder's inference-mode features of ``train``, report top-1 and top-5 on
     ``test``. The frozen encoder's features never change, so they are computed once.
     Returns ``top1``, ``top5``, the fc ``history`` and the features (for kNN)."""
-    checks.instance(model, Encoder, "model", "an Encoder with a Dense fc (see linear_model / load_encoder)")
+    checks.instance(
+        model, Encoder, "model", "an Encoder with a Dense fc (see linear_model / load_encoder)"
+    )
     if model.body.trainable or not model.fc.trainable:
         raise ValueError("expected only fc to be trainable (call freeze_for_linear_eval first)")
     checks.instance(train, ImageSet, "train", "an ImageSet")
     checks.instance(test, ImageSet, "test", "an ImageSet")
     keras.utils.set_random_seed(seed)
-    features = {"train": extract_features(model, train.images), "test": extract_features(model, test.images)}
-    history = train_linear(model.fc, features["train"], train.labels, epochs, batch_size, lr, weight_decay,
-                           seed, standardize)
+    features = {
+        "train": extract_features(model, train.images),
+        "test": extract_features(model, test.images),
+    }
+    history = train_linear(
+        model.fc,
+        features["train"],
+        train.labels,
+        epochs,
+        batch_size,
+        lr,
+        weight_decay,
+        seed,
+        standardize,
+    )
     logits = model.fc(features["test"]).numpy()
-    return {**_scores(logits, test.labels, logits.shape[1]), "history": history, "features": features}
+    return {
+        **_scores(logits, test.labels, logits.shape[1]),
+        "history": history,
+        "features": features,
+    }
 
 
-def linear_probe(train_features, train_labels, test_features, test_labels, n_classes: int,
-                 epochs: int = 100, batch_size: int = 256, lr: float = 1e-3, weight_decay: float = 1e-4,
-                 seed: int = 0, standardize: bool = True) -> dict:
+def linear_probe(
+    train_features,
+    train_labels,
+    test_features,
+    test_labels,
+    n_classes: int,
+    epochs: int = 100,
+    batch_size: int = 256,
+    lr: float = 1e-3,
+    weight_decay: float = 1e-4,
+    seed: int = 0,
+    standardize: bool = True,
+) -> dict:
     """The same protocol on features computed elsewhere (e.g. the ImageNet MobileNetV2's)."""
     checks.integer(n_classes, "n_classes", 2)
-    train_features = checks.array(train_features, "train_features", 2, "N x D features", finite=True)
+    train_features = checks.array(
+        train_features, "train_features", 2, "N x D features", finite=True
+    )
     test_features = checks.array(test_features, "test_features", 2, "N x D features", finite=True)
     keras.utils.set_random_seed(seed)
     fc = keras.layers.Dense(n_classes, name="fc")
-    history = train_linear(fc, train_features, train_labels, epochs, batch_size, lr, weight_decay, seed, standardize)
+    history = train_linear(
+        fc, train_features, train_labels, epochs, batch_size, lr, weight_decay, seed, standardize
+    )
     logits = fc(np.asarray(test_features, np.float32)).numpy()
     return {**_scores(logits, test_labels, n_classes), "history": history}
 
@@ -523,18 +694,35 @@ class _Augmented(keras.Model):
         return self.model_(x, training=training)
 
 
-def train_supervised(model: Encoder, train: ImageSet, epochs: int = 1, batch_size: int = 128, lr: float = 1e-3,
-                     augment=None, seed: int = 0, progress: bool = False) -> dict:
+def train_supervised(
+    model: Encoder,
+    train: ImageSet,
+    epochs: int = 1,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    augment=None,
+    seed: int = 0,
+    progress: bool = False,
+) -> dict:
     """Train the whole encoder and its dense ``fc`` with labels (cross-entropy, Adam, ``fit``),
     each image augmented by ``augment`` (e.g. ``augmentation(..., strength=0, blur=0)``)."""
     checks.instance(model, Encoder, "model", "an Encoder (see linear_model)")
     checks.instance(train, ImageSet, "train", "an ImageSet")
     if augment is not None and not callable(augment):
-        raise TypeError(f"augment: expected a callable augmentation (or None), got {checks.describe(augment)}")
+        raise TypeError(
+            f"augment: expected a callable augmentation (or None), got {checks.describe(augment)}"
+        )
     model.trainable = True
     keras.utils.set_random_seed(seed)
-    return training.fit(_Augmented(model, augment, name="augmented"), train, epochs=epochs, batch_size=batch_size, lr=lr,
-                        seed=seed, progress=progress)
+    return training.fit(
+        _Augmented(model, augment, name="augmented"),
+        train,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        progress=progress,
+    )
 
 
 def predict_top1(model: Encoder, test: ImageSet) -> float:

@@ -1,9 +1,12 @@
 """Training with Keras ``fit`` on ``tf.data`` pipelines built from ImageSets (or feature arrays).
 
-``fit`` is the one training helper. A ``TrainerSpec`` (``companion.transfer``) picks the optimizer, the
-step schedule (``LearningRateScheduler``) and step validation (``Validation``, which also keeps the best
+``fit`` is the one training helper. A ``TrainerSpec`` (``companion.transfer``) picks the optimizer,
+the
+step schedule (``LearningRateScheduler``) and step validation (``Validation``, which also keeps the
+best
 validation weights and writes them atomically when given a checkpoint path).
 """
+
 from __future__ import annotations
 
 import time
@@ -15,7 +18,7 @@ import tensorflow as tf
 
 from .. import checks, files
 from ..data import ImageSet, inputs_and_labels
-from ..transfer import TrainerSpec
+from ..training import TrainerSpec
 
 
 def to_float(images) -> tf.Tensor:
@@ -24,7 +27,9 @@ def to_float(images) -> tf.Tensor:
         images = checks.array(images, "images", what="uint8 N x H x W x C images", empty=True)
     x = tf.convert_to_tensor(images)
     if x.shape.rank != 4 or x.dtype != tf.uint8:
-        raise ValueError(f"expected uint8 N x H x W x C images, got {x.dtype.name} {tuple(x.shape)}")
+        raise ValueError(
+            f"expected uint8 N x H x W x C images, got {x.dtype.name} {tuple(x.shape)}"
+        )
     return tf.cast(x, tf.float32) / 255
 
 
@@ -32,9 +37,11 @@ def _apply(preprocess, x):
     return tf.convert_to_tensor(x) if preprocess is None else preprocess(x)
 
 
-def loader(data: ImageSet, batch_size: int, shuffle: bool = False, preprocess=to_float,
-           seed: int = 0) -> tf.data.Dataset:
-    """A ``tf.data`` pipeline of (preprocessed inputs, labels) batches; ``preprocess=None`` keeps inputs."""
+def loader(
+    data: ImageSet, batch_size: int, shuffle: bool = False, preprocess=to_float, seed: int = 0
+) -> tf.data.Dataset:
+    """A ``tf.data`` pipeline of (preprocessed inputs, labels) batches; ``preprocess=None`` keeps
+    inputs."""
     x, y = inputs_and_labels(data)
     if len(x) == 0:
         raise ValueError("cannot make batches of an empty data set: expected at least one example")
@@ -42,19 +49,32 @@ def loader(data: ImageSet, batch_size: int, shuffle: bool = False, preprocess=to
     dataset = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle:
         dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).map(lambda a, b: (_apply(preprocess, a), b)).prefetch(tf.data.AUTOTUNE)
+    return (
+        dataset.batch(batch_size)
+        .map(lambda a, b: (_apply(preprocess, a), b))
+        .prefetch(tf.data.AUTOTUNE)
+    )
 
 
-def predict(model: keras.Model, images: np.ndarray, preprocess=to_float, batch_size: int = 256) -> np.ndarray:
-    """Model outputs (logits) in inference mode, as float32 numpy; ``preprocess=None`` feeds arrays as they are."""
+def predict(
+    model: keras.Model, images: np.ndarray, preprocess=to_float, batch_size: int = 256
+) -> np.ndarray:
+    """Model outputs (logits) in inference mode, as float32 numpy; ``preprocess=None`` feeds arrays
+    as they are."""
     checks.instance(model, keras.layers.Layer, "model", "a keras.Model or layer")
     checks.batch(images, "images")
     checks.integer(batch_size, "batch_size", 1)
-    return np.concatenate([model(_apply(preprocess, images[i:i + batch_size]), training=False).numpy()
-                           for i in range(0, len(images), batch_size)])
+    return np.concatenate(
+        [
+            model(_apply(preprocess, images[i : i + batch_size]), training=False).numpy()
+            for i in range(0, len(images), batch_size)
+        ]
+    )
 
 
-def evaluate(model: keras.Model, data: ImageSet, preprocess=to_float, batch_size: int = 256) -> dict:
+def evaluate(
+    model: keras.Model, data: ImageSet, preprocess=to_float, batch_size: int = 256
+) -> dict:
     """Cross-entropy loss and accuracy on ``data`` (an ImageSet or an ``(x, y)`` pair)."""
     x, y = inputs_and_labels(data)
     checks.batch(x, "data", what="a data set")
@@ -65,13 +85,16 @@ def evaluate(model: keras.Model, data: ImageSet, preprocess=to_float, batch_size
 
 
 def compile_classifier(model: keras.Model, lr: float = 1e-3, optimizer=None) -> keras.Model:
-    """Compile for integer labels and logit outputs (Adam by default); run again after changing ``trainable``."""
+    """Compile for integer labels and logit outputs (Adam by default); run again after changing
+    ``trainable``."""
     checks.instance(model, keras.Model, "model", "a keras.Model")
     if optimizer is None and checks.number(lr, "lr") <= 0:
         raise ValueError(f"lr must be > 0, got {lr}")
-    model.compile(optimizer=optimizer or keras.optimizers.Adam(lr),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer=optimizer or keras.optimizers.Adam(lr),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
     return model
 
 
@@ -92,35 +115,64 @@ def load_checkpoint(model: keras.Model, path) -> keras.Model:
         saved = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as err:  # a truncated zip, a file of another kind: Keras raises several kinds
         if "safe_mode" in str(err):  # holds code (a Lambda layer): refused
-            raise ValueError(checks.file_error(
-                path, "was refused by Keras safe_mode (it holds code, e.g. a Lambda layer)",
-                "load only checkpoints written by save_checkpoint")) from None
-        raise ValueError(checks.file_error(
-            path, f"is not a readable Keras checkpoint ({type(err).__name__})",
-            checks.CHECKPOINT_FIX)) from None
+            raise ValueError(
+                checks.file_error(
+                    path,
+                    "was refused by Keras safe_mode (it holds code, e.g. a Lambda layer)",
+                    "load only checkpoints written by save_checkpoint",
+                )
+            ) from None
+        raise ValueError(
+            checks.file_error(
+                path,
+                f"is not a readable Keras checkpoint ({type(err).__name__})",
+                checks.CHECKPOINT_FIX,
+            )
+        ) from None
     try:
         model.set_weights(saved.get_weights())
     except ValueError as err:
-        raise ValueError(checks.file_error(path, "does not fit this model "
-                                                 f"({checks.one_line(err)[:200]})",
-                                           "load it into the model that saved it")) from None
+        raise ValueError(
+            checks.file_error(
+                path,
+                f"does not fit this model ({checks.one_line(err)[:200]})",
+                "load it into the model that saved it",
+            )
+        ) from None
     return model
 
 
 class Validation(keras.callbacks.Callback):
-    """Validates on ``val`` at every epoch end (adding ``val_loss`` and ``val_accuracy`` to the logs) and
-    every ``every`` steps from epoch ``min_epoch`` on. With ``keep_best``, keeps the best weights (from
-    ``min_epoch`` on), writes them to ``checkpoint`` when given, and restores them when training ends."""
+    """Validates on ``val`` at every epoch end (adding ``val_loss`` and ``val_accuracy`` to the
+    logs) and
+    every ``every`` steps from epoch ``min_epoch`` on. With ``keep_best``, keeps the best weights
+    (from
+    ``min_epoch`` on), writes them to ``checkpoint`` when given, and restores them when training
+    ends."""
 
-    def __init__(self, val, preprocess=to_float, every: int = 0, min_epoch: int = 0, keep_best: bool = False,
-                 checkpoint=None):
+    def __init__(
+        self,
+        val,
+        preprocess=to_float,
+        every: int = 0,
+        min_epoch: int = 0,
+        keep_best: bool = False,
+        checkpoint=None,
+    ):
         super().__init__()
         inputs_and_labels(val)  # an ImageSet or an (x, y) pair
         checks.integer(every, "every", 0)
         checks.integer(min_epoch, "min_epoch", 0)
         self.val, self.preprocess, self.every, self.min_epoch = val, preprocess, every, min_epoch
         self.keep_best, self.checkpoint = keep_best or checkpoint is not None, checkpoint
-        self.best, self.best_step, self.weights, self.step, self.epoch, self.steps = -1.0, None, None, 0, 0, []
+        self.best, self.best_step, self.weights, self.step, self.epoch, self.steps = (
+            -1.0,
+            None,
+            None,
+            0,
+            0,
+            [],
+        )
 
     def _offer(self, accuracy: float):
         if self.keep_best and accuracy > self.best:
@@ -171,17 +223,34 @@ def _optimizer(spec: TrainerSpec):
     return keras.optimizers.Adam(spec.lr)
 
 
-def fit(model: keras.Model, train: ImageSet, val: ImageSet | None = None, epochs: int = 1,
-        batch_size: int = 32, lr: float = 1e-3, preprocess=to_float, dataset: tf.data.Dataset | None = None,
-        optimizer=None, callbacks=(), seed: int = 0, progress: bool = True,
-        trainer: TrainerSpec | None = None, keep_best: bool = False, checkpoint=None,
-        steps_per_epoch: int | None = None) -> dict:
+def fit(
+    model: keras.Model,
+    train: ImageSet,
+    val: ImageSet | None = None,
+    epochs: int = 1,
+    batch_size: int = 32,
+    lr: float = 1e-3,
+    preprocess=to_float,
+    dataset: tf.data.Dataset | None = None,
+    optimizer=None,
+    callbacks=(),
+    seed: int = 0,
+    progress: bool = True,
+    trainer: TrainerSpec | None = None,
+    keep_best: bool = False,
+    checkpoint=None,
+    steps_per_epoch: int | None = None,
+) -> dict:
     """Compile and ``fit``; return per-epoch loss/accuracy (and val_ ones), lr and seconds.
 
-    ``dataset`` overrides ``train``. ``trainer`` (default: Adam at ``lr``, constant) sets the optimizer,
-    the step schedule and step validation; ``keep_best`` restores the best validation weights at the end;
-    ``checkpoint`` (a ``.keras`` path) also receives them at each improvement. ``train``/``val`` may be
-    ``(x, y)`` arrays (e.g. cached features) with ``preprocess=None``. ``steps_per_epoch`` repeats the
+    ``dataset`` overrides ``train``. ``trainer`` (default: Adam at ``lr``, constant) sets the
+    optimizer,
+    the step schedule and step validation; ``keep_best`` restores the best validation weights at the
+    end;
+    ``checkpoint`` (a ``.keras`` path) also receives them at each improvement. ``train``/``val`` may
+    be
+    ``(x, y)`` arrays (e.g. cached features) with ``preprocess=None``. ``steps_per_epoch`` repeats
+    the
     batches endlessly and makes an epoch that many of them (Keras ``fit(steps_per_epoch=)``; a new
     shuffle at each pass), so data sets of different sizes get the same number of gradient steps
     (``companion.imbalance.step_budget``).
@@ -199,17 +268,27 @@ def fit(model: keras.Model, train: ImageSet, val: ImageSet | None = None, epochs
         raise ValueError("keep_best, checkpoint and step validation need a validation set (val=)")
     if not model.trainable_weights:
         raise ValueError("the model has no trainable weights: unfreeze some (set_level) before fit")
-    compile_classifier(model, spec.lr, optimizer or _optimizer(spec))  # again after any `trainable` change
+    compile_classifier(
+        model, spec.lr, optimizer or _optimizer(spec)
+    )  # again after any `trainable` change
     batches = dataset if dataset is not None else loader(train, batch_size, True, preprocess, seed)
     if steps_per_epoch:
         batches = batches.repeat()
     schedule = [keras.callbacks.LearningRateScheduler(spec.lr_at)] if spec.step_size else []
     log = EpochLog()  # after the scheduler: it reads the learning rate the scheduler has set
-    validation = [Validation(val, preprocess, spec.validate_every, spec.min_epoch, keep_best, checkpoint)
-                  ] if val is not None else []  # eager, so Keras traces no second (test) graph
-    history = model.fit(batches, epochs=epochs, verbose=2 if progress else 0, shuffle=False,
-                        steps_per_epoch=steps_per_epoch,
-                        callbacks=[*schedule, *validation, log, *callbacks])
+    validation = (
+        [Validation(val, preprocess, spec.validate_every, spec.min_epoch, keep_best, checkpoint)]
+        if val is not None
+        else []
+    )  # eager, so Keras traces no second (test) graph
+    history = model.fit(
+        batches,
+        epochs=epochs,
+        verbose=2 if progress else 0,
+        shuffle=False,
+        steps_per_epoch=steps_per_epoch,
+        callbacks=[*schedule, *validation, log, *callbacks],
+    )
     out = {k: [float(v) for v in vs] for k, vs in history.history.items() if k != "learning_rate"}
     out |= {"lr": log.lr, "seconds": log.seconds}
     if validation:

@@ -1,4 +1,6 @@
-"""Transfer learning in Keras: backbone + new head, the four levels, cached features, DenseNet anatomy."""
+"""Transfer learning in Keras: backbone + new head, the four levels, cached features, DenseNet
+anatomy."""
+
 from __future__ import annotations
 
 import re
@@ -11,25 +13,39 @@ from .. import checks
 from .backbones import count_params, mobilenet_v2, model_with_layers, preprocess
 
 LEVELS = (1, 2, 3, 4)
-UNFREEZE_AT = 16  # level 3 trains MobileNetV2 blocks 16..18 (of 0..18, torchvision's numbering) and the head
+UNFREEZE_AT = (
+    16  # level 3 trains MobileNetV2 blocks 16..18 (of 0..18, torchvision's numbering) and the head
+)
 
 
 def new_head(n_classes: int, n_features: int = 1280, dropout: float = 0.2) -> keras.Sequential:
-    """A fresh classifier head: dropout, then a dense layer from ``n_features`` to ``n_classes`` logits."""
+    """A fresh classifier head: dropout, then a dense layer from ``n_features`` to ``n_classes``
+    logits."""
     checks.integer(n_classes, "n_classes", 1)
     checks.integer(n_features, "n_features", 1)
     checks.number(dropout, "dropout", 0, 1)
-    return keras.Sequential([keras.Input((n_features,)), keras.layers.Dropout(dropout),
-                             keras.layers.Dense(n_classes, name="logits")], name="head")
+    return keras.Sequential(
+        [
+            keras.Input((n_features,)),
+            keras.layers.Dropout(dropout),
+            keras.layers.Dense(n_classes, name="logits"),
+        ],
+        name="head",
+    )
 
 
-def transfer_model(n_classes: int, pretrained: bool = True, dropout: float = 0.2,
-                   image_size: int = 96) -> keras.Model:
-    """MobileNetV2's trunk (``features``, ImageNet weights when ``pretrained``) -> ``pool`` -> ``head``.
+def transfer_model(
+    n_classes: int, pretrained: bool = True, dropout: float = 0.2, image_size: int = 96
+) -> keras.Model:
+    """MobileNetV2's trunk (``features``, ImageNet weights when ``pretrained``) -> ``pool`` ->
+    ``head``.
 
-    The ``head`` (dropout + dense, logits) is a model of its own, so it can also train on cached features.
-    A frozen Keras BatchNorm layer (``trainable = False``) runs in inference mode, also inside ``fit``;
-    trainable ones update their moving statistics as torchvision's do (see ``backbones.mobilenet_v2``).
+    The ``head`` (dropout + dense, logits) is a model of its own, so it can also train on cached
+    features.
+    A frozen Keras BatchNorm layer (``trainable = False``) runs in inference mode, also inside
+    ``fit``;
+    trainable ones update their moving statistics as torchvision's do (see
+    ``backbones.mobilenet_v2``).
     """
     checks.integer(n_classes, "n_classes", 1)
     trunk = mobilenet_v2(pretrained, image_size)
@@ -41,7 +57,8 @@ def transfer_model(n_classes: int, pretrained: bool = True, dropout: float = 0.2
 
 
 def imagenet_classifier() -> keras.layers.Layer:
-    """The pretrained 1000-class ImageNet head (level 1): pooled features in, ImageNet logits out."""
+    """The pretrained 1000-class ImageNet head (level 1): pooled features in, ImageNet logits
+    out."""
     return mobilenet_v2(image_size=32).get_layer("predictions")
 
 
@@ -73,19 +90,25 @@ def block_index(layer_name: str) -> int:
     raise ValueError(f"{layer_name!r} is not a MobileNetV2 layer")
 
 
-def set_level(model: keras.Model, level: int, unfreeze_at: int = UNFREEZE_AT,
-              freeze_batchnorm: bool = False) -> int:
-    """Freeze for a transfer level and return the trainable parameter count; ``compile`` again afterwards.
+def set_level(
+    model: keras.Model, level: int, unfreeze_at: int = UNFREEZE_AT, freeze_batchnorm: bool = False
+) -> int:
+    """Freeze for a transfer level and return the trainable parameter count; ``compile`` again
+    afterwards.
 
-    1: nothing trains; 2: the head only; 3: the head and trunk blocks ``unfreeze_at``...; 4: everything.
-    ``freeze_batchnorm`` keeps every BatchNorm layer of the trunk frozen (``trainable = False``), so it
+    1: nothing trains; 2: the head only; 3: the head and trunk blocks ``unfreeze_at``...; 4:
+    everything.
+    ``freeze_batchnorm`` keeps every BatchNorm layer of the trunk frozen (``trainable = False``), so
+    it
     runs in inference mode, also inside ``fit``: the fine-tuning recipe's setting.
     """
     _transfer(model)
     if level not in LEVELS or isinstance(level, bool):
         raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
     if not isinstance(freeze_batchnorm, bool):
-        raise TypeError(f"freeze_batchnorm must be True or False, got {checks.describe(freeze_batchnorm)}")
+        raise TypeError(
+            f"freeze_batchnorm must be True or False, got {checks.describe(freeze_batchnorm)}"
+        )
     if not 0 <= checks.integer(unfreeze_at, "unfreeze_at") <= 18:
         raise ValueError(f"unfreeze_at must be a block index in 0..18, got {unfreeze_at}")
     features = model.get_layer("features")
@@ -99,34 +122,50 @@ def set_level(model: keras.Model, level: int, unfreeze_at: int = UNFREEZE_AT,
 
 
 def extract_features(model: keras.Model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Pooled trunk features (float32 N x D) of uint8 NHWC images, in inference mode: compute once, reuse."""
+    """Pooled trunk features (float32 N x D) of uint8 NHWC images, in inference mode: compute once,
+    reuse."""
     _transfer(model)
     images = checks.images(images)
     checks.integer(batch_size, "batch_size", 1)
     embed = keras.Model(model.inputs, model.get_layer("pool").output)
-    return np.concatenate([embed(preprocess(images[i:i + batch_size]), training=False).numpy()
-                           for i in range(0, len(images), batch_size)])
+    return np.concatenate(
+        [
+            embed(preprocess(images[i : i + batch_size]), training=False).numpy()
+            for i in range(0, len(images), batch_size)
+        ]
+    )
 
 
 def replace_classifier(model: keras.Model, n_classes: int) -> keras.Model:
-    """A model whose last dense layer (a ``keras.applications`` classifier) is replaced for ``n_classes``."""
+    """A model whose last dense layer (a ``keras.applications`` classifier) is replaced for
+    ``n_classes``."""
     checks.instance(model, keras.Model, "model", "a keras.applications classifier")
     checks.integer(n_classes, "n_classes", 1)
     last = model.layers[-1]
     if not isinstance(last, keras.layers.Dense):
-        raise ValueError(f"{model.name} does not end in a Dense layer (it ends in {type(last).__name__})")
-    return keras.Model(model.inputs, keras.layers.Dense(n_classes, name="classifier")(last.input),
-                       name=f"{model.name}_{n_classes}")
+        raise ValueError(
+            f"{model.name} does not end in a Dense layer (it ends in {type(last).__name__})"
+        )
+    return keras.Model(
+        model.inputs,
+        keras.layers.Dense(n_classes, name="classifier")(last.input),
+        name=f"{model.name}_{n_classes}",
+    )
 
 
-def densenet(depth: int = 121, pretrained: bool = False, include_top: bool = True,
-             image_size: int = 224) -> keras.Model:
-    """``keras.applications`` DenseNet-``depth`` (121, 169 or 201), without weights unless ``pretrained``.
+def densenet(
+    depth: int = 121, pretrained: bool = False, include_top: bool = True, image_size: int = 224
+) -> keras.Model:
+    """``keras.applications`` DenseNet-``depth`` (121, 169 or 201), without weights unless
+    ``pretrained``.
 
     ``pretrained`` asks Keras for ``weights="imagenet"``, which downloads them once: online only.
     """
-    builders = {121: keras.applications.DenseNet121, 169: keras.applications.DenseNet169,
-                201: keras.applications.DenseNet201}
+    builders = {
+        121: keras.applications.DenseNet121,
+        169: keras.applications.DenseNet169,
+        201: keras.applications.DenseNet201,
+    }
     if isinstance(depth, bool) or depth not in builders:
         raise ValueError(f"depth must be one of {sorted(builders)}, got {depth}")
     if not isinstance(pretrained, bool):
@@ -134,14 +173,24 @@ def densenet(depth: int = 121, pretrained: bool = False, include_top: bool = Tru
     if include_top:
         return builders[depth](weights="imagenet" if pretrained else None)
     checks.integer(image_size, "image_size", 32)
-    return builders[depth](weights="imagenet" if pretrained else None, include_top=False,
-                           input_shape=(image_size, image_size, 3))
+    return builders[depth](
+        weights="imagenet" if pretrained else None,
+        include_top=False,
+        input_shape=(image_size, image_size, 3),
+    )
 
 
-def densenet_transfer(n_classes: int, depth: int = 121, pretrained: bool = True, dropout: float = 0.2,
-                      image_size: int = 224) -> keras.Model:
-    """DenseNet's trunk (``features``, ImageNet weights when ``pretrained``: online only) -> ``pool``
-    -> ``head``, laid out like ``transfer_model`` so ``extract_features`` and the head work the same."""
+def densenet_transfer(
+    n_classes: int,
+    depth: int = 121,
+    pretrained: bool = True,
+    dropout: float = 0.2,
+    image_size: int = 224,
+) -> keras.Model:
+    """DenseNet's trunk (``features``, ImageNet weights when ``pretrained``: online only) ->
+    ``pool``
+    -> ``head``, laid out like ``transfer_model`` so ``extract_features`` and the head work the
+    same."""
     checks.integer(n_classes, "n_classes", 1)
     trunk = densenet(depth, pretrained, include_top=False, image_size=image_size)
     features = keras.Model(trunk.inputs, trunk.output, name="features")
@@ -152,50 +201,84 @@ def densenet_transfer(n_classes: int, depth: int = 121, pretrained: bool = True,
 
 
 def _block_layers(model: keras.Model, block: int) -> list[str]:
-    """Names of the layers' first BatchNorm in dense block ``block`` (1-based; Keras names it conv{block+1})."""
+    """Names of the layers' first BatchNorm in dense block ``block`` (1-based; Keras names it
+    conv{block+1})."""
     _densenet(model)
     checks.integer(block, "block")
-    names = [layer.name for layer in model.layers if re.fullmatch(rf"conv{block + 1}_block\d+_0_bn", layer.name)]
+    names = [
+        layer.name
+        for layer in model.layers
+        if re.fullmatch(rf"conv{block + 1}_block\d+_0_bn", layer.name)
+    ]
     if not names:
         raise ValueError(f"block must be in 1..4 (a DenseNet's dense blocks), got {block}")
     return names
 
 
 def dense_block_inputs(model: keras.Model, block: int) -> list[int]:
-    """How many earlier outputs each layer of dense block ``block`` (1-based) concatenates, read off its shapes."""
+    """How many earlier outputs each layer of dense block ``block`` (1-based) concatenates, read off
+    its shapes."""
     channels = [model.get_layer(n).input.shape[-1] for n in _block_layers(model, block)]
     growth = model.get_layer(f"conv{block + 1}_block1_2_conv").output.shape[-1]
     return [(c - channels[0]) // growth + 1 for c in channels]
 
 
 def layer_channels(model: keras.Model, block: int) -> list[int]:
-    """Channels of the concatenated feature map after each layer of dense block ``block`` (1-based)."""
-    return [model.get_layer(n.replace("_0_bn", "_concat")).output.shape[-1] for n in _block_layers(model, block)]
+    """Channels of the concatenated feature map after each layer of dense block ``block``
+    (1-based)."""
+    return [
+        model.get_layer(n.replace("_0_bn", "_concat")).output.shape[-1]
+        for n in _block_layers(model, block)
+    ]
 
 
 def block_connections(model: keras.Model, block: int) -> int:
-    """Direct connections in dense block ``block``, counted from the built model (compare ``dense_connections``)."""
+    """Direct connections in dense block ``block``, counted from the built model (compare
+    ``dense_connections``)."""
     return sum(dense_block_inputs(model, block))
 
 
 def densenet_anatomy(model: keras.Model) -> pd.DataFrame:
     """One row per stage of a Keras DenseNet: layers, output channels, connections."""
     _densenet(model)
-    rows = [{"stage": "stem (conv0 + pool0)", "layers": 1,
-             "channels": model.get_layer("pool1").output.shape[-1], "connections": 0}]
+    rows = [
+        {
+            "stage": "stem (conv0 + pool0)",
+            "layers": 1,
+            "channels": model.get_layer("pool1").output.shape[-1],
+            "connections": 0,
+        }
+    ]
     block = 1
     while any(layer.name.startswith(f"conv{block + 1}_block1_") for layer in model.layers):
-        rows.append({"stage": f"denseblock{block}", "layers": len(_block_layers(model, block)),
-                     "channels": layer_channels(model, block)[-1], "connections": block_connections(model, block)})
+        rows.append(
+            {
+                "stage": f"denseblock{block}",
+                "layers": len(_block_layers(model, block)),
+                "channels": layer_channels(model, block)[-1],
+                "connections": block_connections(model, block),
+            }
+        )
         if f"pool{block + 1}_conv" in [layer.name for layer in model.layers]:
-            rows.append({"stage": f"transition{block}", "layers": 1,
-                         "channels": model.get_layer(f"pool{block + 1}_pool").output.shape[-1], "connections": 0})
+            rows.append(
+                {
+                    "stage": f"transition{block}",
+                    "layers": 1,
+                    "channels": model.get_layer(f"pool{block + 1}_pool").output.shape[-1],
+                    "connections": 0,
+                }
+            )
         block += 1
     return pd.DataFrame(rows).set_index("stage")
 
 
 def parameter_counts() -> dict[str, int]:
-    """Parameters of DenseNet121, DenseNet169, ResNet50 and MobileNetV2 (``keras.applications``, no weights)."""
-    builders = {"DenseNet121": keras.applications.DenseNet121, "DenseNet169": keras.applications.DenseNet169,
-                "ResNet50": keras.applications.ResNet50, "MobileNetV2": keras.applications.MobileNetV2}
+    """Parameters of DenseNet121, DenseNet169, ResNet50 and MobileNetV2 (``keras.applications``, no
+    weights)."""
+    builders = {
+        "DenseNet121": keras.applications.DenseNet121,
+        "DenseNet169": keras.applications.DenseNet169,
+        "ResNet50": keras.applications.ResNet50,
+        "MobileNetV2": keras.applications.MobileNetV2,
+    }
     return {name: count_params(build(weights=None)) for name, build in builders.items()}

@@ -5,9 +5,9 @@ ceiling.
 
 Training runs the ``top`` on stem features cached once per image (Chapter 2's level-2 trick).
 """
+
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import keras
@@ -16,26 +16,50 @@ import pandas as pd
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from .. import checks
+from .. import checks, files
 from .. import triplet as _spec
 from ..triplet import EMBEDDING_DIM, MARGIN, TRAINABLE_FROM
-from .backbones import (TORCH_BN_EPSILON, TORCH_BN_MOMENTUM, block_layer_name, count_params,
-                        mobilenet_v2, model_with_layers, preprocess)
+from .backbones import (
+    TORCH_BN_EPSILON,
+    TORCH_BN_MOMENTUM,
+    block_layer_name,
+    count_params,
+    mobilenet_v2,
+    model_with_layers,
+    preprocess,
+)
 from .training import EpochLog
 from .transfer import block_index
 
-__all__ = ["positive_augment", "embedding_model", "trainable_summary", "count_params",
-           "stem_features", "embed", "embed_cached", "DistanceLayer", "triplet_loss",
-           "siamese_network", "SiameseModel", "fit_siamese", "pairwise_distances",
-           "semi_hard_negatives", "semi_hard_triplet_loss", "fit_supervised"]
+__all__ = [
+    "positive_augment",
+    "embedding_model",
+    "trainable_summary",
+    "count_params",
+    "stem_features",
+    "embed",
+    "embed_cached",
+    "DistanceLayer",
+    "triplet_loss",
+    "siamese_network",
+    "SiameseModel",
+    "fit_siamese",
+    "pairwise_distances",
+    "semi_hard_negatives",
+    "semi_hard_triplet_loss",
+    "fit_supervised",
+]
 
 
 def _check_features(features, shape) -> np.ndarray:
-    features = checks.array(features, "features", what="stem features", dtype=np.float32,
-                            empty=True)
+    features = checks.array(
+        features, "features", what="stem features", dtype=np.float32, empty=True
+    )
     if features.ndim == 0 or len(features) == 0 or features.shape[1:] != tuple(shape):
-        raise ValueError(f"expected non-empty N x {' x '.join(map(str, shape))} stem features, "
-                         f"got {features.shape}")
+        raise ValueError(
+            f"expected non-empty N x {' x '.join(map(str, shape))} stem features, "
+            f"got {features.shape}"
+        )
     return features
 
 
@@ -74,16 +98,26 @@ def positive_augment(images, seed: int = 0) -> np.ndarray:
 def _head(features: keras.KerasTensor, embedding_dim: int) -> keras.Sequential:
     """The article's head: Flatten -> Dense 512 + ReLU -> BN -> Dense 256 + ReLU -> BN -> Dense."""
     bn = {"momentum": TORCH_BN_MOMENTUM, "epsilon": TORCH_BN_EPSILON}
-    return keras.Sequential([
-        keras.Input(features.shape[1:]), keras.layers.Flatten(),
-        keras.layers.Dense(512, activation="relu"), keras.layers.BatchNormalization(**bn),
-        keras.layers.Dense(256, activation="relu"), keras.layers.BatchNormalization(**bn),
-        keras.layers.Dense(embedding_dim)], name="head")
+    return keras.Sequential(
+        [
+            keras.Input(features.shape[1:]),
+            keras.layers.Flatten(),
+            keras.layers.Dense(512, activation="relu"),
+            keras.layers.BatchNormalization(**bn),
+            keras.layers.Dense(256, activation="relu"),
+            keras.layers.BatchNormalization(**bn),
+            keras.layers.Dense(embedding_dim),
+        ],
+        name="head",
+    )
 
 
-def embedding_model(pretrained: bool = True, image_size: int = 96,
-                    trainable_from: int = TRAINABLE_FROM,
-                    embedding_dim: int = EMBEDDING_DIM) -> keras.Model:
+def embedding_model(
+    pretrained: bool = True,
+    image_size: int = 96,
+    trainable_from: int = TRAINABLE_FROM,
+    embedding_dim: int = EMBEDDING_DIM,
+) -> keras.Model:
     """MobileNetV2 (torchvision's blocks 0..18) + the article's head, as the sub-models ``stem``
     (blocks 0 .. trainable_from-1, frozen, inference-mode BatchNorm) and ``top`` (the rest + head).
 
@@ -91,8 +125,9 @@ def embedding_model(pretrained: bool = True, image_size: int = 96,
     on ``backbones.preprocess``-ed images.
     """
     if not isinstance(trainable_from, int) or not 1 <= trainable_from <= 18:
-        raise ValueError(f"trainable_from must be a MobileNetV2 block in 1..18, "
-                         f"got {trainable_from!r}")
+        raise ValueError(
+            f"trainable_from must be a MobileNetV2 block in 1..18, got {trainable_from!r}"
+        )
     if checks.integer(embedding_dim, "embedding_dim") < 1:
         raise ValueError(f"embedding_dim must be >= 1, got {embedding_dim}")
     trunk = mobilenet_v2(pretrained, image_size)
@@ -123,22 +158,28 @@ def trainable_summary(model: keras.Model) -> pd.DataFrame:
 def _outputs(fn, x: np.ndarray, batch_size: int) -> np.ndarray:
     """``fn`` over batches of ``x`` as one traced graph, float32 numpy; a bar past 10 batches."""
     fn, starts = tf.function(fn, reduce_retracing=True), range(0, len(x), batch_size)
-    return np.concatenate([fn(x[i:i + batch_size]).numpy()
-                           for i in tqdm(starts, leave=False, disable=len(starts) <= 10)])
+    return np.concatenate(
+        [
+            fn(x[i : i + batch_size]).numpy()
+            for i in tqdm(starts, leave=False, disable=len(starts) <= 10)
+        ]
+    )
 
 
 def stem_features(model: keras.Model, images, batch_size: int = 64) -> np.ndarray:
     """The frozen stem's output (float32) for uint8 N x H x W x C images, in inference mode."""
     stem = _embedding(model).get_layer("stem")
-    return _outputs(lambda x: stem(preprocess(x), training=False), checks.images(images),
-                    batch_size)
+    return _outputs(
+        lambda x: stem(preprocess(x), training=False), checks.images(images), batch_size
+    )
 
 
 def embed(model: keras.Model, images, batch_size: int = 64) -> np.ndarray:
     """Embeddings (float32 N x D) of uint8 images through stem and top, in inference mode."""
     _embedding(model)
-    return _outputs(lambda x: model(preprocess(x), training=False), checks.images(images),
-                    batch_size)
+    return _outputs(
+        lambda x: model(preprocess(x), training=False), checks.images(images), batch_size
+    )
 
 
 def embed_cached(model: keras.Model, features, batch_size: int = 256) -> np.ndarray:
@@ -162,11 +203,14 @@ class DistanceLayer(keras.layers.Layer):
         return d if self.squared else keras.ops.sqrt(keras.ops.maximum(d, 1e-12))  # finite gradient
 
     def call(self, anchor, positive, negative):
-        shapes = [tuple(checks.batch(t, name, what="B x D embeddings").shape) for t, name in
-                  ((anchor, "anchor"), (positive, "positive"), (negative, "negative"))]
+        shapes = [
+            tuple(checks.batch(t, name, what="B x D embeddings").shape)
+            for t, name in ((anchor, "anchor"), (positive, "positive"), (negative, "negative"))
+        ]
         if len(set(shapes)) != 1:  # broadcasting would pair the wrong rows without a word
-            raise ValueError("expected anchor, positive and negative of one shape B x D, got "
-                             f"{shapes}")
+            raise ValueError(
+                f"expected anchor, positive and negative of one shape B x D, got {shapes}"
+            )
         return self._distance(anchor, positive), self._distance(anchor, negative)
 
     def get_config(self):
@@ -178,16 +222,18 @@ def triplet_loss(ap_distance, an_distance, margin: float = MARGIN) -> tf.Tensor:
     _check_margin(margin)
     ap, an = tf.convert_to_tensor(ap_distance), tf.convert_to_tensor(an_distance)
     if ap.shape.rank != 1 or ap.shape.as_list() != an.shape.as_list() or ap.shape[0] == 0:
-        raise ValueError(f"expected two distance vectors of one non-empty length, "
-                         f"got {ap.shape} and {an.shape}")
+        raise ValueError(
+            f"expected two distance vectors of one non-empty length, got {ap.shape} and {an.shape}"
+        )
     return tf.reduce_mean(tf.maximum(ap - an + margin, 0.0))
 
 
 def siamese_network(top: keras.Model) -> keras.Model:
     """anchor, positive, negative stem features -> one shared ``top`` -> (ap, an) distances."""
     checks.instance(top, keras.Model, "top", "a keras.Model (the embedding top)")
-    inputs = [keras.Input(top.input.shape[1:], name=name)
-              for name in ("anchor", "positive", "negative")]
+    inputs = [
+        keras.Input(top.input.shape[1:], name=name) for name in ("anchor", "positive", "negative")
+    ]
     distances = DistanceLayer(name="distance")(*(top(x) for x in inputs))
     return keras.Model(inputs, distances, name="siamese_network")
 
@@ -233,12 +279,7 @@ class _Checkpoint(keras.callbacks.Callback):
         self.path = path
 
     def on_epoch_end(self, epoch, logs=None):
-        tmp = self.path.with_name(self.path.name.removesuffix(".weights.h5") + ".part.weights.h5")
-        try:
-            self.model.network.save_weights(tmp)
-            os.replace(tmp, self.path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        files.atomic_write(self.path, self.model.network.save_weights, "checkpoint")
 
 
 def _triplets(data, shape, name: str) -> tuple:
@@ -246,13 +287,23 @@ def _triplets(data, shape, name: str) -> tuple:
         raise ValueError(f"{name} must be an (anchor, positive, negative) tuple, got {type(data)}")
     a, p, n = (_check_features(x, shape) for x in data)
     if not len(a) == len(p) == len(n):
-        raise ValueError(f"{name}: anchor, positive, negative lengths differ: "
-                         f"{len(a)}, {len(p)}, {len(n)}")
+        raise ValueError(
+            f"{name}: anchor, positive, negative lengths differ: {len(a)}, {len(p)}, {len(n)}"
+        )
     return a, p, n
 
 
-def fit_siamese(model: SiameseModel, train, val=None, epochs: int = 1, batch_size: int = 8,
-                lr: float = 1e-4, seed: int = 0, checkpoint=None, progress: bool = True) -> dict:
+def fit_siamese(
+    model: SiameseModel,
+    train,
+    val=None,
+    epochs: int = 1,
+    batch_size: int = 8,
+    lr: float = 1e-4,
+    seed: int = 0,
+    checkpoint=None,
+    progress: bool = True,
+) -> dict:
     """Adam at ``lr`` on shuffled batches of cached (anchor, positive, negative) stem features;
     returns per-epoch ``loss`` (``val_loss`` with ``val``) and ``seconds``. ``checkpoint``: a
     ``.weights.h5`` path that receives the network's weights at every epoch end."""
@@ -266,22 +317,33 @@ def fit_siamese(model: SiameseModel, train, val=None, epochs: int = 1, batch_siz
         if not str(checkpoint).endswith(".weights.h5"):
             raise ValueError(f"checkpoint paths end in .weights.h5, got {checkpoint}")
         callbacks.append(_Checkpoint(Path(checkpoint)))
-    batches = (tf.data.Dataset.from_tensor_slices(train)
-               .shuffle(len(train[0]), seed=seed, reshuffle_each_iteration=True).batch(batch_size))
+    batches = (
+        tf.data.Dataset.from_tensor_slices(train)
+        .shuffle(len(train[0]), seed=seed, reshuffle_each_iteration=True)
+        .batch(batch_size)
+    )
     if val is not None:
         val = tf.data.Dataset.from_tensor_slices(_triplets(val, shape, "val")).batch(batch_size)
     model.compile(optimizer=keras.optimizers.Adam(lr))
-    history = model.fit(batches, validation_data=val, epochs=epochs, callbacks=callbacks,
-                        shuffle=False, verbose=2 if progress else 0)
+    history = model.fit(
+        batches,
+        validation_data=val,
+        epochs=epochs,
+        callbacks=callbacks,
+        shuffle=False,
+        verbose=2 if progress else 0,
+    )
     return {k: [float(v) for v in vs] for k, vs in history.history.items()} | {
-        "seconds": callbacks[0].seconds}
+        "seconds": callbacks[0].seconds
+    }
 
 
 # --- semi-hard mining and the label-aware ceiling -----------------------------------------------
 def pairwise_distances(embeddings, squared: bool = True) -> tf.Tensor:
     """B x B (squared) L2 distances between the rows of ``embeddings``, >= 0, zero diagonal."""
-    e = tf.convert_to_tensor(checks.batch(embeddings, "embeddings", 2, "a non-empty B x D "
-                                                                       "embedding matrix"))
+    e = tf.convert_to_tensor(
+        checks.batch(embeddings, "embeddings", 2, "a non-empty B x D embedding matrix")
+    )
     if e.shape.rank != 2 or e.shape[0] == 0:
         raise ValueError(f"expected a non-empty B x D embedding matrix, got {e.shape}")
     norms = tf.reduce_sum(tf.square(e), axis=1)
@@ -330,9 +392,17 @@ def semi_hard_triplet_loss(labels, embeddings, margin: float = MARGIN) -> tf.Ten
     return tf.reduce_sum(terms) / tf.maximum(tf.reduce_sum(tf.cast(valid, d.dtype)), 1.0)
 
 
-def fit_supervised(top: keras.Model, train, val=None, epochs: int = 1, batch_size: int = 32,
-                   lr: float = 1e-4, margin: float = MARGIN, seed: int = 0,
-                   progress: bool = True) -> dict:
+def fit_supervised(
+    top: keras.Model,
+    train,
+    val=None,
+    epochs: int = 1,
+    batch_size: int = 32,
+    lr: float = 1e-4,
+    margin: float = MARGIN,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict:
     """The label-aware ceiling: ``top`` trained with ``semi_hard_triplet_loss`` on shuffled batches
     of ``(stem_features, labels)``; per-epoch ``loss`` (``val_loss`` with ``val``), ``seconds``."""
     _check_margin(margin)
@@ -355,7 +425,14 @@ def fit_supervised(top: keras.Model, train, val=None, epochs: int = 1, batch_siz
     val = None if val is None else datasets(val, "val").batch(batch_size)
     log = EpochLog()
     top.compile(optimizer=keras.optimizers.Adam(lr), loss=loss)
-    history = top.fit(batches, validation_data=val, epochs=epochs, callbacks=[log],
-                      shuffle=False, verbose=2 if progress else 0)
+    history = top.fit(
+        batches,
+        validation_data=val,
+        epochs=epochs,
+        callbacks=[log],
+        shuffle=False,
+        verbose=2 if progress else 0,
+    )
     return {k: [float(v) for v in vs] for k, vs in history.history.items()} | {
-        "seconds": log.seconds}
+        "seconds": log.seconds
+    }

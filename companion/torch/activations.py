@@ -1,4 +1,5 @@
 """What each layer computes: forward hooks collect named layers' outputs (PyTorch)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,8 +14,9 @@ def layer_names(model: torch.nn.Module, kind: type | tuple = torch.nn.Conv2d) ->
     checks.instance(model, torch.nn.Module, "model", "a torch.nn.Module")
     kinds = kind if isinstance(kind, tuple) else (kind,)
     if not kinds or not all(isinstance(k, type) for k in kinds):
-        raise TypeError("kind: expected a layer class such as torch.nn.Conv2d, got "
-                        f"{checks.describe(kind)}")
+        raise TypeError(
+            f"kind: expected a layer class such as torch.nn.Conv2d, got {checks.describe(kind)}"
+        )
     return [name for name, module in model.named_modules() if isinstance(module, kind)]
 
 
@@ -25,12 +27,16 @@ def check_layers(model: torch.nn.Module, names) -> dict:
     modules = dict(model.named_modules())
     unknown = [n for n in names if n not in modules or n == ""]
     if unknown:
-        raise ValueError(f"unknown layer(s) {unknown}; valid names: {', '.join(n for n in modules if n)}")
+        raise ValueError(
+            f"unknown layer(s) {unknown}; valid names: {', '.join(n for n in modules if n)}"
+        )
     return {n: modules[n] for n in names}
 
 
 @torch.no_grad()
-def layer_activations(model: torch.nn.Module, images: np.ndarray, names=None, preprocess=to_float) -> dict:
+def layer_activations(
+    model: torch.nn.Module, images: np.ndarray, names=None, preprocess=to_float
+) -> dict:
     """Outputs of the named layers (default: every Conv2d) for uint8 NHWC images, as float32 NHWC.
 
     The hooks are removed afterwards, whatever happens: the model is left as it was.
@@ -39,8 +45,11 @@ def layer_activations(model: torch.nn.Module, images: np.ndarray, names=None, pr
     checks.batch(images, "images", 4, "an N x H x W x C batch")
     outputs, handles = {}, []
     for name, module in check_layers(model, names).items():
-        handles.append(module.register_forward_hook(
-            lambda _m, _i, out, name=name: outputs.__setitem__(name, out.detach())))
+        handles.append(
+            module.register_forward_hook(
+                lambda _m, _i, out, name=name: outputs.__setitem__(name, out.detach())
+            )
+        )
     was_training = model.training
     try:
         model.eval()
@@ -49,4 +58,7 @@ def layer_activations(model: torch.nn.Module, images: np.ndarray, names=None, pr
         for handle in handles:
             handle.remove()
         model.train(was_training)
-    return {n: (outputs[n].permute(0, 2, 3, 1) if outputs[n].ndim == 4 else outputs[n]).numpy() for n in names}
+    return {
+        n: (outputs[n].permute(0, 2, 3, 1) if outputs[n].ndim == 4 else outputs[n]).numpy()
+        for n in names
+    }

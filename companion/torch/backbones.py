@@ -1,4 +1,5 @@
 """ImageNet MobileNetV2 for PyTorch: classifier, feature extractor and matching preprocessing."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +7,7 @@ import torch
 from torchvision.models import MobileNet_V2_Weights, mobilenet_v2 as tv_mobilenet_v2
 
 from .. import checks
-from ..assets import verified_torch_checkpoint
+from ..weights import verified_torch_checkpoint
 from ..images import to_rgb_batch
 
 MEAN = (0.485, 0.456, 0.406)
@@ -24,7 +25,8 @@ def mobilenet_v2(pretrained: bool = True) -> torch.nn.Module:
 
 
 def preprocess(images: np.ndarray) -> torch.Tensor:
-    """uint8 N x H x W x C pictures -> normalised float N x 3 x H x W, as the ImageNet weights expect."""
+    """uint8 N x H x W x C pictures -> normalised float N x 3 x H x W, as the ImageNet weights
+    expect."""
     images = checks.images(images, empty=True)
     x = torch.from_numpy(to_rgb_batch(images)).permute(0, 3, 1, 2).float() / 255
     return (x - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(STD).view(1, 3, 1, 1)
@@ -32,8 +34,9 @@ def preprocess(images: np.ndarray) -> torch.Tensor:
 
 def _mobilenet(model) -> torch.nn.Module:
     if not isinstance(getattr(model, "features", None), torch.nn.Sequential):
-        raise TypeError("model: expected a MobileNetV2 (mobilenet_v2()), got "
-                        f"{checks.describe(model)}")
+        raise TypeError(
+            f"model: expected a MobileNetV2 (mobilenet_v2()), got {checks.describe(model)}"
+        )
     return model
 
 
@@ -49,8 +52,10 @@ def predict_proba(model: torch.nn.Module, images: np.ndarray, batch_size: int = 
     images = checks.images(images)
     checks.integer(batch_size, "batch_size", 1)
     model.eval()
-    out = [torch.softmax(model(preprocess(images[i:i + batch_size])), dim=1)
-           for i in range(0, len(images), batch_size)]
+    out = [
+        torch.softmax(model(preprocess(images[i : i + batch_size])), dim=1)
+        for i in range(0, len(images), batch_size)
+    ]
     return torch.cat(out).numpy()
 
 
@@ -67,7 +72,10 @@ def _keras_layout(module: torch.nn.Module) -> list[np.ndarray]:
         depthwise = module.groups == module.in_channels > 1
         return [w.transpose(2, 3, 0, 1) if depthwise else w.transpose(2, 3, 1, 0)]
     if isinstance(module, torch.nn.BatchNorm2d):
-        return [t.detach().numpy() for t in (module.weight, module.bias, module.running_mean, module.running_var)]
+        return [
+            t.detach().numpy()
+            for t in (module.weight, module.bias, module.running_mean, module.running_var)
+        ]
     return [module.weight.detach().numpy().T, module.bias.detach().numpy()]
 
 
@@ -75,17 +83,24 @@ def export_mobilenet_v2(path) -> None:
     """Write the ImageNet MobileNetV2 weights, layer by layer in Keras layout, to an .npz file."""
     path = checks.path(path, "path")
     if not path.parent.is_dir():
-        raise FileNotFoundError(f"folder {path.parent} does not exist: expected a path in an "
-                                "existing folder")
-    layers = [m for m in mobilenet_v2().modules()
-              if isinstance(m, (torch.nn.Conv2d, torch.nn.BatchNorm2d, torch.nn.Linear))]
-    arrays = {f"{i:03d}_{j}": a for i, m in enumerate(layers) for j, a in enumerate(_keras_layout(m))}
+        raise FileNotFoundError(
+            f"folder {path.parent} does not exist: expected a path in an existing folder"
+        )
+    layers = [
+        m
+        for m in mobilenet_v2().modules()
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.BatchNorm2d, torch.nn.Linear))
+    ]
+    arrays = {
+        f"{i:03d}_{j}": a for i, m in enumerate(layers) for j, a in enumerate(_keras_layout(m))
+    }
     np.savez(path, **arrays)
 
 
 @torch.no_grad()
 def block_output(model: torch.nn.Module, images: np.ndarray, block: int) -> np.ndarray:
-    """Feature maps after MobileNetV2 block ``block`` (0 = stem ... 18 = last 1x1 conv), float32 NHWC."""
+    """Feature maps after MobileNetV2 block ``block`` (0 = stem ... 18 = last 1x1 conv), float32
+    NHWC."""
     n = len(_mobilenet(model).features)
     if checks.integer(block, "block") < 0 or block >= n:
         raise ValueError(f"block must be in 0..{n - 1}, got {block}")

@@ -1,4 +1,5 @@
-"""Where a CNN looks (PyTorch): CAM, Grad-CAM, guided backpropagation, guided Grad-CAM, filter patterns.
+"""Where a CNN looks (PyTorch): CAM, Grad-CAM, guided backpropagation, guided Grad-CAM, filter
+patterns.
 
 In the style of pytorch-grad-cam: ``BaseCAM`` runs one forward and one backward pass over a whole
 batch and weights the channels of a named layer; each method overrides ``channel_weights``.
@@ -6,6 +7,7 @@ Maps come back as float32 N x h x w numpy arrays at the layer's resolution; ``co
 normalises, resizes and thresholds them. Hooks live only for the duration of a call, and the
 model's training mode is restored afterwards: the model is left exactly as it was.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -30,7 +32,8 @@ def _eval_mode(model: torch.nn.Module):
 
 
 def _targets(logits: torch.Tensor, classes) -> torch.Tensor:
-    """Class index per image: the top class (``None``), one index for all, or one index per image."""
+    """Class index per image: the top class (``None``), one index for all, or one index per
+    image."""
     targets = saliency.target_classes(classes, *logits.shape)
     return logits.argmax(1) if targets is None else torch.from_numpy(targets)
 
@@ -45,12 +48,15 @@ def _check_maps(model, layer: str, activations) -> None:
     """A CAM needs maps: N x C x h x w outputs, which convolutional layers give."""
     if activations.ndim != 4:
         conv = ", ".join(layer_names(model, (torch.nn.Conv2d, torch.nn.ReLU, torch.nn.ReLU6))[-6:])
-        raise ValueError(f"layer {layer!r} gives outputs of shape {tuple(activations.shape)}: "
-                         f"expected a convolutional layer with N x C x h x w maps, e.g. {conv}")
+        raise ValueError(
+            f"layer {layer!r} gives outputs of shape {tuple(activations.shape)}: "
+            f"expected a convolutional layer with N x C x h x w maps, e.g. {conv}"
+        )
 
 
 class BaseCAM:
-    """Map of ``layer``: the sum over its channels of weight x activation (then ReLU where ``relu``)."""
+    """Map of ``layer``: the sum over its channels of weight x activation (then ReLU where
+    ``relu``)."""
 
     needs_gradients = True
     relu = True
@@ -60,8 +66,9 @@ class BaseCAM:
         self.model, self.layer, self.preprocess = model, layer, preprocess
         self.module = check_layers(model, [layer])[layer]
         if not callable(preprocess):
-            raise TypeError("preprocess: expected a function of the images, got "
-                            f"{checks.describe(preprocess)}")
+            raise TypeError(
+                f"preprocess: expected a function of the images, got {checks.describe(preprocess)}"
+            )
 
     def channel_weights(self, activations, gradients, classes) -> torch.Tensor:
         """N x K weights of the K channels of ``activations`` (N x K x h x w)."""
@@ -75,11 +82,15 @@ class BaseCAM:
         try:
             with _eval_mode(self.model), torch.set_grad_enabled(self.needs_gradients):
                 x = self.preprocess(images)
-                logits = self.model(x.requires_grad_(True) if self.needs_gradients else x)  # frozen models too
+                logits = self.model(
+                    x.requires_grad_(True) if self.needs_gradients else x
+                )  # frozen models too
                 score, targets = _score(logits, classes)
                 activations = store["a"]
                 _check_maps(self.model, self.layer, activations)
-                gradients = torch.autograd.grad(score, activations)[0] if self.needs_gradients else None
+                gradients = (
+                    torch.autograd.grad(score, activations)[0] if self.needs_gradients else None
+                )
         finally:
             handle.remove()
         weights = self.channel_weights(activations.detach(), gradients, targets)
@@ -88,7 +99,8 @@ class BaseCAM:
 
 
 class CAM(BaseCAM):
-    """Zhou et al. (2016): the classifier's weights of the class; ``layer`` must feed global average pooling."""
+    """Zhou et al. (2016): the classifier's weights of the class; ``layer`` must feed global average
+    pooling."""
 
     needs_gradients = False
     relu = False
@@ -97,18 +109,23 @@ class CAM(BaseCAM):
         super().__init__(model, layer, preprocess)
         linear = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
         if not linear:
-            raise ValueError("CAM needs a model that ends in global average pooling and a Linear layer")
+            raise ValueError(
+                "CAM needs a model that ends in global average pooling and a Linear layer"
+            )
         self.classifier = linear[-1]
 
     def channel_weights(self, activations, gradients, classes):
         if self.classifier.in_features != activations.shape[1]:
-            raise ValueError(f"layer {self.layer!r} has {activations.shape[1]} channels but the classifier "
-                             f"takes {self.classifier.in_features}: CAM needs the layer right before pooling")
+            raise ValueError(
+                f"layer {self.layer!r} has {activations.shape[1]} channels but the classifier "
+                f"takes {self.classifier.in_features}: CAM needs the layer right before pooling"
+            )
         return self.classifier.weight.detach()[classes]
 
 
 class GradCAM(BaseCAM):
-    """Selvaraju et al. (2017): alpha_k = spatial mean of d score / d A_k, then ReLU of the weighted sum."""
+    """Selvaraju et al. (2017): alpha_k = spatial mean of d score / d A_k, then ReLU of the weighted
+    sum."""
 
     def channel_weights(self, activations, gradients, classes):
         return gradients.mean(dim=(2, 3))
@@ -137,17 +154,22 @@ class _PositiveGradient(torch.autograd.Function):
 
 
 def guided_backprop(model, images, classes=None, preprocess=to_float) -> np.ndarray:
-    """Springenberg et al. (2015): gradient of the class score w.r.t. the input (float32 N x H x W x C)
+    """Springenberg et al. (2015): gradient of the class score w.r.t. the input (float32 N x H x W x
+    C)
     where every ReLU / ReLU6 passes gradient only where its input is in its linear range and the
     gradient arriving from above is positive.
 
     A temporary forward hook after each activation module clamps the incoming gradient at 0; the
-    activation's own derivative then masks it by its forward input ((0, inf) for ReLU, (0, 6) for ReLU6).
+    activation's own derivative then masks it by its forward input ((0, inf) for ReLU, (0, 6) for
+    ReLU6).
     """
     checks.instance(model, torch.nn.Module, "model", "a torch.nn.Module")
     checks.batch(images, "images", 4, "an N x H x W x C batch")
-    handles = [m.register_forward_hook(lambda _m, _i, out: _PositiveGradient.apply(out))
-               for m in model.modules() if isinstance(m, (torch.nn.ReLU, torch.nn.ReLU6))]
+    handles = [
+        m.register_forward_hook(lambda _m, _i, out: _PositiveGradient.apply(out))
+        for m in model.modules()
+        if isinstance(m, (torch.nn.ReLU, torch.nn.ReLU6))
+    ]
     try:
         with _eval_mode(model):
             x = preprocess(images).requires_grad_(True)
@@ -160,10 +182,12 @@ def guided_backprop(model, images, classes=None, preprocess=to_float) -> np.ndar
 
 
 def guided_grad_cam(model, images, layer: str, classes=None, preprocess=to_float) -> np.ndarray:
-    """Guided backpropagation times the normalised Grad-CAM map resized to the input (N x H x W x C)."""
+    """Guided backpropagation times the normalised Grad-CAM map resized to the input (N x H x W x
+    C)."""
     guided = guided_backprop(model, images, classes, preprocess)
-    maps = saliency.resize(saliency.normalise(grad_cam(model, images, layer, classes, preprocess)),
-                           guided.shape[1:3])
+    maps = saliency.resize(
+        saliency.normalise(grad_cam(model, images, layer, classes, preprocess)), guided.shape[1:3]
+    )
     return guided * maps[..., None]
 
 
@@ -177,6 +201,7 @@ class _Reached(Exception):
 
 def _run_until(model: torch.nn.Module, module: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     """The output of ``module`` for input ``x``; the layers after it are not run."""
+
     def stop(_module, _inputs, output):
         raise _Reached(output)
 
@@ -190,12 +215,23 @@ def _run_until(model: torch.nn.Module, module: torch.nn.Module, x: torch.Tensor)
     raise RuntimeError("the forward pass never reached the layer")
 
 
-def filter_pattern(model, layer: str, filters, size: int = 128, steps: int = 30, lr: float = 0.05,
-                   jitter: int = 8, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), seed: int = 0) -> np.ndarray:
+def filter_pattern(
+    model,
+    layer: str,
+    filters,
+    size: int = 128,
+    steps: int = 30,
+    lr: float = 0.05,
+    jitter: int = 8,
+    mean=(0.0, 0.0, 0.0),
+    std=(1.0, 1.0, 1.0),
+    seed: int = 0,
+) -> np.ndarray:
     """Pictures (float32 N x size x size x 3, pixel scale [0, 1]) that maximise the mean response of
     each of ``filters`` of ``layer``, by gradient ascent on the input from grey noise.
 
-    Each step shifts the picture by a random offset of up to ``jitter`` pixels (a regulariser against
+    Each step shifts the picture by a random offset of up to ``jitter`` pixels (a regulariser
+    against
     high-frequency noise) and moves it by ``lr`` times the RMS-normalised gradient. The network runs
     only up to ``layer`` (a forward hook stops it there); ``mean``/``std`` are the
     model's input normalisation. The random numbers come from numpy, as in the TF edition.
@@ -221,7 +257,9 @@ def filter_pattern(model, layer: str, filters, size: int = 128, steps: int = 30,
         index = torch.arange(len(filters))
         for dy, dx in rng.integers(-jitter, jitter + 1, size=(steps, 2)):
             x.requires_grad_(True)
-            out = _run_until(model, module, (torch.roll(x, (int(dy), int(dx)), (2, 3)) - mean) / std)
+            out = _run_until(
+                model, module, (torch.roll(x, (int(dy), int(dx)), (2, 3)) - mean) / std
+            )
             score = out[index, filters].mean(dim=(1, 2)).sum()
             (grad,) = torch.autograd.grad(score, x)
             grad = grad / (grad.pow(2).mean(dim=(1, 2, 3), keepdim=True).sqrt() + 1e-8)

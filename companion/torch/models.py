@@ -1,4 +1,6 @@
-"""Small networks of Chapter 1 (PyTorch): stacked linear layers and a small CNN for 28 x 28 images."""
+"""Small networks of Chapter 1 (PyTorch): stacked linear layers and a small CNN for 28 x 28
+images."""
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -11,45 +13,64 @@ from .. import checks
 from ..conv import check_conv
 
 
-def stacked_linear(n_in: int, n_hidden: int, n_out: int, relu: bool = False, seed: int = 0) -> nn.Sequential:
+def stacked_linear(
+    n_in: int, n_hidden: int, n_out: int, relu: bool = False, seed: int = 0
+) -> nn.Sequential:
     """Two linear layers, with a ReLU between them only if ``relu``."""
     for value, name in ((n_in, "n_in"), (n_hidden, "n_hidden"), (n_out, "n_out")):
         checks.integer(value, name, 1)
     torch.manual_seed(seed)
     middle = [("relu", nn.ReLU())] if relu else []
-    return nn.Sequential(OrderedDict([("fc1", nn.Linear(n_in, n_hidden)), *middle,
-                                      ("fc2", nn.Linear(n_hidden, n_out))]))
+    return nn.Sequential(
+        OrderedDict(
+            [("fc1", nn.Linear(n_in, n_hidden)), *middle, ("fc2", nn.Linear(n_hidden, n_out))]
+        )
+    )
 
 
 def as_one_linear(model: nn.Sequential) -> tuple[np.ndarray, np.ndarray]:
-    """Kernel W (n_in x n_out) and bias b with ``x @ W + b`` equal to the two linear layers' output."""
+    """Kernel W (n_in x n_out) and bias b with ``x @ W + b`` equal to the two linear layers'
+    output."""
     if not isinstance(model, nn.Sequential) or len(model) != 2:
-        raise ValueError("expected stacked_linear(..., relu=False): two linear layers and nothing between")
+        raise ValueError(
+            "expected stacked_linear(..., relu=False): two linear layers and nothing between"
+        )
     fc1, fc2 = (m.weight.detach().double().numpy() for m in model)
     b1, b2 = (m.bias.detach().double().numpy() for m in model)
     return (fc2 @ fc1).T, fc2 @ b1 + b2
 
 
-def small_cnn(n_classes: int = 10, in_channels: int = 1, widths=(32, 64, 128), seed: int = 0) -> nn.Sequential:
-    """Blocks of 3x3 convolution (padding 1), BatchNorm, ReLU and 2x2 max pooling, then one linear layer.
+def small_cnn(
+    n_classes: int = 10, in_channels: int = 1, widths=(32, 64, 128), seed: int = 0
+) -> nn.Sequential:
+    """Blocks of 3x3 convolution (padding 1), BatchNorm, ReLU and 2x2 max pooling, then one linear
+    layer.
 
-    Layers are named ``conv1``, ``bn1``, ``relu1``, ``pool1``, ... and ``fc``, as in the Keras edition.
+    Layers are named ``conv1``, ``bn1``, ``relu1``, ``pool1``, ... and ``fc``, as in the Keras
+    edition.
     For 28 x 28 inputs the three pools leave 3 x 3 maps.
     """
     few = isinstance(widths, (str, int)) or not len(widths)
     if checks.integer(n_classes, "n_classes") < 2 or few:
-        raise ValueError(f"expected n_classes >= 2 and at least one width, got {n_classes} and {widths}")
+        raise ValueError(
+            f"expected n_classes >= 2 and at least one width, got {n_classes} and {widths}"
+        )
     checks.integer(in_channels, "in_channels", 1)
     for width in widths:
         checks.integer(width, "widths", 1)
     if len(widths) > 4:
-        raise ValueError("widths: expected at most 4 blocks (28 px halved each time), got "
-                         f"{len(widths)}")
+        raise ValueError(
+            f"widths: expected at most 4 blocks (28 px halved each time), got {len(widths)}"
+        )
     torch.manual_seed(seed)
     layers, channels = [], in_channels
     for i, width in enumerate(widths, 1):
-        layers += [(f"conv{i}", nn.Conv2d(channels, width, 3, padding=1, bias=False)),
-                   (f"bn{i}", nn.BatchNorm2d(width)), (f"relu{i}", nn.ReLU()), (f"pool{i}", nn.MaxPool2d(2))]
+        layers += [
+            (f"conv{i}", nn.Conv2d(channels, width, 3, padding=1, bias=False)),
+            (f"bn{i}", nn.BatchNorm2d(width)),
+            (f"relu{i}", nn.ReLU()),
+            (f"pool{i}", nn.MaxPool2d(2)),
+        ]
         channels = width
     side = 28 // 2 ** len(widths)
     layers += [("flatten", nn.Flatten()), ("fc", nn.Linear(channels * side * side, n_classes))]
@@ -60,7 +81,11 @@ def conv2d(x, w, b=None, stride: int = 1, padding: int = 0) -> np.ndarray:
     """``torch.nn.functional.conv2d`` on numpy NHWC images and a KH x KW x C_in x C_out kernel."""
     x, w = check_conv(x, w, b, stride, padding)  # the numpy reference's checks: same errors
     x, w = x.astype(np.float32), w.astype(np.float32)
-    out = nn.functional.conv2d(torch.from_numpy(x).permute(0, 3, 1, 2), torch.from_numpy(w).permute(3, 2, 0, 1),
-                               None if b is None else torch.as_tensor(b, dtype=torch.float32),
-                               stride=stride, padding=padding)
+    out = nn.functional.conv2d(
+        torch.from_numpy(x).permute(0, 3, 1, 2),
+        torch.from_numpy(w).permute(3, 2, 0, 1),
+        None if b is None else torch.as_tensor(b, dtype=torch.float32),
+        stride=stride,
+        padding=padding,
+    )
     return out.permute(0, 2, 3, 1).numpy()

@@ -1,4 +1,6 @@
-"""Remedies for class imbalance (PyTorch): class-balanced batches and the augmentation used to oversample."""
+"""Remedies for class imbalance (PyTorch): class-balanced batches and the augmentation used to
+oversample."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,11 +14,16 @@ from ..imbalance import balanced_weights
 
 
 def balanced_sampler(data: ImageSet, seed: int = 0) -> WeightedRandomSampler:
-    """Draws ``len(data)`` examples per epoch with replacement, every class equally likely (``fit(sampler=)``)."""
+    """Draws ``len(data)`` examples per epoch with replacement, every class equally likely
+    (``fit(sampler=)``)."""
     checks.instance(data, ImageSet, "data", "an ImageSet")
     weights = torch.as_tensor(balanced_weights(data.labels), dtype=torch.double)
-    return WeightedRandomSampler(weights, num_samples=len(data), replacement=True,
-                                 generator=torch.Generator().manual_seed(seed))
+    return WeightedRandomSampler(
+        weights,
+        num_samples=len(data),
+        replacement=True,
+        generator=torch.Generator().manual_seed(seed),
+    )
 
 
 def augment(images: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -24,7 +31,8 @@ def augment(images: np.ndarray, seed: int = 0) -> np.ndarray:
     (float pictures in [0, 1] or [0, 255] are converted to uint8 first)."""
     images = checks.images(images, convert=True)
     torch.manual_seed(seed)
-    transform = v2.Compose([v2.RandomHorizontalFlip(), v2.RandomAffine(degrees=0, translate=(0.1, 0.1))])
+    transform = v2.Compose(
+        [v2.RandomHorizontalFlip(), v2.RandomAffine(degrees=0, translate=(0.1, 0.1))]
+    )
     x = torch.from_numpy(np.asarray(images)).permute(0, 3, 1, 2)
     return torch.stack([transform(image) for image in x]).permute(0, 2, 3, 1).numpy()
-

@@ -1,4 +1,6 @@
-"""A small CNN with a global-average-pooling head for the synthetic shapes (PyTorch), so CAM applies."""
+"""A small CNN with a global-average-pooling head for the synthetic shapes (PyTorch), so CAM
+applies."""
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -9,7 +11,8 @@ from torch import nn
 from .. import checks
 from .activations import check_layers
 
-#: the layers of ``shapes_net``: (name, output channels as a multiple of ``width``, max-pool after it)
+# : the layers of ``shapes_net``: (name, output channels as a multiple of ``width``, max-pool after
+# it)
 BLOCKS = (("1", 1, True), ("2", 2, True), ("3", 4, False), ("4", 4, False))
 
 
@@ -42,8 +45,10 @@ def randomise(model: nn.Module, names, seed: int = 0) -> nn.Module:
     layers = check_layers(model, names)
     fixed = [n for n, m in layers.items() if not hasattr(m, "reset_parameters")]
     if fixed:
-        raise ValueError(f"layers {fixed} have no parameters to re-initialise: expected layers "
-                         "with weights (conv, bn, fc)")
+        raise ValueError(
+            f"layers {fixed} have no parameters to re-initialise: expected layers "
+            "with weights (conv, bn, fc)"
+        )
     for module in layers.values():
         module.reset_parameters()
     return model

@@ -7,6 +7,7 @@ is the encoder whose ``fc`` is the projection head, so a pretraining checkpoint 
 prefix, drops the head, puts a fresh ``fc = Linear(features, classes)`` on the encoder and trains
 only that layer. The TensorFlow edition (``companion.tf.simclr``) has the same names.
 """
+
 from __future__ import annotations
 
 import pickle
@@ -37,23 +38,36 @@ def device() -> torch.device:
 
 
 # --- augmentation -------------------------------------------------------------------------------
-def augmentation(image_size: int, channels: int = 3, min_scale: float = 0.2, strength: float = 0.5,
-                 blur: float = 0.5) -> v2.Compose:
+def augmentation(
+    image_size: int,
+    channels: int = 3,
+    min_scale: float = 0.2,
+    strength: float = 0.5,
+    blur: float = 0.5,
+) -> v2.Compose:
     """The SimCLR augmentation of one float C x H x W image in [0, 1] (torchvision transforms v2):
     random resized crop (area ``min_scale``..1) to ``image_size``, horizontal flip, colour jitter
-    with probability 0.8 (brightness, contrast, and for colour images saturation and hue), grey-scale
+    with probability 0.8 (brightness, contrast, and for colour images saturation and hue), grey-
+    scale
     with probability 0.2 (colour images), Gaussian blur with probability ``blur``."""
     checks.integer(image_size, "image_size")
     checks.number(min_scale, "min_scale", 0, 1)
     checks.number(strength, "strength", 0)
     checks.number(blur, "blur", 0, 1)
     if image_size < 8 or channels not in (1, 3):
-        raise ValueError(f"expected image_size >= 8 and 1 or 3 channels, got {image_size} and {channels}")
+        raise ValueError(
+            f"expected image_size >= 8 and 1 or 3 channels, got {image_size} and {channels}"
+        )
     s = strength
-    jitter = (v2.ColorJitter(0.8 * s, 0.8 * s, 0.8 * s, 0.2 * s) if channels == 3
-              else v2.ColorJitter(0.8 * s, 0.8 * s))
-    steps = [v2.RandomResizedCrop(image_size, scale=(min_scale, 1.0), antialias=True),
-             v2.RandomHorizontalFlip()]
+    jitter = (
+        v2.ColorJitter(0.8 * s, 0.8 * s, 0.8 * s, 0.2 * s)
+        if channels == 3
+        else v2.ColorJitter(0.8 * s, 0.8 * s)
+    )
+    steps = [
+        v2.RandomResizedCrop(image_size, scale=(min_scale, 1.0), antialias=True),
+        v2.RandomHorizontalFlip(),
+    ]
     if s > 0:
         steps.append(v2.RandomApply([jitter], p=0.8))
     if channels == 3 and s > 0:
@@ -72,7 +86,9 @@ def augment_batch(images, augment) -> torch.Tensor:
     """
     x = to_float(images)
     if augment is not None and not callable(augment):
-        raise TypeError(f"augment: expected a callable augmentation (or None), got {checks.describe(augment)}")
+        raise TypeError(
+            f"augment: expected a callable augmentation (or None), got {checks.describe(augment)}"
+        )
     if augment is None:
         return x
     threads = torch.get_num_threads()
@@ -109,11 +125,16 @@ class Encoder(nn.Module):
 
 
 def _conv(c_in, c_out, stride):
-    return [nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+    return [
+        nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+    ]
 
 
-def build_encoder(arch: str = "small", in_channels: int = 1, width: int = 32,
-                  fc: nn.Module | None = None) -> Encoder:
+def build_encoder(
+    arch: str = "small", in_channels: int = 1, width: int = 32, fc: nn.Module | None = None
+) -> Encoder:
     """``small``: four 3x3 conv-BN-ReLU layers (``width``, 2, 4, 4 x ``width`` channels, strides
     1, 2, 2, 2) and global average pooling, 4 x ``width`` features; ``resnet18``: torchvision's
     ResNet-18 adapted to small images as in SimCLR's CIFAR setting (3x3 stride-1 stem, no max-pool),
@@ -127,8 +148,14 @@ def build_encoder(arch: str = "small", in_channels: int = 1, width: int = 32,
         checks.instance(fc, nn.Module, "fc", "a torch nn.Module (or None)")
     if arch == "small":
         w = width
-        body = nn.Sequential(*_conv(in_channels, w, 1), *_conv(w, 2 * w, 2), *_conv(2 * w, 4 * w, 2),
-                             *_conv(4 * w, 4 * w, 2), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        body = nn.Sequential(
+            *_conv(in_channels, w, 1),
+            *_conv(w, 2 * w, 2),
+            *_conv(2 * w, 4 * w, 2),
+            *_conv(4 * w, 4 * w, 2),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+        )
         encoder = Encoder(body, 4 * w)
     else:
         body = resnet18(weights=None)
@@ -142,16 +169,21 @@ def build_encoder(arch: str = "small", in_channels: int = 1, width: int = 32,
 
 
 def projection_head(feature_dim: int, out_dim: int = 128) -> nn.Sequential:
-    """SimCLR's projection head g: Linear, ReLU, Linear (sthalles: ``dim_mlp`` -> ``dim_mlp`` -> ``out_dim``)."""
+    """SimCLR's projection head g: Linear, ReLU, Linear (sthalles: ``dim_mlp`` -> ``dim_mlp`` ->
+    ``out_dim``)."""
     checks.integer(feature_dim, "feature_dim", 1)
     checks.integer(out_dim, "out_dim", 1)
-    return nn.Sequential(nn.Linear(feature_dim, feature_dim), nn.ReLU(), nn.Linear(feature_dim, out_dim))
+    return nn.Sequential(
+        nn.Linear(feature_dim, feature_dim), nn.ReLU(), nn.Linear(feature_dim, out_dim)
+    )
 
 
 class SimCLRModel(nn.Module):
     """sthalles' ResNetSimCLR: ``backbone`` is the encoder, its ``fc`` the projection head."""
 
-    def __init__(self, arch: str = "small", in_channels: int = 1, width: int = 32, out_dim: int = 128):
+    def __init__(
+        self, arch: str = "small", in_channels: int = 1, width: int = 32, out_dim: int = 128
+    ):
         super().__init__()
         self.backbone = build_encoder(arch, in_channels, width)
         self.backbone.fc = projection_head(self.backbone.feature_dim, out_dim)
@@ -161,8 +193,11 @@ class SimCLRModel(nn.Module):
         return self.backbone(x)
 
 
-def linear_model(n_classes: int, arch: str = "small", in_channels: int = 1, width: int = 32) -> Encoder:
-    """An encoder with ``fc = Linear(features, n_classes)``: random weights until loaded or trained."""
+def linear_model(
+    n_classes: int, arch: str = "small", in_channels: int = 1, width: int = 32
+) -> Encoder:
+    """An encoder with ``fc = Linear(features, n_classes)``: random weights until loaded or
+    trained."""
     checks.integer(n_classes, "n_classes")
     if n_classes < 2:
         raise ValueError(f"n_classes must be >= 2, got {n_classes}")
@@ -172,18 +207,25 @@ def linear_model(n_classes: int, arch: str = "small", in_channels: int = 1, widt
 
 
 # --- info-NCE -----------------------------------------------------------------------------------
-def info_nce_loss(features: torch.Tensor, batch_size: int, n_views: int = 2, temperature: float = 0.07):
-    """``(logits, labels)`` exactly as sthalles' ``info_nce_loss``: cross-entropy of the two is the loss.
+def info_nce_loss(
+    features: torch.Tensor, batch_size: int, n_views: int = 2, temperature: float = 0.07
+):
+    """``(logits, labels)`` exactly as sthalles' ``info_nce_loss``: cross-entropy of the two is the
+    loss.
 
     ``features`` is N x D with N = ``n_views`` x ``batch_size``, view after view.
     """
     if not torch.is_tensor(features) or features.ndim != 2:
-        raise ValueError(f"features must be a 2-D tensor (rows x dimensions), got "
-                         f"{tuple(features.shape) if hasattr(features, 'shape') else type(features).__name__}")
+        raise ValueError(
+            f"features must be a 2-D tensor (rows x dimensions), got "
+            f"{tuple(features.shape) if hasattr(features, 'shape') else type(features).__name__}"
+        )
     core.check_views(features.shape[0], batch_size, n_views)
     temperature = core.check_temperature(temperature)
     if not torch.isfinite(features.detach()).all():
-        raise ValueError("features: expected finite values, got NaN or infinite ones (a diverged model?)")
+        raise ValueError(
+            "features: expected finite values, got NaN or infinite ones (a diverged model?)"
+        )
     labels = torch.cat([torch.arange(batch_size) for _ in range(n_views)], dim=0)
     labels = (labels.unsqueeze(0) == labels.unsqueeze(1)).float()
     features = F.normalize(features, dim=1)
@@ -212,21 +254,38 @@ def load_checkpoint(path) -> dict:
     """A state dict written by ``save_checkpoint`` (``torch.load(weights_only=True)``)."""
     path = checks.path(path, "path")
     if path.suffix in OTHER_FRAMEWORK:
-        raise ValueError(f"expected a PyTorch .pt checkpoint, got {path.name}, which looks like a "
-                         f"TensorFlow/Keras one: load it with companion.tf.simclr")
+        raise ValueError(
+            f"expected a PyTorch .pt checkpoint, got {path.name}, which looks like a "
+            f"TensorFlow/Keras one: load it with companion.tf.simclr"
+        )
     if not path.exists():
-        raise FileNotFoundError(f"no checkpoint at {path}: check the path, or write it with pretrain(..., "
-                                f"checkpoint=...)")
+        raise FileNotFoundError(
+            f"no checkpoint at {path}: check the path, or write it with pretrain(..., "
+            f"checkpoint=...)"
+        )
     try:
         return torch.load(path, weights_only=True, map_location="cpu")
     except (RuntimeError, OSError, EOFError, ValueError, pickle.UnpicklingError) as error:
-        raise ValueError(f"expected a PyTorch state dict in {path.name}, could not read it: "
-                         f"{str(error).splitlines()[0]}") from None
+        raise ValueError(
+            f"expected a PyTorch state dict in {path.name}, could not read it: "
+            f"{str(error).splitlines()[0]}"
+        ) from None
 
 
-def pretrain(model: SimCLRModel, images, epochs: int = 1, batch_size: int = 256, temperature: float = 0.07,
-             augment=None, lr: float = 3e-4, weight_decay: float = 1e-4, n_views: int = 2,
-             checkpoint=None, seed: int = 0, progress: bool = True) -> dict:
+def pretrain(
+    model: SimCLRModel,
+    images,
+    epochs: int = 1,
+    batch_size: int = 256,
+    temperature: float = 0.07,
+    augment=None,
+    lr: float = 3e-4,
+    weight_decay: float = 1e-4,
+    n_views: int = 2,
+    checkpoint=None,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict:
     """Contrastive pretraining on unlabelled uint8 NHWC ``images``: Adam on the info-NCE loss.
 
     Every epoch shuffles the images and drops the last incomplete batch (info-NCE needs the full
@@ -254,8 +313,10 @@ def pretrain(model: SimCLRModel, images, epochs: int = 1, batch_size: int = 256,
         model.train()
         total = correct = steps = 0
         batches = range(0, len(images) - batch_size + 1, batch_size)
-        for i in tqdm(batches, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=False):
-            views = two_views(images[order[i:i + batch_size]], augment, n_views).to(device())
+        for i in tqdm(
+            batches, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=False
+        ):
+            views = two_views(images[order[i : i + batch_size]], augment, n_views).to(device())
             logits, labels = info_nce_loss(model(views), batch_size, n_views, temperature)
             loss = F.cross_entropy(logits, labels)
             optimizer.zero_grad()
@@ -273,7 +334,9 @@ def pretrain(model: SimCLRModel, images, epochs: int = 1, batch_size: int = 256,
     return history
 
 
-def load_encoder(path, n_classes: int, arch: str = "small", in_channels: int = 1, width: int = 32) -> Encoder:
+def load_encoder(
+    path, n_classes: int, arch: str = "small", in_channels: int = 1, width: int = 32
+) -> Encoder:
     """The article's evaluator: a fresh encoder with ``fc = Linear(features, n_classes)``, loaded
     from a pretraining checkpoint whose ``backbone.`` prefix is stripped and whose projection head
     is dropped. Exactly ``fc.weight`` and ``fc.bias`` stay missing; anything else fails."""
@@ -281,7 +344,10 @@ def load_encoder(path, n_classes: int, arch: str = "small", in_channels: int = 1
     state = core.strip_backbone(load_checkpoint(path))
     expected = {k: v for k, v in model.state_dict().items() if not k.startswith(core.HEAD_PREFIX)}
     core.check_keys(expected, state)
-    core.check_shapes({k: tuple(v.shape) for k, v in expected.items()}, {k: tuple(v.shape) for k, v in state.items()})
+    core.check_shapes(
+        {k: tuple(v.shape) for k, v in expected.items()},
+        {k: tuple(v.shape) for k, v in state.items()},
+    )
     log = model.load_state_dict(state, strict=False)
     assert sorted(log.missing_keys) == ["fc.bias", "fc.weight"] and not log.unexpected_keys, log
     return model
@@ -308,7 +374,8 @@ def freeze_for_linear_eval(model: Encoder) -> list[str]:
 # --- evaluation ----------------------------------------------------------------------------------
 @torch.no_grad()
 def extract_features(model: nn.Module, images, batch_size: int = 512) -> np.ndarray:
-    """Encoder features (before ``fc``) of uint8 NHWC images, in eval mode and in batches, float32."""
+    """Encoder features (before ``fc``) of uint8 NHWC images, in eval mode and in batches,
+    float32."""
     encoder = model.backbone if isinstance(model, SimCLRModel) else model
     if not isinstance(encoder, Encoder):
         raise TypeError(f"expected an Encoder or a SimCLRModel, got {type(model).__name__}")
@@ -318,8 +385,12 @@ def extract_features(model: nn.Module, images, batch_size: int = 512) -> np.ndar
     checks.batch(images, "images", 4, "uint8 N x H x W x C images")
     encoder.eval().to(device())
     images = np.asarray(images)
-    features = torch.cat([encoder.body(to_float(images[i:i + batch_size]).to(device())).cpu()
-                          for i in range(0, len(images), batch_size)]).numpy()
+    features = torch.cat(
+        [
+            encoder.body(to_float(images[i : i + batch_size]).to(device())).cpu()
+            for i in range(0, len(images), batch_size)
+        ]
+    ).numpy()
     encoder.cpu()
     return features
 
@@ -330,8 +401,17 @@ def _standardiser(features):
     return x.mean(0), np.maximum(x.std(0), 1e-6)
 
 
-def train_linear(fc: nn.Linear, features, labels, epochs: int = 100, batch_size: int = 256,
-                 lr: float = 1e-3, weight_decay: float = 1e-4, seed: int = 0, standardize: bool = True) -> dict:
+def train_linear(
+    fc: nn.Linear,
+    features,
+    labels,
+    epochs: int = 100,
+    batch_size: int = 256,
+    lr: float = 1e-3,
+    weight_decay: float = 1e-4,
+    seed: int = 0,
+    standardize: bool = True,
+) -> dict:
     """Train the linear layer ``fc`` on fixed features with cross-entropy (Adam); per-epoch loss.
 
     With ``standardize`` the layer trains on features scaled to zero mean and unit variance (the
@@ -339,12 +419,24 @@ def train_linear(fc: nn.Linear, features, labels, epochs: int = 100, batch_size:
     still takes the raw features: W' = W / s, b' = b - W' m.
     """
     checks.instance(fc, nn.Linear, "fc", "a torch nn.Linear layer")
-    features = checks.array(features, "features", 2, "N x D features", dtype=np.float32, finite=True)
+    features = checks.array(
+        features, "features", 2, "N x D features", dtype=np.float32, finite=True
+    )
     labels = checks.labels(labels, "labels", fc.out_features)
-    x, y = torch.as_tensor(np.asarray(features, np.float32)), torch.as_tensor(np.asarray(labels, np.int64))
+    x, y = (
+        torch.as_tensor(np.asarray(features, np.float32)),
+        torch.as_tensor(np.asarray(labels, np.int64)),
+    )
     if x.ndim != 2 or x.shape[1] != fc.in_features or len(x) != len(y):
-        raise ValueError(f"expected N x {fc.in_features} features and N labels, got {tuple(x.shape)} and {len(y)}")
-    mean, std = (torch.as_tensor(a, dtype=torch.float32) for a in _standardiser(x)) if standardize else (0.0, 1.0)
+        raise ValueError(
+            f"expected N x {fc.in_features} features and N labels, got {tuple(x.shape)} and "
+            f"{len(y)}"
+        )
+    mean, std = (
+        (torch.as_tensor(a, dtype=torch.float32) for a in _standardiser(x))
+        if standardize
+        else (0.0, 1.0)
+    )
     x = (x - mean) / std
     optimizer = torch.optim.Adam(fc.parameters(), lr=lr, weight_decay=weight_decay)
     generator, losses = torch.Generator().manual_seed(seed), []
@@ -352,7 +444,7 @@ def train_linear(fc: nn.Linear, features, labels, epochs: int = 100, batch_size:
     for _ in range(epochs):
         order, total = torch.randperm(len(x), generator=generator), 0.0
         for i in range(0, len(x), batch_size):
-            idx = order[i:i + batch_size]
+            idx = order[i : i + batch_size]
             loss = F.cross_entropy(fc(x[idx]), y[idx])
             optimizer.zero_grad()
             loss.backward()
@@ -367,26 +459,52 @@ def train_linear(fc: nn.Linear, features, labels, epochs: int = 100, batch_size:
     return {"loss": losses}
 
 
-def linear_evaluation(model: Encoder, train: ImageSet, test: ImageSet, epochs: int = 100,
-                      batch_size: int = 256, lr: float = 1e-3, weight_decay: float = 1e-4,
-                      seed: int = 0, standardize: bool = True) -> dict:
+def linear_evaluation(
+    model: Encoder,
+    train: ImageSet,
+    test: ImageSet,
+    epochs: int = 100,
+    batch_size: int = 256,
+    lr: float = 1e-3,
+    weight_decay: float = 1e-4,
+    seed: int = 0,
+    standardize: bool = True,
+) -> dict:
     """The linear evaluation protocol on a frozen encoder (``freeze_for_linear_eval`` first): train
-    ``model.fc`` on the encoder's eval-mode features of ``train``, report top-1 and top-5 on ``test``.
+    ``model.fc`` on the encoder's eval-mode features of ``train``, report top-1 and top-5 on
+    ``test``.
 
     The encoder is frozen and in eval mode, so its features of an image never change: they are
     computed once, and training ``fc`` on them is training the whole frozen model batch by batch.
     Returns ``top1``, ``top5``, the fc ``history`` and the features (for kNN).
     """
-    checks.instance(model, Encoder, "model", "an Encoder with a Linear fc (see linear_model / load_encoder)")
+    checks.instance(
+        model, Encoder, "model", "an Encoder with a Linear fc (see linear_model / load_encoder)"
+    )
     trainable = [n for n, p in model.named_parameters() if p.requires_grad]
     if not trainable or any(not n.startswith(core.HEAD_PREFIX) for n in trainable):
-        raise ValueError(f"expected only fc.* to require gradients (call freeze_for_linear_eval), got {trainable}")
+        raise ValueError(
+            f"expected only fc.* to require gradients (call freeze_for_linear_eval), got "
+            f"{trainable}"
+        )
     checks.instance(train, ImageSet, "train", "an ImageSet")
     checks.instance(test, ImageSet, "test", "an ImageSet")
     torch.manual_seed(seed)
-    features = {"train": extract_features(model, train.images), "test": extract_features(model, test.images)}
-    history = train_linear(model.fc, features["train"], train.labels, epochs, batch_size, lr, weight_decay,
-                           seed, standardize)
+    features = {
+        "train": extract_features(model, train.images),
+        "test": extract_features(model, test.images),
+    }
+    history = train_linear(
+        model.fc,
+        features["train"],
+        train.labels,
+        epochs,
+        batch_size,
+        lr,
+        weight_decay,
+        seed,
+        standardize,
+    )
     model.eval()
     with torch.no_grad():
         logits = model.fc(torch.from_numpy(features["test"])).numpy()
@@ -395,17 +513,30 @@ def linear_evaluation(model: Encoder, train: ImageSet, test: ImageSet, epochs: i
     return {"top1": scores[1], "top5": scores[k], "history": history, "features": features}
 
 
-def linear_probe(train_features, train_labels, test_features, test_labels, n_classes: int,
-                 epochs: int = 100, batch_size: int = 256, lr: float = 1e-3, weight_decay: float = 1e-4,
-                 seed: int = 0, standardize: bool = True) -> dict:
+def linear_probe(
+    train_features,
+    train_labels,
+    test_features,
+    test_labels,
+    n_classes: int,
+    epochs: int = 100,
+    batch_size: int = 256,
+    lr: float = 1e-3,
+    weight_decay: float = 1e-4,
+    seed: int = 0,
+    standardize: bool = True,
+) -> dict:
     """The same protocol on features computed elsewhere (e.g. the ImageNet MobileNetV2's)."""
     checks.integer(n_classes, "n_classes", 2)
-    train_features = checks.array(train_features, "train_features", 2, "N x D features", finite=True)
+    train_features = checks.array(
+        train_features, "train_features", 2, "N x D features", finite=True
+    )
     test_features = checks.array(test_features, "test_features", 2, "N x D features", finite=True)
     torch.manual_seed(seed)
     fc = nn.Linear(np.shape(train_features)[1], n_classes)
-    history = train_linear(fc, train_features, train_labels, epochs, batch_size, lr, weight_decay, seed,
-                           standardize)
+    history = train_linear(
+        fc, train_features, train_labels, epochs, batch_size, lr, weight_decay, seed, standardize
+    )
     with torch.no_grad():
         logits = fc(torch.as_tensor(np.asarray(test_features, np.float32))).numpy()
     k = min(5, n_classes)
@@ -413,19 +544,37 @@ def linear_probe(train_features, train_labels, test_features, test_labels, n_cla
     return {"top1": scores[1], "top5": scores[k], "history": history}
 
 
-def train_supervised(model: Encoder, train: ImageSet, epochs: int = 1, batch_size: int = 128, lr: float = 1e-3,
-                     augment=None, seed: int = 0, progress: bool = False) -> dict:
+def train_supervised(
+    model: Encoder,
+    train: ImageSet,
+    epochs: int = 1,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    augment=None,
+    seed: int = 0,
+    progress: bool = False,
+) -> dict:
     """Train the whole encoder and its linear ``fc`` with labels (cross-entropy, Adam), each image
     augmented by ``augment`` (e.g. ``augmentation(..., strength=0, blur=0)``: crops and flips)."""
     checks.instance(model, Encoder, "model", "an Encoder (see linear_model)")
     checks.instance(train, ImageSet, "train", "an ImageSet")
     if augment is not None and not callable(augment):
-        raise TypeError(f"augment: expected a callable augmentation (or None), got {checks.describe(augment)}")
+        raise TypeError(
+            f"augment: expected a callable augmentation (or None), got {checks.describe(augment)}"
+        )
     for parameter in model.parameters():
         parameter.requires_grad = True
     torch.manual_seed(seed)
-    return training.fit(model, train, epochs=epochs, batch_size=batch_size, lr=lr,
-                        preprocess=lambda x: augment_batch(x, augment), seed=seed, progress=progress)
+    return training.fit(
+        model,
+        train,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        preprocess=lambda x: augment_batch(x, augment),
+        seed=seed,
+        progress=progress,
+    )
 
 
 def predict_top1(model: Encoder, test: ImageSet) -> float:

@@ -1,8 +1,10 @@
 """A compact training loop for PyTorch: ImageSets (or feature arrays) in, history dict out.
 
 ``fit`` is the one training helper. A ``TrainerSpec`` (``companion.transfer``) picks the optimizer,
-the StepLR schedule and step validation; ``keep_best`` / ``checkpoint`` keep the best validation weights.
+the StepLR schedule and step validation; ``keep_best`` / ``checkpoint`` keep the best validation
+weights.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -16,7 +18,7 @@ from tqdm.auto import tqdm
 
 from .. import checks, files
 from ..data import ImageSet, inputs_and_labels
-from ..transfer import TrainerSpec
+from ..training import TrainerSpec
 
 
 def to_float(images) -> torch.Tensor:
@@ -33,40 +35,62 @@ def _apply(preprocess, x):
     return torch.as_tensor(x) if preprocess is None else preprocess(x)
 
 
-def loader(data: ImageSet, batch_size: int, shuffle: bool = False, sampler: Sampler | None = None,
-           seed: int = 0) -> DataLoader:
+def loader(
+    data: ImageSet,
+    batch_size: int,
+    shuffle: bool = False,
+    sampler: Sampler | None = None,
+    seed: int = 0,
+) -> DataLoader:
     """Batches of (uint8 NHWC images, labels), or of (features, labels) for an ``(x, y)`` pair."""
     x, y = inputs_and_labels(data)
     if len(x) == 0:
         raise ValueError("cannot make batches of an empty data set: expected at least one example")
     checks.integer(batch_size, "batch_size", 1)
     if sampler is not None:
-        checks.instance(sampler, Sampler, "sampler", "a torch Sampler (e.g. "
-                                                     "balanced_sampler(data))")
+        checks.instance(
+            sampler, Sampler, "sampler", "a torch Sampler (e.g. balanced_sampler(data))"
+        )
     generator = torch.Generator().manual_seed(seed)
-    return DataLoader(TensorDataset(torch.from_numpy(x), torch.from_numpy(y)), batch_size=batch_size,
-                      shuffle=shuffle and sampler is None, sampler=sampler, generator=generator)
+    return DataLoader(
+        TensorDataset(torch.from_numpy(x), torch.from_numpy(y)),
+        batch_size=batch_size,
+        shuffle=shuffle and sampler is None,
+        sampler=sampler,
+        generator=generator,
+    )
 
 
 @torch.no_grad()
-def predict(model: torch.nn.Module, images: np.ndarray, preprocess=to_float, batch_size: int = 256) -> np.ndarray:
-    """Model outputs (logits) in eval mode, as float32 numpy; ``preprocess=None`` feeds arrays as they are."""
+def predict(
+    model: torch.nn.Module, images: np.ndarray, preprocess=to_float, batch_size: int = 256
+) -> np.ndarray:
+    """Model outputs (logits) in eval mode, as float32 numpy; ``preprocess=None`` feeds arrays as
+    they are."""
     checks.instance(model, torch.nn.Module, "model", "a torch.nn.Module")
     checks.batch(images, "images")
     checks.integer(batch_size, "batch_size", 1)
     model.eval()
-    return torch.cat([model(_apply(preprocess, images[i:i + batch_size]))
-                      for i in range(0, len(images), batch_size)]).numpy()
+    return torch.cat(
+        [
+            model(_apply(preprocess, images[i : i + batch_size]))
+            for i in range(0, len(images), batch_size)
+        ]
+    ).numpy()
 
 
-def evaluate(model: torch.nn.Module, data: ImageSet, preprocess=to_float, batch_size: int = 256) -> dict:
+def evaluate(
+    model: torch.nn.Module, data: ImageSet, preprocess=to_float, batch_size: int = 256
+) -> dict:
     """Cross-entropy loss and accuracy on ``data`` (an ImageSet or an ``(x, y)`` pair)."""
     x, y = inputs_and_labels(data)
     checks.batch(x, "data", what="a data set")
     logits = torch.from_numpy(predict(model, x, preprocess, batch_size))
     labels = torch.from_numpy(checks.labels(y, "labels", logits.shape[1]))
-    return {"loss": torch.nn.functional.cross_entropy(logits, labels).item(),
-            "accuracy": (logits.argmax(1) == labels).float().mean().item()}
+    return {
+        "loss": torch.nn.functional.cross_entropy(logits, labels).item(),
+        "accuracy": (logits.argmax(1) == labels).float().mean().item(),
+    }
 
 
 def save_checkpoint(model: torch.nn.Module, path) -> Path:
@@ -84,26 +108,38 @@ def load_checkpoint(model: torch.nn.Module, path) -> torch.nn.Module:
         state = torch.load(path, weights_only=True)
     except Exception as err:  # truncated zip, pickle or tensor data: torch raises several kinds
         if "Weights only load failed" in str(err):  # holds code, not just tensors: refused
-            raise ValueError(checks.file_error(
-                path, "was refused: Weights only load failed (it holds objects besides tensors)",
-                "load only checkpoints written by save_checkpoint")) from None
-        raise ValueError(checks.file_error(
-            path, f"is not a readable checkpoint ({type(err).__name__})",
-            checks.CHECKPOINT_FIX)) from None
+            raise ValueError(
+                checks.file_error(
+                    path,
+                    "was refused: Weights only load failed (it holds objects besides tensors)",
+                    "load only checkpoints written by save_checkpoint",
+                )
+            ) from None
+        raise ValueError(
+            checks.file_error(
+                path, f"is not a readable checkpoint ({type(err).__name__})", checks.CHECKPOINT_FIX
+            )
+        ) from None
     try:
         model.load_state_dict(state)
     except (RuntimeError, TypeError, AttributeError) as err:
         first = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
-        raise ValueError(checks.file_error(
-            path, f"does not fit this model ({checks.one_line(first)[:200]})",
-            "load it into the model that saved it")) from None
+        raise ValueError(
+            checks.file_error(
+                path,
+                f"does not fit this model ({checks.one_line(first)[:200]})",
+                "load it into the model that saved it",
+            )
+        ) from None
     return model
 
 
 def _optimizer(model, spec: TrainerSpec):
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
-        raise ValueError("the model has no trainable parameters: unfreeze some (set_level) before fit")
+        raise ValueError(
+            "the model has no trainable parameters: unfreeze some (set_level) before fit"
+        )
     if spec.optimizer == "sgd":
         return torch.optim.SGD(params, lr=spec.lr, momentum=spec.momentum)
     return torch.optim.Adam(params, lr=spec.lr)
@@ -119,7 +155,13 @@ class _Best:
     """The best validation accuracy so far, its weights in memory and, optionally, on disk."""
 
     def __init__(self, model, checkpoint):
-        self.model, self.checkpoint, self.accuracy, self.state, self.step = model, checkpoint, -1.0, None, None
+        self.model, self.checkpoint, self.accuracy, self.state, self.step = (
+            model,
+            checkpoint,
+            -1.0,
+            None,
+            None,
+        )
 
     def offer(self, accuracy: float, step: int):
         if accuracy > self.accuracy:
@@ -129,11 +171,23 @@ class _Best:
                 save_checkpoint(self.model, self.checkpoint)
 
 
-def fit(model: torch.nn.Module, train: ImageSet, val: ImageSet | None = None, epochs: int = 1,
-        batch_size: int = 32, lr: float = 1e-3, preprocess=to_float, sampler: Sampler | None = None,
-        optimizer: torch.optim.Optimizer | None = None, seed: int = 0, progress: bool = True,
-        trainer: TrainerSpec | None = None, keep_best: bool = False, checkpoint=None,
-        steps_per_epoch: int | None = None) -> dict:
+def fit(
+    model: torch.nn.Module,
+    train: ImageSet,
+    val: ImageSet | None = None,
+    epochs: int = 1,
+    batch_size: int = 32,
+    lr: float = 1e-3,
+    preprocess=to_float,
+    sampler: Sampler | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    trainer: TrainerSpec | None = None,
+    keep_best: bool = False,
+    checkpoint=None,
+    steps_per_epoch: int | None = None,
+) -> dict:
     """Train with cross-entropy; return per-epoch loss/accuracy (and val_ ones), lr and seconds.
 
     ``trainer`` (default: Adam at ``lr``, constant) sets the optimizer, StepLR schedule and step
@@ -153,7 +207,11 @@ def fit(model: torch.nn.Module, train: ImageSet, val: ImageSet | None = None, ep
     if (keep_best or checkpoint is not None or spec.validate_every) and val is None:
         raise ValueError("keep_best, checkpoint and step validation need a validation set (val=)")
     optimizer = optimizer or _optimizer(model, spec)
-    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, spec.step_size, spec.gamma) if spec.step_size else None
+    scheduler = (
+        torch.optim.lr_scheduler.StepLR(optimizer, spec.step_size, spec.gamma)
+        if spec.step_size
+        else None
+    )
     batches = loader(train, batch_size, shuffle=True, sampler=sampler, seed=seed)
     stream = _endless(batches) if steps_per_epoch else None
     history = {"loss": [], "accuracy": [], "lr": [], "seconds": []}
@@ -166,8 +224,13 @@ def fit(model: torch.nn.Module, train: ImageSet, val: ImageSet | None = None, ep
         model.train()  # train phase
         total, correct, seen = 0.0, 0, 0
         epoch_batches = itertools.islice(stream, steps_per_epoch) if stream else batches
-        for x, labels in tqdm(epoch_batches, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress,
-                              leave=False, total=steps_per_epoch or len(batches)):
+        for x, labels in tqdm(
+            epoch_batches,
+            desc=f"epoch {epoch + 1}/{epochs}",
+            disable=not progress,
+            leave=False,
+            total=steps_per_epoch or len(batches),
+        ):
             logits = model(_apply(preprocess, x))
             if step == 0:  # labels without an output: one line, not "Target 7 is out of bounds"
                 checks.labels(inputs_and_labels(train)[1], "train labels", logits.shape[1])

@@ -1,4 +1,6 @@
-"""Transfer learning in PyTorch: backbone + new head, the four levels, cached features, DenseNet anatomy."""
+"""Transfer learning in PyTorch: backbone + new head, the four levels, cached features, DenseNet
+anatomy."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,7 +17,8 @@ UNFREEZE_AT = 16  # level 3 trains MobileNetV2 blocks 16..18 (of 0..18) and the 
 
 
 def new_head(n_classes: int, n_features: int = 1280, dropout: float = 0.2) -> nn.Sequential:
-    """A fresh classifier head: dropout, then a linear layer from ``n_features`` to ``n_classes`` logits."""
+    """A fresh classifier head: dropout, then a linear layer from ``n_features`` to ``n_classes``
+    logits."""
     checks.integer(n_classes, "n_classes", 1)
     checks.integer(n_features, "n_features", 1)
     checks.number(dropout, "dropout", 0, 1)
@@ -25,7 +28,8 @@ def new_head(n_classes: int, n_features: int = 1280, dropout: float = 0.2) -> nn
 class TransferNet(nn.Module):
     """``features`` (a pretrained trunk) -> global average pool -> ``head`` (dropout + linear).
 
-    In training mode, BatchNorm layers whose parameters are all frozen stay in eval mode, so a frozen
+    In training mode, BatchNorm layers whose parameters are all frozen stay in eval mode, so a
+    frozen
     part keeps its running statistics (as Keras does for frozen BatchNorm layers).
     """
 
@@ -42,20 +46,24 @@ class TransferNet(nn.Module):
     def train(self, mode: bool = True):
         super().train(mode)
         for m in self.modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm) and not any(p.requires_grad for p in m.parameters()):
+            if isinstance(m, nn.modules.batchnorm._BatchNorm) and not any(
+                p.requires_grad for p in m.parameters()
+            ):
                 m.eval()
         return self
 
 
 def transfer_model(n_classes: int, pretrained: bool = True, dropout: float = 0.2) -> TransferNet:
-    """MobileNetV2's trunk (ImageNet weights when ``pretrained``) with a new head for ``n_classes``."""
+    """MobileNetV2's trunk (ImageNet weights when ``pretrained``) with a new head for
+    ``n_classes``."""
     checks.integer(n_classes, "n_classes", 1)
     trunk = mobilenet_v2(pretrained)
     return TransferNet(trunk.features, trunk.last_channel, n_classes, dropout)
 
 
 def imagenet_classifier() -> nn.Module:
-    """The pretrained 1000-class ImageNet head (level 1): pooled features in, ImageNet logits out."""
+    """The pretrained 1000-class ImageNet head (level 1): pooled features in, ImageNet logits
+    out."""
     return mobilenet_v2().classifier.eval()
 
 
@@ -65,21 +73,28 @@ def trainable_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def set_level(model: TransferNet, level: int, unfreeze_at: int = UNFREEZE_AT,
-              freeze_batchnorm: bool = False) -> int:
+def set_level(
+    model: TransferNet, level: int, unfreeze_at: int = UNFREEZE_AT, freeze_batchnorm: bool = False
+) -> int:
     """Freeze for a transfer level and return the trainable parameter count.
 
-    1: nothing trains; 2: the head only; 3: the head and trunk blocks ``unfreeze_at``...; 4: everything.
+    1: nothing trains; 2: the head only; 3: the head and trunk blocks ``unfreeze_at``...; 4:
+    everything.
     ``freeze_batchnorm`` keeps every BatchNorm layer of the trunk frozen (scale, shift and running
-    statistics): ``TransferNet.train`` then leaves them in eval mode, the fine-tuning recipe's setting.
+    statistics): ``TransferNet.train`` then leaves them in eval mode, the fine-tuning recipe's
+    setting.
     """
     checks.instance(model, TransferNet, "model", "a TransferNet (transfer_model(...))")
     if level not in LEVELS or isinstance(level, bool):
         raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
     if not isinstance(freeze_batchnorm, bool):
-        raise TypeError(f"freeze_batchnorm must be True or False, got {checks.describe(freeze_batchnorm)}")
+        raise TypeError(
+            f"freeze_batchnorm must be True or False, got {checks.describe(freeze_batchnorm)}"
+        )
     if checks.integer(unfreeze_at, "unfreeze_at") < 0 or not 0 <= unfreeze_at < len(model.features):
-        raise ValueError(f"unfreeze_at must be a block index in 0..{len(model.features) - 1}, got {unfreeze_at}")
+        raise ValueError(
+            f"unfreeze_at must be a block index in 0..{len(model.features) - 1}, got {unfreeze_at}"
+        )
     for i, block in enumerate(model.features):
         block.requires_grad_(level == 4 or (level == 3 and i >= unfreeze_at))
     if freeze_batchnorm:
@@ -92,17 +107,23 @@ def set_level(model: TransferNet, level: int, unfreeze_at: int = UNFREEZE_AT,
 
 @torch.no_grad()
 def extract_features(model: TransferNet, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Pooled trunk features (float32 N x D) of uint8 NHWC images, in eval mode: compute once, reuse."""
+    """Pooled trunk features (float32 N x D) of uint8 NHWC images, in eval mode: compute once,
+    reuse."""
     checks.instance(model, TransferNet, "model", "a TransferNet (transfer_model(...))")
     images = checks.images(images)
     checks.integer(batch_size, "batch_size", 1)
     model.eval()
-    return torch.cat([model.pool(model.features(preprocess(images[i:i + batch_size])))
-                      for i in range(0, len(images), batch_size)]).numpy()
+    return torch.cat(
+        [
+            model.pool(model.features(preprocess(images[i : i + batch_size])))
+            for i in range(0, len(images), batch_size)
+        ]
+    ).numpy()
 
 
 def replace_classifier(model: nn.Module, n_classes: int) -> nn.Module:
-    """Swap the last linear layer of a torchvision classifier (DenseNet, ResNet, MobileNet) for ``n_classes``."""
+    """Swap the last linear layer of a torchvision classifier (DenseNet, ResNet, MobileNet) for
+    ``n_classes``."""
     checks.instance(model, nn.Module, "model", "a torchvision classifier")
     checks.integer(n_classes, "n_classes", 1)
     for name in ("classifier", "fc"):
@@ -119,12 +140,15 @@ def replace_classifier(model: nn.Module, n_classes: int) -> nn.Module:
 def densenet(depth: int = 121, pretrained: bool = False) -> nn.Module:
     """torchvision's DenseNet-``depth`` (121, 169 or 201), without weights unless ``pretrained``.
 
-    ``pretrained`` asks torchvision for its ImageNet weights enum (``DenseNet121_Weights.IMAGENET1K_V1``),
+    ``pretrained`` asks torchvision for its ImageNet weights enum
+    (``DenseNet121_Weights.IMAGENET1K_V1``),
     which downloads them once: online only.
     """
-    builders = {121: (models.densenet121, models.DenseNet121_Weights),
-                169: (models.densenet169, models.DenseNet169_Weights),
-                201: (models.densenet201, models.DenseNet201_Weights)}
+    builders = {
+        121: (models.densenet121, models.DenseNet121_Weights),
+        169: (models.densenet169, models.DenseNet169_Weights),
+        201: (models.densenet201, models.DenseNet201_Weights),
+    }
     if isinstance(depth, bool) or depth not in builders:
         raise ValueError(f"depth must be one of {sorted(builders)}, got {depth}")
     if not isinstance(pretrained, bool):
@@ -133,8 +157,9 @@ def densenet(depth: int = 121, pretrained: bool = False) -> nn.Module:
     return build(weights=weights.IMAGENET1K_V1 if pretrained else None)
 
 
-def densenet_transfer(n_classes: int, depth: int = 121, pretrained: bool = True,
-                      dropout: float = 0.2) -> TransferNet:
+def densenet_transfer(
+    n_classes: int, depth: int = 121, pretrained: bool = True, dropout: float = 0.2
+) -> TransferNet:
     """DenseNet's trunk (ImageNet weights when ``pretrained``: online only) with a new head.
 
     The trunk ends with the ReLU torchvision's ``DenseNet.forward`` applies before pooling, so the
@@ -142,19 +167,22 @@ def densenet_transfer(n_classes: int, depth: int = 121, pretrained: bool = True,
     """
     checks.integer(n_classes, "n_classes", 1)
     net = densenet(depth, pretrained)
-    return TransferNet(nn.Sequential(net.features, nn.ReLU()), net.classifier.in_features, n_classes,
-                       dropout)
+    return TransferNet(
+        nn.Sequential(net.features, nn.ReLU()), net.classifier.in_features, n_classes, dropout
+    )
 
 
 def _blocks(model: nn.Module) -> list[nn.Module]:
     if not hasattr(getattr(model, "features", None), "conv0"):
-        raise TypeError("model: expected a torchvision DenseNet (densenet(121)), got "
-                        f"{checks.describe(model)}")
+        raise TypeError(
+            f"model: expected a torchvision DenseNet (densenet(121)), got {checks.describe(model)}"
+        )
     return [m for name, m in model.features.named_children() if name.startswith("denseblock")]
 
 
 def dense_block_inputs(model: nn.Module, block: int) -> list[int]:
-    """How many earlier outputs each layer of dense block ``block`` (1-based) concatenates, read off its weights."""
+    """How many earlier outputs each layer of dense block ``block`` (1-based) concatenates, read off
+    its weights."""
     blocks = _blocks(model)
     if not 1 <= checks.integer(block, "block") <= len(blocks):
         raise ValueError(f"block must be in 1..{len(blocks)}, got {block}")
@@ -164,15 +192,20 @@ def dense_block_inputs(model: nn.Module, block: int) -> list[int]:
 
 
 def layer_channels(model: nn.Module, block: int) -> list[int]:
-    """Channels of the concatenated feature map after each layer of dense block ``block`` (1-based)."""
+    """Channels of the concatenated feature map after each layer of dense block ``block``
+    (1-based)."""
     blocks = _blocks(model)
     if not 1 <= checks.integer(block, "block") <= len(blocks):
         raise ValueError(f"block must be in 1..{len(blocks)}, got {block}")
-    return [layer.norm1.num_features + layer.conv2.out_channels for layer in blocks[block - 1].children()]
+    return [
+        layer.norm1.num_features + layer.conv2.out_channels
+        for layer in blocks[block - 1].children()
+    ]
 
 
 def block_connections(model: nn.Module, block: int) -> int:
-    """Direct connections in dense block ``block``, counted from the built model (compare ``dense_connections``)."""
+    """Direct connections in dense block ``block``, counted from the built model (compare
+    ``dense_connections``)."""
     return sum(dense_block_inputs(model, block))
 
 
@@ -180,13 +213,21 @@ def densenet_anatomy(model: nn.Module) -> pd.DataFrame:
     """One row per stage of a torchvision DenseNet: layers, output channels, connections."""
     _blocks(model)
     rows, channels = [], model.features.conv0.out_channels
-    rows.append({"stage": "stem (conv0 + pool0)", "layers": 1, "channels": channels, "connections": 0})
+    rows.append(
+        {"stage": "stem (conv0 + pool0)", "layers": 1, "channels": channels, "connections": 0}
+    )
     for name, module in model.features.named_children():
         if name.startswith("denseblock"):
             layers = list(module.children())
             channels = layers[-1].norm1.num_features + layers[-1].conv2.out_channels
-            rows.append({"stage": name, "layers": len(layers), "channels": channels,
-                         "connections": block_connections(model, int(name[-1]))})
+            rows.append(
+                {
+                    "stage": name,
+                    "layers": len(layers),
+                    "channels": channels,
+                    "connections": block_connections(model, int(name[-1])),
+                }
+            )
         elif name.startswith("transition"):
             channels = module.conv.out_channels
             rows.append({"stage": name, "layers": 1, "channels": channels, "connections": 0})
@@ -194,8 +235,15 @@ def densenet_anatomy(model: nn.Module) -> pd.DataFrame:
 
 
 def parameter_counts() -> dict[str, int]:
-    """Parameters of DenseNet121, DenseNet169, ResNet50 and MobileNetV2 (torchvision, built without weights)."""
-    builders = {"DenseNet121": models.densenet121, "DenseNet169": models.densenet169,
-                "ResNet50": models.resnet50, "MobileNetV2": models.mobilenet_v2}
-    return {name: sum(p.numel() for p in build(weights=None).parameters()) for name, build in builders.items()}
-
+    """Parameters of DenseNet121, DenseNet169, ResNet50 and MobileNetV2 (torchvision, built without
+    weights)."""
+    builders = {
+        "DenseNet121": models.densenet121,
+        "DenseNet169": models.densenet169,
+        "ResNet50": models.resnet50,
+        "MobileNetV2": models.mobilenet_v2,
+    }
+    return {
+        name: sum(p.numel() for p in build(weights=None).parameters())
+        for name, build in builders.items()
+    }

@@ -4,6 +4,7 @@ The MobileNetV2 below block ``trainable_from`` is a frozen ``stem`` whose output
 and cached; the ``top`` (the last blocks and a dense head) trains on those cached stem features.
 Stem features are float32 N x C x H x W (torch layout); embeddings are float32 N x D.
 """
+
 from __future__ import annotations
 
 import time
@@ -67,7 +68,8 @@ class EmbeddingNet(nn.Module):
         super().train(mode)
         for m in self.modules():
             if isinstance(m, nn.modules.batchnorm._BatchNorm) and not any(
-                    p.requires_grad for p in m.parameters()):
+                p.requires_grad for p in m.parameters()
+            ):
                 m.eval()
         return self
 
@@ -75,26 +77,39 @@ class EmbeddingNet(nn.Module):
 def _head(n_features: int, embedding_dim: int = EMBEDDING_DIM) -> nn.Sequential:
     """The article's head: Flatten, Dense 512 + ReLU, BatchNorm, Dense 256 + ReLU, BatchNorm, Dense
     ``embedding_dim``."""
-    return nn.Sequential(nn.Flatten(), nn.Linear(n_features, 512), nn.ReLU(), nn.BatchNorm1d(512),
-                         nn.Linear(512, 256), nn.ReLU(), nn.BatchNorm1d(256),
-                         nn.Linear(256, embedding_dim))
+    return nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(n_features, 512),
+        nn.ReLU(),
+        nn.BatchNorm1d(512),
+        nn.Linear(512, 256),
+        nn.ReLU(),
+        nn.BatchNorm1d(256),
+        nn.Linear(256, embedding_dim),
+    )
 
 
-def embedding_model(pretrained: bool = True, image_size: int = 96,
-                    trainable_from: int = TRAINABLE_FROM,
-                    embedding_dim: int = EMBEDDING_DIM) -> EmbeddingNet:
+def embedding_model(
+    pretrained: bool = True,
+    image_size: int = 96,
+    trainable_from: int = TRAINABLE_FROM,
+    embedding_dim: int = EMBEDDING_DIM,
+) -> EmbeddingNet:
     """MobileNetV2 blocks 0..trainable_from-1 frozen as ``stem``; the rest + the head as ``top``."""
     if not isinstance(trainable_from, int) or not 1 <= trainable_from <= 18:
         raise ValueError(f"trainable_from must be a block index in 1..18, got {trainable_from!r}")
     if image_size < 32 or embedding_dim < 1:
-        raise ValueError(f"expected image_size >= 32 and embedding_dim >= 1, got {image_size} "
-                         f"and {embedding_dim}")
+        raise ValueError(
+            f"expected image_size >= 32 and embedding_dim >= 1, got {image_size} "
+            f"and {embedding_dim}"
+        )
     features = mobilenet_v2(pretrained).features
     with torch.no_grad():
         n_features = features(torch.zeros(1, 3, image_size, image_size)).numel()
     stem = features[:trainable_from].requires_grad_(False).eval()
-    top = nn.Sequential(OrderedDict(features=features[trainable_from:],
-                                    head=_head(n_features, embedding_dim)))
+    top = nn.Sequential(
+        OrderedDict(features=features[trainable_from:], head=_head(n_features, embedding_dim))
+    )
     return EmbeddingNet(stem, top)
 
 
@@ -104,8 +119,15 @@ def trainable_summary(model: EmbeddingNet) -> pd.DataFrame:
     blocks = [*model.stem.named_children(), *model.top.features.named_children()]
     parts = [(f"features.{name}", block) for name, block in blocks] + [("head", model.top.head)]
     return pd.DataFrame(
-        [{"layer": name, "trainable": any(p.requires_grad for p in part.parameters()),
-          "parameters": count_params(part)} for name, part in parts]).set_index("layer")
+        [
+            {
+                "layer": name,
+                "trainable": any(p.requires_grad for p in part.parameters()),
+                "parameters": count_params(part),
+            }
+            for name, part in parts
+        ]
+    ).set_index("layer")
 
 
 def _batches(n: int, batch_size: int, desc: str):
@@ -119,8 +141,12 @@ def stem_features(model: EmbeddingNet, images: np.ndarray, batch_size: int = 64)
     checks.instance(model, EmbeddingNet, "model", "an EmbeddingNet (embedding_model(...))")
     images = checks.images(images)
     model.eval()
-    return torch.cat([model.stem(preprocess(images[i:i + batch_size]))
-                      for i in _batches(len(images), batch_size, "stem features")]).numpy()
+    return torch.cat(
+        [
+            model.stem(preprocess(images[i : i + batch_size]))
+            for i in _batches(len(images), batch_size, "stem features")
+        ]
+    ).numpy()
 
 
 @torch.no_grad()
@@ -129,8 +155,12 @@ def embed(model: EmbeddingNet, images: np.ndarray, batch_size: int = 64) -> np.n
     checks.instance(model, nn.Module, "model", "an EmbeddingNet (embedding_model(...))")
     images = checks.images(images)
     model.eval()
-    return torch.cat([model(preprocess(images[i:i + batch_size]))
-                      for i in _batches(len(images), batch_size, "embed")]).numpy()
+    return torch.cat(
+        [
+            model(preprocess(images[i : i + batch_size]))
+            for i in _batches(len(images), batch_size, "embed")
+        ]
+    ).numpy()
 
 
 def _features(features, name: str = "features") -> torch.Tensor:
@@ -146,8 +176,9 @@ def embed_cached(model: nn.Module, features: np.ndarray, batch_size: int = 256) 
     checks.instance(model, nn.Module, "model", "an EmbeddingNet or its top")
     x, top = _features(features), getattr(model, "top", model)
     top.eval()
-    return torch.cat([top(x[i:i + batch_size])
-                      for i in _batches(len(x), batch_size, "embed")]).numpy()
+    return torch.cat(
+        [top(x[i : i + batch_size]) for i in _batches(len(x), batch_size, "embed")]
+    ).numpy()
 
 
 class DistanceLayer(nn.Module):
@@ -158,15 +189,20 @@ class DistanceLayer(nn.Module):
         self.squared = squared
 
     def forward(self, anchor, positive, negative):
-        shapes = [tuple(checks.batch(t, name, 2, "B x D embeddings").shape) for t, name in
-                  ((anchor, "anchor"), (positive, "positive"), (negative, "negative"))]
+        shapes = [
+            tuple(checks.batch(t, name, 2, "B x D embeddings").shape)
+            for t, name in ((anchor, "anchor"), (positive, "positive"), (negative, "negative"))
+        ]
         if len(set(shapes)) != 1:  # broadcasting would pair the wrong rows without a word
-            raise ValueError("expected anchor, positive and negative of one shape B x D, got "
-                             f"{shapes}")
+            raise ValueError(
+                f"expected anchor, positive and negative of one shape B x D, got {shapes}"
+            )
         if self.squared:
             return (anchor - positive).square().sum(-1), (anchor - negative).square().sum(-1)
-        return (torch.linalg.vector_norm(anchor - positive, dim=-1),
-                torch.linalg.vector_norm(anchor - negative, dim=-1))
+        return (
+            torch.linalg.vector_norm(anchor - positive, dim=-1),
+            torch.linalg.vector_norm(anchor - negative, dim=-1),
+        )
 
 
 def _check_margin(margin: float) -> None:
@@ -174,15 +210,18 @@ def _check_margin(margin: float) -> None:
         raise ValueError(f"margin must be >= 0, got {margin}")
 
 
-def triplet_loss(ap_distance: torch.Tensor, an_distance: torch.Tensor,
-                 margin: float = MARGIN) -> torch.Tensor:
+def triplet_loss(
+    ap_distance: torch.Tensor, an_distance: torch.Tensor, margin: float = MARGIN
+) -> torch.Tensor:
     """Mean over the batch of max(d(a, p) - d(a, n) + margin, 0)."""
     _check_margin(margin)
     checks.batch(ap_distance, "ap_distance", 1, "a 1-D distance batch")
     checks.batch(an_distance, "an_distance", 1, "a 1-D distance batch")
     if ap_distance.ndim != 1 or ap_distance.shape != an_distance.shape or len(ap_distance) == 0:
-        raise ValueError(f"expected two equal non-empty 1-D distance batches, got "
-                         f"{tuple(ap_distance.shape)} and {tuple(an_distance.shape)}")
+        raise ValueError(
+            f"expected two equal non-empty 1-D distance batches, got "
+            f"{tuple(ap_distance.shape)} and {tuple(an_distance.shape)}"
+        )
     return torch.relu(ap_distance - an_distance + margin).mean()
 
 
@@ -224,7 +263,7 @@ def _mean_loss(model: nn.Module, step_loss, data: tuple, batch_size: int) -> flo
     total = 0.0
     with torch.no_grad():
         for i in range(0, len(data[0]), batch_size):
-            batch = [t[i:i + batch_size] for t in data]
+            batch = [t[i : i + batch_size] for t in data]
             total += step_loss(*batch).item() * len(batch[0])
     return total / len(data[0])
 
@@ -234,9 +273,13 @@ def _fit(model, step_loss, train, val, epochs, batch_size, lr, seed, checkpoint,
     if epochs < 0 or batch_size < 1:
         raise ValueError(f"expected epochs >= 0 and batch_size >= 1, got {epochs} and {batch_size}")
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
-    batches = DataLoader(TensorDataset(*train), batch_size, shuffle=True,
-                         generator=torch.Generator().manual_seed(seed),
-                         drop_last=len(train[0]) % batch_size == 1)  # BatchNorm1d needs 2+ samples
+    batches = DataLoader(
+        TensorDataset(*train),
+        batch_size,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(seed),
+        drop_last=len(train[0]) % batch_size == 1,
+    )  # BatchNorm1d needs 2+ samples
     history = {"loss": [], "seconds": []} | ({"val_loss": []} if val is not None else {})
     bar = tqdm(range(epochs), desc="epochs", disable=not progress)
     for _ in bar:
@@ -263,14 +306,24 @@ def _triplets(data, name: str) -> tuple:
         raise ValueError(f"{name} must be an (anchor, positive, negative) tuple of stem features")
     tensors = tuple(_features(x, name) for x in data)
     if len({len(t) for t in tensors}) != 1:
-        raise ValueError(f"{name}: anchors, positives and negatives differ in length: "
-                         f"{[len(t) for t in tensors]}")
+        raise ValueError(
+            f"{name}: anchors, positives and negatives differ in length: "
+            f"{[len(t) for t in tensors]}"
+        )
     return tensors
 
 
-def fit_siamese(model: SiameseModel, train: tuple, val: tuple | None = None, epochs: int = 1,
-                batch_size: int = 8, lr: float = 1e-4, seed: int = 0, checkpoint=None,
-                progress: bool = True) -> dict:
+def fit_siamese(
+    model: SiameseModel,
+    train: tuple,
+    val: tuple | None = None,
+    epochs: int = 1,
+    batch_size: int = 8,
+    lr: float = 1e-4,
+    seed: int = 0,
+    checkpoint=None,
+    progress: bool = True,
+) -> dict:
     """Train on (anchor, positive, negative) cached stem features with the triplet loss.
 
     Returns ``{"loss", "val_loss" (with val), "seconds"}`` per epoch; ``checkpoint`` gets the
@@ -326,8 +379,9 @@ def semi_hard_negatives(distances: torch.Tensor, labels) -> torch.Tensor:
     return torch.where(positive & negative.any(-1, keepdim=True), chosen, -1)
 
 
-def semi_hard_triplet_loss(labels, embeddings: torch.Tensor,
-                           margin: float = MARGIN) -> torch.Tensor:
+def semi_hard_triplet_loss(
+    labels, embeddings: torch.Tensor, margin: float = MARGIN
+) -> torch.Tensor:
     """Mean of max(d(a, p) - d(a, n) + margin, 0), squared distances, semi-hard mined negatives."""
     _check_margin(margin)
     d = pairwise_distances(embeddings)
@@ -338,9 +392,17 @@ def semi_hard_triplet_loss(labels, embeddings: torch.Tensor,
     return torch.relu(d[a, p] - d[a, negatives[a, p]] + margin).mean()
 
 
-def fit_supervised(top: nn.Module, train: tuple, val: tuple | None = None, epochs: int = 1,
-                   batch_size: int = 32, lr: float = 1e-4, margin: float = MARGIN, seed: int = 0,
-                   progress: bool = True) -> dict:
+def fit_supervised(
+    top: nn.Module,
+    train: tuple,
+    val: tuple | None = None,
+    epochs: int = 1,
+    batch_size: int = 32,
+    lr: float = 1e-4,
+    margin: float = MARGIN,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict:
     """Train ``top`` on (stem_features, labels) with the semi-hard triplet loss (label-aware)."""
     _check_margin(margin)
     data = {}
@@ -353,5 +415,15 @@ def fit_supervised(top: nn.Module, train: tuple, val: tuple | None = None, epoch
         data[name] = (x, _labels(np.asarray(pair[1]), len(x)))
     if len(data["train"][0]) < 2:
         raise ValueError(f"expected at least 2 training samples, got {len(data['train'][0])}")
-    return _fit(top, lambda x, y: semi_hard_triplet_loss(y, top(x), margin), data["train"],
-                data.get("val"), epochs, batch_size, lr, seed, None, progress)
+    return _fit(
+        top,
+        lambda x, y: semi_hard_triplet_loss(y, top(x), margin),
+        data["train"],
+        data.get("val"),
+        epochs,
+        batch_size,
+        lr,
+        seed,
+        None,
+        progress,
+    )

@@ -1,5 +1,6 @@
 """Bad input is never silent: every public function of the framework-free core, given bad input,
 raises one line that says what it expected (tables of cases; the harness is tests/bad_input.py)."""
+
 import gzip
 import json
 import os
@@ -16,11 +17,39 @@ from PIL import Image
 
 import companion
 from bad_input import call, case, check, uncovered
-from companion import (assets, assignments, bookcheck, bookext, checks, cli, colab, conv, files, imagenet,
-                       images, imbalance, metrics, plotting, results, retrieval, runner, saliency, simclr, toy,
-                       transfer, triplet)
-from companion.data import (ImageSet, fashion, fetch, folder, imageset, load, online, photos,
-                            shapes)
+from companion import (
+    checks,
+    conv,
+    files,
+    imagenet,
+    images,
+    imbalance,
+    metrics,
+    plotting,
+    results,
+    retrieval,
+    saliency,
+    simclr,
+    toy,
+    training,
+    transfer,
+    triplet,
+    weights,
+)
+from companion import data
+from companion.book import (
+    assets,
+    assignments,
+    cli,
+    colab,
+    extension,
+    layout,
+    pages,
+    results_page,
+    runner,
+    tolerances,
+)
+from companion.data import ImageSet, fashion, fetch, folder, imageset, load, online, photos, shapes
 
 ROOT = Path(__file__).resolve().parents[2]
 TMP = Path(tempfile.mkdtemp(prefix="bad-input-"))  # files the cases read; removed at the end
@@ -151,10 +180,9 @@ CASES = [
     case(checks.existing_file, MISSING, error=F, expected="does not exist"),
     case(checks.existing_file, TMP, error=F, expected="not a file"),
     case(checks.existing_file, 3, error=T, expected="file path"),
-    case(checks.verify_sha256, MISSING, "0" * 64, "fix it", error=F,
-         expected="missing: fix it"),
-    case(checks.verify_sha256, CUT_JSON, "0" * 64, "fix it", expected="sha256 mismatch): fix it"),
-    case(checks.verify_sha256, 3, "0" * 64, "fix it", error=T, expected="file path"),
+    case(files.verify_sha256, MISSING, "0" * 64, "fix it", error=F, expected="missing: fix it"),
+    case(files.verify_sha256, CUT_JSON, "0" * 64, "fix it", expected="sha256 mismatch): fix it"),
+    case(files.verify_sha256, 3, "0" * 64, "fix it", error=T, expected="file path"),
     case(checks.instance, "x", int, "n", "an int", error=T, expected="n: expected an int"),
     case(checks.instance, None, (int, float), "x", "a number", error=T, expected="a number"),
     case(checks.instance, 1.5, int, "n", "an int", error=T, expected="an int"),
@@ -245,8 +273,12 @@ CASES = [
     case(saliency.overlay, IMG, MAP, 2, expected="alpha must be in [0, 1]"),
     case(saliency.draw_localisation, IMG[..., 0], expected="H x W x 3 picture"),
     case(saliency.draw_localisation, IMG, box=[1, 2, 3], expected="(x0, y0, x1, y1)"),
-    case(saliency.draw_localisation, IMG, np.zeros((3, 3), bool), expected="mask of the picture's "
-                                                                           "size"),
+    case(
+        saliency.draw_localisation,
+        IMG,
+        np.zeros((3, 3), bool),
+        expected="mask of the picture's size",
+    ),
     case(saliency.draw_localisation, HOT[0], expected="[0, 1] or [0, 255]"),
     case(saliency.to_picture, IMG, expected="N x H x W x C arrays"),
     case(saliency.to_picture, nan(IMGS), expected="finite"),
@@ -285,10 +317,24 @@ CASES = [
     case(metrics.per_class_matrix, [0, 5], [0, 1], ["a", "b"], expected="[0, 2)"),
     case(metrics.per_class_matrix, [0, 1], [0], ["a", "b"], expected="of one length"),
     case(metrics.write_per_class_csv, 3, [0], [0], ["a"], error=T, expected="file path"),
-    case(metrics.write_per_class_csv, "/no/such/folder/x.csv", [0], [0], ["a"],
-         error=FileNotFoundError, expected="does not exist"),
-    case(metrics.write_per_class_csv, "x.csv", [0], [0], [], error=T,
-         expected="non-empty list of names"),
+    case(
+        metrics.write_per_class_csv,
+        "/no/such/folder/x.csv",
+        [0],
+        [0],
+        ["a"],
+        error=FileNotFoundError,
+        expected="does not exist",
+    ),
+    case(
+        metrics.write_per_class_csv,
+        "x.csv",
+        [0],
+        [0],
+        [],
+        error=T,
+        expected="non-empty list of names",
+    ),
     case(metrics.ranking_scores, [True], [1], expected="Q x K booleans"),
     case(metrics.ranking_scores, [[True]], [1, 2], expected="Q x K hits and Q counts"),
     case(metrics.ranking_scores, [[True]], [0], expected="nothing to retrieve"),
@@ -329,12 +375,22 @@ CASES = [
     case(imbalance.oversample, UNEVEN, 3, error=T, expected="augment(images, seed)"),
     case(imbalance.oversample, UNEVEN, lambda im, s: im / 255.0, expected="uint8"),
     case(imbalance.step_budget, {}, 64, 5, error=T, expected="non-empty dict"),
-    case(imbalance.step_budget, {"plain": 0}, 64, 5, expected="sizes['plain'] must be an integer in [1"),
+    case(
+        imbalance.step_budget,
+        {"plain": 0},
+        64,
+        5,
+        expected="sizes['plain'] must be an integer in [1",
+    ),
     case(imbalance.step_budget, {"a": 10}, 64, 5, expected="one of the set-ups"),
-    case(imbalance.step_budget, {"plain": 10}, 0, 5, expected="batch_size must be an integer in [1"),
+    case(
+        imbalance.step_budget, {"plain": 10}, 0, 5, expected="batch_size must be an integer in [1"
+    ),
     case(imbalance.effect, "x", 0.1, 0.5, 0.1, error=T, expected="mean must be a finite number"),
     case(imbalance.effect, 0.5, -0.1, 0.5, 0.1, expected="standard deviations >= 0"),
-    case(imbalance.effect, 0.5, 0.1, float("nan"), 0.1, expected="ref_mean must be a finite number"),
+    case(
+        imbalance.effect, 0.5, 0.1, float("nan"), 0.1, expected="ref_mean must be a finite number"
+    ),
     # companion.data
     case(load, "mnist", expected="expected one of fashion-mnist"),
     case(load, ["shapes"], expected="expected one of"),
@@ -342,9 +398,9 @@ CASES = [
     case(load, "shapes", bogus=1, error=T, expected="unexpected option"),
     case(load, "shapes", n=0, expected="n must be an integer in [1"),
     # companion.data.fetch
-    case(fetch.sha256sum, MISSING, error=F, expected="does not exist"),
-    case(fetch.sha256sum, TMP, error=F, expected="not a file"),
-    case(fetch.sha256sum, 3, error=T, expected="file path"),
+    case(files.sha256sum, MISSING, error=F, expected="does not exist"),
+    case(files.sha256sum, TMP, error=F, expected="not a file"),
+    case(files.sha256sum, 3, error=T, expected="file path"),
     case(fetch.check_online, "ftp://example.org/x", expected="http(s)://host"),
     case(fetch.check_online, 3, error=T, expected="non-empty string"),
     case(fetch.check_online, "not a url", expected="http(s)://host"),
@@ -356,8 +412,15 @@ CASES = [
     case(fetch.safe_extract, CUT_JSON, 3, error=T, expected="file path"),
     case(fetch.fetch_archive, 3, "0" * 64, "x", "", error=T, expected="non-empty string"),
     case(fetch.fetch_archive, "ftp://example.org/x.tgz", "0" * 64, "x", "", expected="http(s)://"),
-    case(fetch.fetch_archive, "http://example.org/x.tgz", "0" * 64, 3, "", error=T,
-         expected="non-empty string"),
+    case(
+        fetch.fetch_archive,
+        "http://example.org/x.tgz",
+        "0" * 64,
+        3,
+        "",
+        error=T,
+        expected="non-empty string",
+    ),
     # companion.data.fashion
     case(fashion.read_idx, MISSING, error=F, expected="apt-get install"),
     case(fashion.read_idx, CUT_GZ, expected="not a readable gzip file"),
@@ -412,7 +475,7 @@ CASES = [
     case(shapes.load_shapes, "train", 0, expected="n must be an integer in [1"),
     case(shapes.load_shapes, "train", 8, 8, expected="image_size must be an integer in [16"),
     case(shapes.load_shapes, "train", 8, 16, -1, expected="seed must be an integer in [0"),
-    # companion.cli (argparse prints one error line and exits with 2)
+    # companion.book.cli (argparse prints one error line and exits with 2)
     case(cli.main, ["frobnicate"], error=SystemExit, expected="invalid choice"),
     case(cli.main, ["run", "--profile", "fast"], error=SystemExit, expected="invalid choice"),
     case(cli.main, ["run", "--framework", "jax"], error=SystemExit, expected="invalid choice"),
@@ -427,8 +490,18 @@ CASES = [
     case(plotting.show_feature_maps, MAPS, 0, expected="n must be an integer in [1"),
     case(plotting.show_feature_maps, NAN_MAPS, expected="finite"),
     case(plotting.plot_toy, {}, {}, error=T, expected="non-empty dict"),
-    case(plotting.plot_toy, {"a": np.zeros((2, 2))}, {"b": np.ones((2, 2))}, expected="the same names"),
-    case(plotting.plot_toy, {"a": np.zeros((2, 2, 2))}, {"a": np.ones((2, 2))}, expected="H x W grey image"),
+    case(
+        plotting.plot_toy,
+        {"a": np.zeros((2, 2))},
+        {"b": np.ones((2, 2))},
+        expected="the same names",
+    ),
+    case(
+        plotting.plot_toy,
+        {"a": np.zeros((2, 2, 2))},
+        {"a": np.ones((2, 2))},
+        expected="H x W grey image",
+    ),
     case(plotting.plot_confusion_matrix, np.zeros((2, 2)), ["a"], expected="1 x 1 matrix"),
     case(plotting.plot_confusion_matrix, np.zeros((2, 2)), "ab", error=T, expected="list of names"),
     case(plotting.plot_confusion_matrix, nan(np.zeros((2, 2))), ["a", "b"], expected="finite"),
@@ -449,8 +522,13 @@ CASES = [
     case(plotting.show_triplets, HOT, IMGS, IMGS, expected="[0, 1] or [0, 255]"),
     case(plotting.show_retrieval, IMGS, [IMGS, IMGS], [0.5, 0.4], expected="Q x k similarities"),
     case(plotting.show_retrieval, IMGS, [IMGS], np.ones((2, 2)), expected="one row of results"),
-    case(plotting.show_retrieval, IMGS, [IMGS[:1], IMGS[:1]], np.ones((2, 2)),
-         expected="2 pictures per query"),
+    case(
+        plotting.show_retrieval,
+        IMGS,
+        [IMGS[:1], IMGS[:1]],
+        np.ones((2, 2)),
+        expected="2 pictures per query",
+    ),
     case(plotting.plot_embeddings_2d, {"a": EMB[0]}, [0, 1, 0], XY, expected="x D embeddings"),
     case(plotting.plot_embeddings_2d, [EMB], [0, 1, 0, 1], ["x", "y"], error=T, expected="dict"),
     case(plotting.plot_embeddings_2d, {"a": EMB}, [0, 1], ["x", "y"], expected="2 x D embeddings"),
@@ -462,6 +540,9 @@ CASES = [
     case(plotting.plot_curve, [1, 2], "x", "y", error=T, expected="pandas Series"),
     case(plotting.plot_curve, SERIES, "x", "y", [1], error=T, expected="dict {name: value}"),
     # companion.results
+    case(results.article_number, 2, "x", error=T, expected="chapter must be a non-empty string"),
+    case(results.article_number, "02", None, error=T, expected="metric name must be a non-empty"),
+    case(results.article_number, "", "x", expected="chapter must be a non-empty string"),
     case(results.chapter_of, 3, error=T, expected="file path"),
     case(results.chapter_of, "notebooks/torch/intro.ipynb", expected="like notebooks/torch/05_x"),
     case(results.chapter_of, None, error=T, expected="file path"),
@@ -469,22 +550,25 @@ CASES = [
     case(results.load_reference, CUT_JSON, expected="not valid JSON"),
     case(results.load_reference, LIST_JSON, expected="does not map notebook paths"),
     case(results.load_reference, 3, error=T, expected="file path"),
-    case(results.tolerance, 3, 0.5, error=T, expected="non-empty string"),
-    case(results.tolerance, "x", [1], error=T, expected="a number, string or bool"),
-    case(results.tolerance, "", 0.5, expected="non-empty string"),
-    case(results.within, 3, 0.5, 0.5, error=T, expected="non-empty string"),
-    case(results.within, "x", [1], 0.5, error=T, expected="a number, string or bool"),
-    case(results.within, "", 0.5, 0.5, expected="non-empty string"),
-    case(results.compare, [], {}, error=T, expected="dict {metric: value}"),
-    case(results.compare, {}, None, error=T, expected="dict {metric: value}"),
-    case(results.compare, "a", {}, error=T, expected="dict {metric: value}"),
+    case(tolerances.tolerance, 3, 0.5, error=T, expected="non-empty string"),
+    case(tolerances.tolerance, "x", [1], error=T, expected="a number, string or bool"),
+    case(tolerances.tolerance, "", 0.5, expected="non-empty string"),
+    case(tolerances.within, 3, 0.5, 0.5, error=T, expected="non-empty string"),
+    case(tolerances.within, "x", [1], 0.5, error=T, expected="a number, string or bool"),
+    case(tolerances.within, "", 0.5, 0.5, expected="non-empty string"),
+    case(tolerances.compare, [], {}, error=T, expected="dict {metric: value}"),
+    case(tolerances.compare, {}, None, error=T, expected="dict {metric: value}"),
+    case(tolerances.compare, "a", {}, error=T, expected="dict {metric: value}"),
     case(results.chapter_table, "x.ipynb", expected="like notebooks/torch/05_x"),
     case(results.chapter_table, 3, expected="like notebooks/torch/05_x"),
     case(results.chapter_table, NB_PATH, [1], error=T, expected="metrics: expected a dict"),
-    case(results.results_page, [], error=T, expected="{notebook path: result entry}"),
-    case(results.results_page, {"x": {}}, expected="like notebooks/torch/05_x"),
-    case(results.results_page, {"notebooks/jax/05_x.ipynb": {"framework": "jax"}},
-         expected="'torch' or 'tensorflow'"),
+    case(results_page.results_page, [], error=T, expected="{notebook path: result entry}"),
+    case(results_page.results_page, {"x": {}}, expected="like notebooks/torch/05_x"),
+    case(
+        results_page.results_page,
+        {"notebooks/jax/05_x.ipynb": {"framework": "jax"}},
+        expected="'torch' or 'tensorflow'",
+    ),
     # companion.transfer
     case(transfer.imagenet_mapping, ["Nope"], expected="no mapping entry"),
     case(transfer.imagenet_mapping, "Shirt", error=T, expected="a list of names"),
@@ -494,13 +578,13 @@ CASES = [
     case(transfer.zero_shot_predict, np.zeros((2, 10)), ["Bag"], expected="N x 1000"),
     case(transfer.zero_shot_predict, nan(np.zeros((2, 1000))), ["Bag"], expected="finite"),
     case(transfer.zero_shot_predict, np.zeros((2, 1000)), ["Nope"], expected="no mapping entry"),
-    case(transfer.resize_images, IMGS / 255, 4, expected="uint8"),
-    case(transfer.resize_images, IMG, 4, expected="N x H x W x C"),
-    case(transfer.resize_images, IMGS, 0, expected="size must be an integer in [1"),
-    case(transfer.resize_images, IMGS, 2.5, error=T, expected="size must be an integer"),
-    case(transfer.resized, "x", 8, error=T, expected="an ImageSet"),
-    case(transfer.resized, DATA, 0, expected="size must be an integer in [1"),
-    case(transfer.resized, None, 8, error=T, expected="an ImageSet"),
+    case(images.resize_images, IMGS / 255, 4, expected="uint8"),
+    case(images.resize_images, IMG, 4, expected="N x H x W x C"),
+    case(images.resize_images, IMGS, 0, expected="size must be an integer in [1"),
+    case(images.resize_images, IMGS, 2.5, error=T, expected="size must be an integer"),
+    case(data.resized, "x", 8, error=T, expected="an ImageSet"),
+    case(data.resized, DATA, 0, expected="size must be an integer in [1"),
+    case(data.resized, None, 8, error=T, expected="an ImageSet"),
     case(transfer.split_per_class, DATA, 1000, 1, expected="asked for"),
     case(transfer.split_per_class, "x", 1, 1, error=T, expected="an ImageSet"),
     case(transfer.split_per_class, DATA, 0, 1, expected="n_train must be an integer in [1"),
@@ -510,16 +594,16 @@ CASES = [
     case(transfer.densenet_channels, "abc", error=T, expected="layers per dense block"),
     case(transfer.densenet_channels, (6, 0), expected="layers per block must be an integer in [1"),
     case(transfer.densenet_channels, (6,), 0, expected="growth_rate must be an integer in [1"),
-    case(transfer.TrainerSpec, "rmsprop", expected="'adam' or 'sgd'"),
-    case(transfer.TrainerSpec, "adam", 0, expected="lr must be > 0"),
-    case(transfer.TrainerSpec, "adam", "x", error=T, expected="lr must be a finite number"),
-    case(transfer.TrainerSpec, "adam", 0.1, step_size=1.5, error=T, expected="must be an integer"),
-    case(transfer.classifier_trainer, 0, expected="lr must be > 0"),
-    case(transfer.classifier_trainer, 0.1, -1, expected="step_size"),
-    case(transfer.classifier_trainer, "x", error=T, expected="lr must be a finite number"),
-    case(transfer.sgd_trainer, -1, expected="lr must be > 0"),
-    case(transfer.sgd_trainer, 0.1, 0.9, -1, expected="step_size"),
-    case(transfer.sgd_trainer, 0.1, "x", error=T, expected="momentum must be a finite number"),
+    case(training.TrainerSpec, "rmsprop", expected="'adam' or 'sgd'"),
+    case(training.TrainerSpec, "adam", 0, expected="lr must be > 0"),
+    case(training.TrainerSpec, "adam", "x", error=T, expected="lr must be a finite number"),
+    case(training.TrainerSpec, "adam", 0.1, step_size=1.5, error=T, expected="must be an integer"),
+    case(training.classifier_trainer, 0, expected="lr must be > 0"),
+    case(training.classifier_trainer, 0.1, -1, expected="step_size"),
+    case(training.classifier_trainer, "x", error=T, expected="lr must be a finite number"),
+    case(training.sgd_trainer, -1, expected="lr must be > 0"),
+    case(training.sgd_trainer, 0.1, 0.9, -1, expected="step_size"),
+    case(training.sgd_trainer, 0.1, "x", error=T, expected="momentum must be a finite number"),
     # companion.retrieval
     case(retrieval.cosine_similarity, [1, 2], [1, 2, 3], expected="of one length"),
     case(retrieval.cosine_similarity, [0, 0], [1, 1], expected="non-zero feature vectors"),
@@ -563,9 +647,8 @@ CASES = [
     case(triplet.semi_hard_reference, np.zeros((2, 3)), [0, 1], expected="B x B distance matrix"),
     case(triplet.semi_hard_reference, np.zeros((2, 2)), [0.5, 1], error=T, expected="integer"),
     case(triplet.semi_hard_reference, nan(np.zeros((2, 2))), [0, 1], expected="finite"),
-    # companion.runner
-    case(runner.notebooks_in_toc, NO_TOC, error=F, expected="run from the book's "
-                                                                            "root"),
+    # companion.book.runner
+    case(runner.notebooks_in_toc, NO_TOC, error=F, expected="run from the book's root"),
     case(runner.notebooks_in_toc, 3, error=T, expected="file path"),
     case(runner.notebooks_in_toc, BAD_TOC, expected="not valid YAML"),
     case(runner.framework_of, "notebooks/jax/x.ipynb", expected="notebooks/torch/ or"),
@@ -575,8 +658,11 @@ CASES = [
     case(runner.select, "abc", error=T, expected="list of notebook paths"),
     case(runner.select, [NB_PATH], shard="0/2", expected="i/n with 1 <= i <= n"),
     case(runner.select, [NB_PATH], only=3, error=T, expected="a string or None"),
-    *[case(f, bad, error=T, expected="a notebook (nbformat.read") for bad in ("x", None, {})
-      for f in (runner.recorded_metrics, runner.run_info, runner.title_of)],
+    *[
+        case(f, bad, error=T, expected="a notebook (nbformat.read")
+        for bad in ("x", None, {})
+        for f in (runner.recorded_metrics, runner.run_info, runner.title_of)
+    ],
     case(runner.entry_of, "notebooks/jax/x.ipynb", NOTEBOOK, expected="notebooks/torch/ or"),
     case(runner.entry_of, "notebooks/torch/x.ipynb", "x", error=T, expected="a notebook"),
     case(runner.entry_of, 3, NOTEBOOK, error=T, expected="file path"),
@@ -584,8 +670,15 @@ CASES = [
     case(runner.drop_injected_parameters, NOT_NOTEBOOK, expected="not a readable notebook"),
     case(runner.drop_injected_parameters, 3, error=T, expected="file path"),
     case(runner.execute, NO_TOC, NB_PATH, TMP, "smoke", error=F, expected="_toc.yml"),
-    case(runner.execute, ROOT, "notebooks/torch/99_nope.ipynb", TMP, "smoke",
-         error=F, expected="a path from _toc.yml"),
+    case(
+        runner.execute,
+        ROOT,
+        "notebooks/torch/99_nope.ipynb",
+        TMP,
+        "smoke",
+        error=F,
+        expected="a path from _toc.yml",
+    ),
     case(runner.execute, ROOT, NB_PATH, TMP, "fast", expected="expected one of smoke"),
     case(runner.execute, ROOT, NB_PATH, TMP, "smoke", -1, expected="seed must be an integer in [0"),
     case(runner.results_markdown, [], error=T, expected="{notebook path: entry}"),
@@ -601,8 +694,12 @@ CASES = [
     case(runner.build_book, NO_TOC, TMP, TMP, error=F, expected="_toc.yml"),
     case(runner.build_book, 3, TMP, TMP, error=T, expected="file path"),
     case(runner.build_book, ROOT, 3, TMP, error=T, expected="file path"),
-    *[call(runner.environment, lambda v=v: runner.environment(v).__enter__(), T, "dict of strings")
-      for v in ([], {"A": 1}, {1: "x"})],
+    *[
+        call(
+            runner.environment, lambda v=v: runner.environment(v).__enter__(), T, "dict of strings"
+        )
+        for v in ([], {"A": 1}, {1: "x"})
+    ],
     case(runner.execute_all, NO_TOC, [], TMP, "smoke", error=F, expected="_toc.yml"),
     case(runner.execute_all, ROOT, ["x.ipynb"], TMP, "smoke", expected="notebooks/torch/ or"),
     case(runner.execute_all, ROOT, [], TMP, "fast", expected="expected one of smoke"),
@@ -620,41 +717,62 @@ CASES = [
     case(runner.check, ROOT, "fast", expected="expected one of smoke"),
     case(runner.check, NO_TOC, error=F, expected="_toc.yml"),
     case(runner.check, ROOT, "cpu", "jax", expected="'torch', 'tensorflow' or None"),
-    # companion.bookext
-    case(bookext.chapters, NO_TOC, error=F, expected="_toc.yml does not exist or is not a file"),
-    case(bookext.chapters, 3, error=T, expected="file path"),
-    case(bookext.chapters, BAD_TOC, expected="not a jupyter-book table of contents"),
-    case(bookext.chapter_figure, "x", error=T, expected="a notebook (nbformat.read)"),
-    case(bookext.chapter_figure, NOTEBOOK, 3, error=T, expected="marker must be a non-empty"),
-    case(bookext.chapter_figure, None, error=T, expected="a notebook (nbformat.read)"),
-    case(bookext.as_png, "x", error=T, expected="None or ('png' or 'jpeg', bytes)"),
-    case(bookext.as_png, ("gif", b""), error=T, expected="None or ('png' or 'jpeg', bytes)"),
-    case(bookext.as_png, ("jpeg", b"garbage"), expected="the bytes of a JPEG picture"),
-    case(bookext.run_times, [], error=T, expected="runner.entry_of(...)"),
-    case(bookext.run_times, {"x": {}}, error=T, expected="with a 'framework'"),
-    case(bookext.run_times, None, error=T, expected="runner.entry_of(...)"),
-    *[case(bookext.setup, app, error=T, expected="the Sphinx application")
-      for app in (None, "x", object())],
+    # companion.book.extension
+    case(extension.chapters, NO_TOC, error=F, expected="_toc.yml does not exist or is not a file"),
+    case(extension.chapters, 3, error=T, expected="file path"),
+    case(extension.chapters, BAD_TOC, expected="not a jupyter-book table of contents"),
+    case(extension.chapter_figure, "x", error=T, expected="a notebook (nbformat.read)"),
+    case(extension.chapter_figure, NOTEBOOK, 3, error=T, expected="marker must be a non-empty"),
+    case(extension.chapter_figure, None, error=T, expected="a notebook (nbformat.read)"),
+    case(extension.as_png, "x", error=T, expected="None or ('png' or 'jpeg', bytes)"),
+    case(extension.as_png, ("gif", b""), error=T, expected="None or ('png' or 'jpeg', bytes)"),
+    case(extension.as_png, ("jpeg", b"garbage"), expected="the bytes of a JPEG picture"),
+    case(extension.run_times, [], error=T, expected="runner.entry_of(...)"),
+    case(extension.run_times, {"x": {}}, error=T, expected="with a 'framework'"),
+    case(extension.run_times, None, error=T, expected="runner.entry_of(...)"),
+    *[
+        case(extension.setup, app, error=T, expected="the Sphinx application")
+        for app in (None, "x", object())
+    ],
     # companion.files
     case(files.atomic_write, 3, print, error=T, expected="path must be a file path"),
-    case(files.atomic_write, TMP / "missing" / "x.csv", print, error=F,
-         expected="missing does not exist: expected a file path in an existing folder"),
-    case(files.atomic_write, TMP / "x.csv", None, error=T,
-         expected="write: expected a function of the temporary path, got NoneType"),
-    # companion.bookcheck
-    case(bookcheck.check_book, NO_TOC, None, "chromium", error=F, expected="run `make book` first"),
-    case(bookcheck.check_book, 3, None, "chromium", error=T, expected="file path"),
-    case(bookcheck.check_book, HTML, None, 3, error=T, expected="chromium must be a non-empty"),
-    case(bookcheck.check_book, HTML, None, "chromium", 0, expected="timeout_s must be > 0"),
-    *[case(bookcheck.fit_lines, bad, error=T, expected="a code cell's source (str)")
-      for bad in (3, None, b"x = 1")],
-    *[case(bookcheck.lay_out, bad, error=T, expected="a notebook's JSON")
-      for bad in ([], {"cells": [{}]}, {})],
-    *[case(bookcheck.long_cells, bad, error=T, expected="a notebook's JSON")
-      for bad in (None, {"cells": [{"source": "x"}]}, {"cells": "x"})],
-    case(bookcheck.main, ["frobnicate"], error=SystemExit, expected="invalid choice"),
-    case(bookcheck.main, [], error=SystemExit, expected="required"),
-    case(bookcheck.main, ["layout"], error=SystemExit, expected="required: paths"),
+    case(
+        files.atomic_write,
+        TMP / "missing" / "x.csv",
+        print,
+        error=F,
+        expected="missing does not exist: expected a file path in an existing folder",
+    ),
+    case(
+        files.atomic_write,
+        TMP / "x.csv",
+        None,
+        error=T,
+        expected="write: expected a function of the temporary path, got NoneType",
+    ),
+    # companion.book.pages, companion.book.layout
+    case(pages.check_book, NO_TOC, None, "chromium", error=F, expected="run `make book` first"),
+    case(pages.check_book, 3, None, "chromium", error=T, expected="file path"),
+    case(pages.check_book, HTML, None, 3, error=T, expected="chromium must be a non-empty"),
+    case(pages.check_book, HTML, None, "chromium", 0, expected="timeout_s must be > 0"),
+    *[
+        case(layout.fit_lines, bad, error=T, expected="a code cell's source (str)")
+        for bad in (3, None, b"x = 1")
+    ],
+    *[
+        case(layout.lay_out, bad, error=T, expected="a notebook's JSON")
+        for bad in ([], {"cells": [{}]}, {})
+    ],
+    *[
+        case(layout.long_cells, bad, error=T, expected="a notebook's JSON")
+        for bad in (None, {"cells": [{"source": "x"}]}, {"cells": "x"})
+    ],
+    case(pages.main, ["--frobnicate"], error=SystemExit, expected="unrecognized arguments"),
+    case(pages.main, ["a", "b"], error=SystemExit, expected="unrecognized arguments"),
+    case(pages.main, ["--screens"], error=SystemExit, expected="expected one argument"),
+    case(layout.main, [], error=SystemExit, expected="required: paths"),
+    case(layout.main, ["--frobnicate"], error=SystemExit, expected="required: paths"),
+    case(layout.main, ["--check"], error=SystemExit, expected="required: paths"),
     # companion.simclr (Chapter 4; cases on its own checks, which this work did not change)
     case(simclr.check_views, 3, 2, 2, expected="batch_size x n_views = 2 x 2 = 4 rows"),
     case(simclr.check_views, 4, 0, 2, expected="batch_size must be an int >= 2"),
@@ -701,9 +819,9 @@ CASES = [
     case(simclr.embed_2d, FEATS, 0, "umap", expected="'tsne' or 'pca'"),
     case(simclr.embed_2d, FEATS[0], expected="at least 5 feature rows"),
     case(simclr.embed_2d, FEATS[:3], expected="at least 5 feature rows"),
-    case(simclr.plot_embedding, FEATS, [0], ["a"], expected="N x 2 points and N labels"),
-    case(simclr.plot_embedding, FEATS[0], [0], ["a"], expected="N x 2 points and N labels"),
-    case(simclr.plot_embedding, "x", [0], ["a"], expected="N x 2 points and N labels"),
+    case(plotting.plot_embedding, FEATS, [0], ["a"], expected="N x 2 points and N labels"),
+    case(plotting.plot_embedding, FEATS[0], [0], ["a"], expected="N x 2 points and N labels"),
+    case(plotting.plot_embedding, "x", [0], ["a"], expected="N x 2 points and N labels"),
     # companion.simclr: the checks added for Chapter 4 (NaN, wrong types, empty, out of range)
     case(simclr.similarity_matrix, nan(FEATS), 4, expected="finite values"),
     case(simclr.similarity_matrix, "x", 4, error=T, expected="a 2-D array (rows x dimensions)"),
@@ -724,25 +842,27 @@ CASES = [
     case(simclr.label_fraction, [0, 1], "0.5", error=T, expected="fraction must be in (0, 1]"),
     case(simclr.embed_2d, nan(FEATS), expected="finite values"),
     case(simclr.embed_2d, "x", error=T, expected="N x D features"),
-    case(simclr.plot_two_views, IMGS[0], IMGS[0], IMGS[0], expected="N x H x W x C pictures"),
-    case(simclr.plot_two_views, IMGS, IMGS[:1], IMGS, expected="as many views as originals"),
-    case(simclr.plot_two_views, "x", IMGS, IMGS, error=T, expected="N x H x W x C pictures"),
-    case(simclr.plot_two_views, IMGS[:0], IMGS[:0], IMGS[:0], expected="non-empty"),
-    case(simclr.plot_info_nce, "x", error=T, expected="the dict info_nce_steps returns"),
-    case(simclr.plot_info_nce, {"logits": FEATS}, expected="the dict info_nce_steps returns"),
-    case(simclr.plot_info_nce, STEPS_NAN, expected="finite values"),
-    case(simclr.plot_loss, [], expected="non-empty 1-D list of losses"),
-    case(simclr.plot_loss, {}, expected="non-empty dict of named curves"),
-    case(simclr.plot_loss, [1.0, float("nan")], expected="finite values"),
-    case(simclr.plot_loss, "x", error=T, expected="1-D list of losses"),
-    case(simclr.plot_results, [1], error=T, expected="pandas DataFrame"),
-    case(simclr.plot_results, RESULTS[:0], expected="non-empty DataFrame"),
-    case(simclr.plot_results, RESULTS, ("top-5",), expected="columns ['top-5']"),
-    case(simclr.plot_results, RESULTS, references=[0.5], error=T, expected="dict {name: accuracy}"),
-    case(simclr.plot_sweep, None, error=T, expected="pandas DataFrame"),
-    case(simclr.plot_sweep, SWEEP[:0], expected="non-empty DataFrame"),
-    case(simclr.plot_sweep, SWEEP.drop(columns="batch size"), expected="'batch size'"),
-    case(simclr.plot_sweep, SWEEP.assign(temperature=0.0), expected="temperatures > 0"),
+    case(plotting.plot_two_views, IMGS[0], IMGS[0], IMGS[0], expected="N x H x W x C pictures"),
+    case(plotting.plot_two_views, IMGS, IMGS[:1], IMGS, expected="as many views as originals"),
+    case(plotting.plot_two_views, "x", IMGS, IMGS, error=T, expected="N x H x W x C pictures"),
+    case(plotting.plot_two_views, IMGS[:0], IMGS[:0], IMGS[:0], expected="non-empty"),
+    case(plotting.plot_info_nce, "x", error=T, expected="the dict info_nce_steps returns"),
+    case(plotting.plot_info_nce, {"logits": FEATS}, expected="the dict info_nce_steps returns"),
+    case(plotting.plot_info_nce, STEPS_NAN, expected="finite values"),
+    case(plotting.plot_loss, [], expected="non-empty 1-D list of losses"),
+    case(plotting.plot_loss, {}, expected="non-empty dict of named curves"),
+    case(plotting.plot_loss, [1.0, float("nan")], expected="finite values"),
+    case(plotting.plot_loss, "x", error=T, expected="1-D list of losses"),
+    case(plotting.plot_results, [1], error=T, expected="pandas DataFrame"),
+    case(plotting.plot_results, RESULTS[:0], expected="non-empty DataFrame"),
+    case(plotting.plot_results, RESULTS, ("top-5",), expected="columns ['top-5']"),
+    case(
+        plotting.plot_results, RESULTS, references=[0.5], error=T, expected="dict {name: accuracy}"
+    ),
+    case(plotting.plot_sweep, None, error=T, expected="pandas DataFrame"),
+    case(plotting.plot_sweep, SWEEP[:0], expected="non-empty DataFrame"),
+    case(plotting.plot_sweep, SWEEP.drop(columns="batch size"), expected="'batch size'"),
+    case(plotting.plot_sweep, SWEEP.assign(temperature=0.0), expected="temperatures > 0"),
 ]
 
 # --- assignments: sources, otter's results and submissions --------------------------------------
@@ -803,7 +923,9 @@ ASSIGNMENT_CASES = [
     case(assignments.main, [], error=SystemExit, expected="required"),
     case(assignments.main, ["publish"], error=SystemExit, expected="invalid choice"),
     case(assignments.main, ["grade"], error=SystemExit, expected="required"),
-    case(assignments.main, ["build", "--jobs", "0"], error=SystemExit, expected="whole number >= 1"),
+    case(
+        assignments.main, ["build", "--jobs", "0"], error=SystemExit, expected="whole number >= 1"
+    ),
 ]
 CASES += ASSIGNMENT_CASES + [
     case(colab.assets_for, "notebooks/jax/01_x.ipynb", expected="notebooks/<torch|tensorflow>/"),
@@ -822,9 +944,11 @@ EXEMPT = {
     "companion.checks.describe": "formats any value for an error message",
     "companion.checks.one_line": "squeezes any text onto one line",
     "companion.checks.file_error": "formats a message from any file, problem and fix",
+    "companion.results.cell_text": "shows any recorded value (number, string, None) as a table cell",
 }
 CORE_MODULES = sorted(
-    m.name for m in pkgutil.walk_packages(companion.__path__, "companion.")
+    m.name
+    for m in pkgutil.walk_packages(companion.__path__, "companion.")
     if not m.name.startswith(("companion.torch", "companion.tf")) and m.name != "companion.__main__"
 ) + ["companion"]
 
@@ -842,8 +966,9 @@ def _cleanup():
     shutil.rmtree(TMP, ignore_errors=True)
 
 
-@pytest.mark.parametrize("c", CASES, ids=[f"{c.name.removeprefix('companion.')}-{i}"
-                                          for i, c in enumerate(CASES)])
+@pytest.mark.parametrize(
+    "c", CASES, ids=[f"{c.name.removeprefix('companion.')}-{i}" for i, c in enumerate(CASES)]
+)
 def test_bad_input_raises_one_line_naming_what_was_expected(c, capsys):
     check(c, capsys)
 
@@ -866,8 +991,11 @@ def test_sixteen_bit_png_and_float_tiff_are_scaled_not_clipped(tmp_path):
 
 
 def test_nan_maps_are_refused_not_turned_into_empty_masks_and_boxes():
-    for f in (saliency.to_mask, lambda m: saliency.normalise(m[None]),
-              lambda m: saliency.boxes_from_maps(m[None], 8)):
+    for f in (
+        saliency.to_mask,
+        lambda m: saliency.normalise(m[None]),
+        lambda m: saliency.boxes_from_maps(m[None], 8),
+    ):
         with pytest.raises(ValueError, match="1 NaN or infinite"):
             f(NAN_MAP)
 
@@ -902,33 +1030,33 @@ def test_float_pictures_in_zero_one_are_drawn_as_pictures_not_black():
 def test_weights_are_verified_at_load_naming_the_file_and_the_command(monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(TMP / "torch-bad"))
     monkeypatch.setenv("COMPANION_CACHE", str(TMP / "cache-bad"))
-    checkpoint, port = assets.torch_checkpoint(), assets.keras_port()
+    checkpoint, port = weights.torch_checkpoint(), weights.keras_port()
     checkpoint.parent.mkdir(parents=True)
     checkpoint.write_bytes(b"truncated")
     with pytest.raises(ValueError, match="mobilenet_v2-b0353104.pth is corrupt.*companion assets"):
-        assets.verified_torch_checkpoint()
+        weights.verified_torch_checkpoint()
     port.write_bytes(b"replaced")
     port.with_suffix(".sha256").write_text("0" * 64 + "\n")
     with pytest.raises(ValueError, match="from_torch.weights.h5 is corrupt.*companion assets"):
-        assets.verified_keras_port()
+        weights.verified_keras_port()
     port.with_suffix(".sha256").unlink()
     with pytest.raises(FileNotFoundError, match="sha256.*companion assets"):
-        assets.verified_keras_port()
+        weights.verified_keras_port()
 
 
 def test_a_verified_file_is_hashed_once_per_size_and_mtime(monkeypatch, tmp_path):
     file = tmp_path / "w.bin"
     file.write_bytes(b"weights")
-    digest = fetch.sha256sum(file)
+    digest = files.sha256sum(file)
     calls = []
-    monkeypatch.setattr(fetch, "sha256sum", lambda p: calls.append(p) or digest)
+    monkeypatch.setattr(files, "sha256sum", lambda p: calls.append(p) or digest)
     for _ in range(3):
-        checks.verify_sha256(file, digest, "fix")
+        files.verify_sha256(file, digest, "fix")
     assert len(calls) == 1
     file.write_bytes(b"other weights")  # a new size (and mtime): hashed again
     with pytest.raises(ValueError, match="sha256 mismatch"):
-        monkeypatch.setattr(fetch, "sha256sum", lambda p: "0" * 64)
-        checks.verify_sha256(file, digest, "fix")
+        monkeypatch.setattr(files, "sha256sum", lambda p: "0" * 64)
+        files.verify_sha256(file, digest, "fix")
 
 
 def test_write_results_leaves_no_partial_file(tmp_path):
@@ -941,9 +1069,11 @@ def test_the_harness_fails_on_silence_two_lines_or_a_message_without_the_expecta
     def raise_(message):
         raise ValueError(message)
 
-    for c in (call("x", lambda: None, V, "expected"),  # silent: no exception
-              call("x", lambda: raise_("expected a\nsecond line"), V, "expected"),
-              call("x", lambda: raise_("went wrong"), V, "expected"),
-              call("x", lambda: raise_("expected x"), T, "expected")):  # another exception type
+    for c in (
+        call("x", lambda: None, V, "expected"),  # silent: no exception
+        call("x", lambda: raise_("expected a\nsecond line"), V, "expected"),
+        call("x", lambda: raise_("went wrong"), V, "expected"),
+        call("x", lambda: raise_("expected x"), T, "expected"),
+    ):  # another exception type
         with pytest.raises((AssertionError, pytest.fail.Exception, ValueError)):
             check(c)

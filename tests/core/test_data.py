@@ -25,7 +25,9 @@ def test_fashion_mnist_matches_the_published_counts():
     assert test.images.shape == (10_000, 28, 28, 1) and test.images.dtype == np.uint8
     np.testing.assert_array_equal(test.counts(), np.full(10, 1000))
     train = data.load("fashion-mnist", "train")
-    assert len(train) == 60_000 and train.labels[0] == 9  # the first training image is an ankle boot
+    assert (
+        len(train) == 60_000 and train.labels[0] == 9
+    )  # the first training image is an ankle boot
     assert train.class_names[9] == "Ankle boot"
 
 
@@ -33,7 +35,9 @@ def test_shapes_are_deterministic_balanced_and_boxed():
     a = data.load("shapes", "train", n=40, image_size=48, seed=1)
     b = data.load("shapes", "train", n=40, image_size=48, seed=1)
     np.testing.assert_array_equal(a.images, b.images)
-    assert not np.array_equal(a.images, data.load("shapes", "test", n=40, image_size=48, seed=1).images)
+    assert not np.array_equal(
+        a.images, data.load("shapes", "test", n=40, image_size=48, seed=1).images
+    )
     np.testing.assert_array_equal(a.counts(), [10, 10, 10, 10])
     for mask, (x0, y0, x1, y1) in zip(a.masks, a.boxes):
         ys, xs = np.nonzero(mask)
@@ -107,7 +111,9 @@ def test_write_folder_round_trips(tmp_path):
     shapes = data.load("shapes", n=8, image_size=16)
     back = data.load_folder(data.write_folder(shapes, tmp_path))
     assert back.class_names == sorted(shapes.class_names)
-    assert sorted(map(bytes, back.images.reshape(8, -1))) == sorted(map(bytes, shapes.images.reshape(8, -1)))
+    assert sorted(map(bytes, back.images.reshape(8, -1))) == sorted(
+        map(bytes, shapes.images.reshape(8, -1))
+    )
 
 
 def test_online_datasets_fail_fast_offline(monkeypatch, tmp_path):
@@ -129,7 +135,9 @@ def test_download_keeps_a_verified_file_and_rejects_a_wrong_one(monkeypatch, tmp
     path.write_bytes(b"hello")
     good = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"  # sha256("hello")
     assert dl.download("http://example.invalid/blob", path, good) == path
-    monkeypatch.setattr(dl, "check_online", lambda *a, **k: (_ for _ in ()).throw(ConnectionError("offline")))
+    monkeypatch.setattr(
+        dl, "check_online", lambda *a, **k: (_ for _ in ()).throw(ConnectionError("offline"))
+    )
     with pytest.raises(ConnectionError):
         dl.download("http://example.invalid/blob", path, "0" * 64)
 

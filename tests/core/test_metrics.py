@@ -1,4 +1,5 @@
 """Classification metrics against values counted by hand on a small example."""
+
 import numpy as np
 import pytest
 
@@ -18,7 +19,9 @@ def test_confusion_matrix_by_hand():
 
 
 def test_confusion_matrix_keeps_absent_classes():
-    np.testing.assert_array_equal(metrics.confusion_matrix([0, 0], [0, 0], 3), [[2, 0, 0], [0, 0, 0], [0, 0, 0]])
+    np.testing.assert_array_equal(
+        metrics.confusion_matrix([0, 0], [0, 0], 3), [[2, 0, 0], [0, 0, 0], [0, 0, 0]]
+    )
 
 
 def test_class_report_by_hand():
@@ -37,8 +40,14 @@ def test_class_report_binary_imbalanced():
     y_pred = [0] * 19 + [1] + [1, 1, 0, 0]
     r = metrics.class_report(y_true, y_pred, positive=1)
     precision, recall = 2 / 3, 2 / 4
-    assert r == pytest.approx({"accuracy": 21 / 24, "precision": precision, "recall": recall,
-                               "f1": 2 * precision * recall / (precision + recall)})
+    assert r == pytest.approx(
+        {
+            "accuracy": 21 / 24,
+            "precision": precision,
+            "recall": recall,
+            "f1": 2 * precision * recall / (precision + recall),
+        }
+    )
 
 
 def test_never_predicting_the_minority_gives_zero_f1_but_high_accuracy():

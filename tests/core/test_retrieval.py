@@ -1,4 +1,6 @@
-"""Cosine search, retrieval metrics and the triplet data layout, against hand-worked cases and loops."""
+"""Cosine search, retrieval metrics and the triplet data layout, against hand-worked cases and
+loops."""
+
 import numpy as np
 import pytest
 
@@ -20,7 +22,7 @@ def brute_force_scores(embeddings, labels):
         hit = [labels[i] == labels[q] for i in ranked[:r]]
         p1.append(labels[ranked[0]] == labels[q])
         rp.append(sum(hit) / r)
-        mapr.append(sum(sum(hit[:i + 1]) / (i + 1) for i in range(r) if hit[i]) / r)
+        mapr.append(sum(sum(hit[: i + 1]) / (i + 1) for i in range(r) if hit[i]) / r)
     return {"p_at_1": np.mean(p1), "r_precision": np.mean(rp), "map_at_r": np.mean(mapr)}
 
 
@@ -93,12 +95,15 @@ def test_cosine_similarity_by_hand():
     assert retrieval.cosine_similarity([3, 4], [4, 3]) == pytest.approx(24 / 25)
 
 
-@pytest.mark.parametrize("queries, gallery, k, message", [
-    (np.ones((2, 3, 1)), np.ones((4, 3)), 1, "N x D"),
-    (np.ones((2, 3)), np.ones((0, 3)), 1, "non-empty"),
-    (np.ones((2, 3)), np.ones((4, 3)), 5, "k must be in 1..4"),
-    (np.ones((2, 3)), np.ones((4, 2)), 1, "3 dimensions"),
-])
+@pytest.mark.parametrize(
+    "queries, gallery, k, message",
+    [
+        (np.ones((2, 3, 1)), np.ones((4, 3)), 1, "N x D"),
+        (np.ones((2, 3)), np.ones((0, 3)), 1, "non-empty"),
+        (np.ones((2, 3)), np.ones((4, 3)), 5, "k must be in 1..4"),
+        (np.ones((2, 3)), np.ones((4, 2)), 1, "3 dimensions"),
+    ],
+)
 def test_search_rejects_bad_input_in_one_line(queries, gallery, k, message):
     with pytest.raises(ValueError, match=message) as err:
         retrieval.search(queries, gallery, k)
@@ -152,8 +157,9 @@ def test_plots_of_the_chapter_draw_what_they_are_given():
     from companion import plotting
 
     images = np.zeros((4, 8, 8, 1), np.uint8)
-    fig = plotting.show_retrieval(images[:2], images[:2, None].repeat(3, 1),
-                                  np.array([[1.0, 0.5, 0.25], [0.9, 0.8, 0.7]]))
+    fig = plotting.show_retrieval(
+        images[:2], images[:2, None].repeat(3, 1), np.array([[1.0, 0.5, 0.25], [0.9, 0.8, 0.7]])
+    )
     assert [ax.get_title() for ax in fig.axes[:4]] == ["query", "1.000", "0.500", "0.250"]
     fig = plotting.show_triplets(images, images, images, n=3)
     assert [ax.get_ylabel() for ax in fig.axes[::3]] == ["anchor", "positive", "negative"]
@@ -165,10 +171,17 @@ def test_plots_of_the_chapter_draw_what_they_are_given():
     x = np.array([[1, 0], [10, 0], [0, 2], [0, 20]], float)
     fig = plotting.plot_embeddings_2d({"e": x}, np.array([0, 0, 1, 1]), ["a", "b"])
     xs = [c.get_offsets()[:, 0] for c in fig.axes[0].collections]
-    assert np.ptp(xs[0]) == pytest.approx(0, abs=1e-9) and np.ptp(xs[1]) == pytest.approx(0, abs=1e-9)
+    assert np.ptp(xs[0]) == pytest.approx(0, abs=1e-9) and np.ptp(xs[1]) == pytest.approx(
+        0, abs=1e-9
+    )
     assert abs(xs[0].mean() - xs[1].mean()) == pytest.approx(np.sqrt(2))
-    line = plotting.plot_curve(pd.Series([0.1, 0.3], index=[0.5, 1.0]), "margin", "MAP@R",
-                               {"pixels": 0.2}).axes[0].lines
+    line = (
+        plotting.plot_curve(
+            pd.Series([0.1, 0.3], index=[0.5, 1.0]), "margin", "MAP@R", {"pixels": 0.2}
+        )
+        .axes[0]
+        .lines
+    )
     assert list(line[0].get_ydata()) == [0.1, 0.3] and list(line[1].get_ydata()) == [0.2, 0.2]
     with pytest.raises(ValueError, match="one row of results"):
         plotting.show_retrieval(images[:2], images[:1, None], np.ones((2, 1)))
@@ -177,7 +190,9 @@ def test_plots_of_the_chapter_draw_what_they_are_given():
 def test_chapter_data_holds_the_articles_600_anchors_and_held_out_test_images():
     anchors, test = triplet.chapter_data("fashion-mnist", 120, 20, image_size=40, seed=0)
     assert anchors.images.shape == (600, 40, 40, 1) and anchors.counts().tolist() == [120] * 5
-    assert test.counts().tolist() == [20] * 5 and anchors.class_names == list(triplet.FASHION_CLASSES)
+    assert test.counts().tolist() == [20] * 5 and anchors.class_names == list(
+        triplet.FASHION_CLASSES
+    )
     assert triplet.resized_split("fashion-mnist", "test", 7, 40).shape == (7, 40, 40, 1)
     with pytest.raises(ValueError, match="dataset must be one of"):
         triplet.chapter_data("mnist")

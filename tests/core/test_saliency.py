@@ -1,4 +1,5 @@
 """Map post-processing and localisation metrics on synthetic maps whose answers are known."""
+
 import cv2
 import numpy as np
 import pytest
@@ -9,7 +10,9 @@ from companion import metrics, saliency
 def blob(size=32, centre=(10, 20), sigma=3.0):
     """A Gaussian bump (peak 1 at ``centre`` = (y, x))."""
     yy, xx = np.mgrid[:size, :size]
-    return np.exp(-((yy - centre[0]) ** 2 + (xx - centre[1]) ** 2) / (2 * sigma**2)).astype(np.float32)
+    return np.exp(-((yy - centre[0]) ** 2 + (xx - centre[1]) ** 2) / (2 * sigma**2)).astype(
+        np.float32
+    )
 
 
 def test_normalise_cuts_negatives_and_scales_each_map():
@@ -55,7 +58,8 @@ def test_contours_and_largest_box():
 
 
 def test_boxes_from_maps_of_a_gaussian():
-    # exp(-r^2 / 2 s^2) >= 0.5  <=>  r <= s * sqrt(2 ln 2) = 1.177 s: a disc of radius 3.53 for s = 3
+    # exp(-r^2 / 2 s^2) >= 0.5  <=>  r <= s * sqrt(2 ln 2) = 1.177 s: a disc of radius 3.53 for s =
+    # 3
     box = saliency.boxes_from_maps(blob(32, (10, 20))[None], 32, threshold=0.5)[0]
     np.testing.assert_array_equal(box, [17, 7, 24, 14])
 
@@ -87,8 +91,12 @@ def test_pointing_game_with_and_without_tolerance():
     masks[:, 5:10, 5:10] = True
     maps = np.stack([blob(20, (7, 7)), blob(20, (12, 7)), blob(20, (18, 18))])
     assert metrics.pointing_game(maps, masks) == pytest.approx(1 / 3)
-    assert metrics.pointing_game(maps, masks, tolerance=3) == pytest.approx(2 / 3)  # (12, 7) is 3 px off
-    assert metrics.pointing_game(maps, masks, tolerance=12) == pytest.approx(2 / 3)  # (18, 18): 12.7 px off
+    assert metrics.pointing_game(maps, masks, tolerance=3) == pytest.approx(
+        2 / 3
+    )  # (12, 7) is 3 px off
+    assert metrics.pointing_game(maps, masks, tolerance=12) == pytest.approx(
+        2 / 3
+    )  # (18, 18): 12.7 px off
     assert metrics.pointing_game(maps, masks, tolerance=13) == 1.0
 
 
@@ -98,7 +106,11 @@ def test_overlay_and_drawing_keep_the_picture_shape():
     half[:, :25] = 2.0
     out = saliency.overlay(image, half, alpha=1.0)
     assert out.shape == (40, 50, 3) and out.dtype == np.uint8
-    assert tuple(out[5, 5]) == (128, 0, 0) and tuple(out[5, 45]) == (0, 0, 128)  # jet: dark red .. dark blue
+    assert tuple(out[5, 5]) == (128, 0, 0) and tuple(out[5, 45]) == (
+        0,
+        0,
+        128,
+    )  # jet: dark red .. dark blue
     assert saliency.overlay(image, blob(10, (5, 5)), alpha=0.5).shape == (40, 50, 3)
     mask = np.zeros((40, 50), bool)
     mask[10:20, 10:30] = True

@@ -1,15 +1,13 @@
 """The framework-free SimCLR pieces against hand derivations and a plain loop."""
+
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from companion import simclr
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from companion import plotting, simclr
 import simclr_cases as cases
+
 
 
 def loop_info_nce(features, batch_size, n_views, temperature):
@@ -30,7 +28,9 @@ def loop_info_nce(features, batch_size, n_views, temperature):
 @pytest.mark.parametrize("temperature", cases.TEMPERATURES)
 def test_info_nce_equals_a_plain_loop(temperature):
     expected = loop_info_nce(cases.FEATURES_B4, cases.BATCH, 2, temperature)
-    assert simclr.info_nce(cases.FEATURES_B4, cases.BATCH, 2, temperature) == pytest.approx(expected, rel=1e-9)
+    assert simclr.info_nce(cases.FEATURES_B4, cases.BATCH, 2, temperature) == pytest.approx(
+        expected, rel=1e-9
+    )
 
 
 def test_batch_of_four_gives_8x7_logits_with_labels_zero():
@@ -61,7 +61,7 @@ def test_separated_pairs_at_low_temperature_give_near_zero():
 
 def test_cross_entropy_matches_its_definition():
     logits = np.array([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
-    expected = (-math.log(math.e ** 2 / (math.e ** 2 + 2)) + math.log(3)) / 2
+    expected = (-math.log(math.e**2 / (math.e**2 + 2)) + math.log(3)) / 2
     assert simclr.cross_entropy(logits, [0, 1]) == pytest.approx(expected)
 
 
@@ -71,15 +71,21 @@ def test_topk_accuracy_on_hand_made_logits():
 
 
 def test_knn_votes_by_cosine_similarity():
-    train = np.array([[1, 0], [2, 0.1], [0, 1], [0.1, 3]], float)  # class 0 along x, class 1 along y
+    train = np.array(
+        [[1, 0], [2, 0.1], [0, 1], [0.1, 3]], float
+    )  # class 0 along x, class 1 along y
     test = np.array([[10, 1], [1, 10], [5, -0.1]])
     assert simclr.knn_accuracy(train, [0, 0, 1, 1], test, [0, 1, 0], k=1) == 1.0
     assert simclr.knn_accuracy(train, [0, 0, 1, 1], test, [1, 1, 1], k=1) == pytest.approx(1 / 3)
 
 
 def test_strip_backbone_keeps_the_encoder_and_drops_the_head():
-    state = {"backbone.body.0.weight": 1, "backbone.body.1.running_mean": 2, "backbone.fc.0.weight": 3,
-             "backbone.fc.2.bias": 4}
+    state = {
+        "backbone.body.0.weight": 1,
+        "backbone.body.1.running_mean": 2,
+        "backbone.fc.0.weight": 3,
+        "backbone.fc.2.bias": 4,
+    }
     assert simclr.strip_backbone(state) == {"body.0.weight": 1, "body.1.running_mean": 2}
     with pytest.raises(ValueError, match="start with 'backbone.'.*body.0.weight"):
         simclr.strip_backbone({"body.0.weight": 1})
@@ -98,15 +104,21 @@ def test_label_fraction_takes_the_same_share_of_every_class():
     assert np.bincount(labels[simclr.label_fraction(labels, 0.1)]).tolist() == [10] * 10
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: simclr.info_nce(np.zeros((7, 3)), 4, 2, 0.1), "4 x 2 = 8 rows, got 7"),
-    (lambda: simclr.info_nce(np.ones((8, 3)), 4, 2, 0), "temperature must be a number > 0, got 0"),
-    (lambda: simclr.info_nce(np.ones((8, 3)), 4, 2, -1.0), "temperature must be a number > 0"),
-    (lambda: simclr.info_nce(np.ones(8), 4, 2, 0.1), "2-D array"),
-    (lambda: simclr.topk_accuracy(np.ones((2, 3)), [0, 1], ks=(5,)), "k must be in 1..3"),
-    (lambda: simclr.topk_accuracy(np.ones((2, 3)), [0, 3]), r"class indices in \[0, 3\)"),
-    (lambda: simclr.label_fraction([0, 1], 0), r"fraction must be in \(0, 1\]"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: simclr.info_nce(np.zeros((7, 3)), 4, 2, 0.1), "4 x 2 = 8 rows, got 7"),
+        (
+            lambda: simclr.info_nce(np.ones((8, 3)), 4, 2, 0),
+            "temperature must be a number > 0, got 0",
+        ),
+        (lambda: simclr.info_nce(np.ones((8, 3)), 4, 2, -1.0), "temperature must be a number > 0"),
+        (lambda: simclr.info_nce(np.ones(8), 4, 2, 0.1), "2-D array"),
+        (lambda: simclr.topk_accuracy(np.ones((2, 3)), [0, 1], ks=(5,)), "k must be in 1..3"),
+        (lambda: simclr.topk_accuracy(np.ones((2, 3)), [0, 3]), r"class indices in \[0, 3\)"),
+        (lambda: simclr.label_fraction([0, 1], 0), r"fraction must be in \(0, 1\]"),
+    ],
+)
 def test_bad_input_fails_with_one_line(call, message):
     with pytest.raises(ValueError, match=message) as error:
         call()
@@ -130,7 +142,7 @@ def test_offline_stl10_request_names_the_alternative(monkeypatch, tmp_path):
 
 def test_figures_draw():
     steps = simclr.info_nce_steps(cases.FEATURES_B4, cases.BATCH, 2, 0.5)
-    assert len(simclr.plot_info_nce(steps).axes) >= 4
+    assert len(plotting.plot_info_nce(steps).axes) >= 4
     points = simclr.embed_2d(np.random.default_rng(0).normal(size=(20, 4)), method="pca")
     assert points.shape == (20, 2)
-    assert simclr.plot_embedding(points, np.arange(20) % 2, ["a", "b"]).axes
+    assert plotting.plot_embedding(points, np.arange(20) % 2, ["a", "b"]).axes

@@ -1,4 +1,5 @@
 """The article's toy: the +-1 weights that fire hardest have the image's sign pattern."""
+
 import numpy as np
 import pytest
 
@@ -7,8 +8,12 @@ from companion import toy
 
 def test_article_weights_2x2():
     # the article: person -> W1 = (-1, 1, 1, -1), dog -> W2 = (1, -1, -1, 1)
-    np.testing.assert_array_equal(toy.best_weights(toy.TOY_IMAGES["person 2x2"])[0].ravel(), [-1, 1, 1, -1])
-    np.testing.assert_array_equal(toy.best_weights(toy.TOY_IMAGES["dog 2x2"])[0].ravel(), [1, -1, -1, 1])
+    np.testing.assert_array_equal(
+        toy.best_weights(toy.TOY_IMAGES["person 2x2"])[0].ravel(), [-1, 1, 1, -1]
+    )
+    np.testing.assert_array_equal(
+        toy.best_weights(toy.TOY_IMAGES["dog 2x2"])[0].ravel(), [1, -1, -1, 1]
+    )
 
 
 @pytest.mark.parametrize("name", list(toy.TOY_IMAGES))
@@ -16,8 +21,10 @@ def test_best_weights_look_like_the_image(name):
     image = toy.TOY_IMAGES[name]
     weights, responses = toy.best_weights(image)
     np.testing.assert_array_equal(weights, np.sign(toy.center(image)))
-    assert len(responses) == 2 ** image.size
-    assert responses.max() == pytest.approx(np.abs(toy.center(image)).sum())  # sum of |x| is the best possible
+    assert len(responses) == 2**image.size
+    assert responses.max() == pytest.approx(
+        np.abs(toy.center(image)).sum()
+    )  # sum of |x| is the best possible
 
 
 def test_response_by_hand():
@@ -37,6 +44,7 @@ def test_sign_weights():
 
 def test_toy_figure_frames_every_cell_and_labels_the_weights():
     from companion.plotting import plot_toy
+
     best = {name: toy.best_weights(image)[0] for name, image in toy.TOY_IMAGES.items()}
     fig = plot_toy(toy.TOY_IMAGES, best)
     axes = fig.axes

@@ -1,13 +1,27 @@
-"""Chapter 2, framework-free: zero-shot mapping, resizing, DenseNet arithmetic, schedules, per-class table."""
+"""Chapter 2, framework-free: zero-shot mapping, resizing, DenseNet arithmetic, schedules, per-class
+table."""
+
 import numpy as np
 import pytest
 
-from companion import transfer
+from companion import training, transfer
 from companion.data import ImageSet
 from companion.imagenet import imagenet_classes
+from companion.images import resize_images
 from companion.metrics import per_class_matrix, per_class_table, write_per_class_csv
 
-FASHION = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+FASHION = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
 
 
 def test_dense_connections_is_the_arithmetic_series():
@@ -20,20 +34,36 @@ def test_dense_connections_is_the_arithmetic_series():
 
 def test_densenet_channels_by_hand():
     assert [c for _, c in transfer.densenet_channels(transfer.DENSENET_BLOCKS[121])] == [
-        64, 64 + 6 * 32, 128, 128 + 12 * 32, 256, 256 + 24 * 32, 512, 512 + 16 * 32]
-    assert transfer.densenet_channels(transfer.DENSENET_BLOCKS[169])[-1] == ("denseblock4", 640 + 32 * 32)
+        64,
+        64 + 6 * 32,
+        128,
+        128 + 12 * 32,
+        256,
+        256 + 24 * 32,
+        512,
+        512 + 16 * 32,
+    ]
+    assert transfer.densenet_channels(transfer.DENSENET_BLOCKS[169])[-1] == (
+        "denseblock4",
+        640 + 32 * 32,
+    )
 
 
 def test_fifteen_percent_schedule_and_steplr():
-    spec = transfer.classifier_trainer(lr=5e-5, decay_every=2)
-    np.testing.assert_allclose([spec.lr_at(e) for e in range(6)],
-                               [5e-5, 5e-5, 4.25e-5, 4.25e-5, 3.6125e-5, 3.6125e-5], rtol=1e-12)
-    sgd = transfer.sgd_trainer(lr=0.01, step_size=3, gamma=0.1)
-    np.testing.assert_allclose([sgd.lr_at(e) for e in range(7)], [0.01] * 3 + [0.001] * 3 + [1e-4], rtol=1e-12)
+    spec = training.classifier_trainer(lr=5e-5, decay_every=2)
+    np.testing.assert_allclose(
+        [spec.lr_at(e) for e in range(6)],
+        [5e-5, 5e-5, 4.25e-5, 4.25e-5, 3.6125e-5, 3.6125e-5],
+        rtol=1e-12,
+    )
+    sgd = training.sgd_trainer(lr=0.01, step_size=3, gamma=0.1)
+    np.testing.assert_allclose(
+        [sgd.lr_at(e) for e in range(7)], [0.01] * 3 + [0.001] * 3 + [1e-4], rtol=1e-12
+    )
     assert sgd.momentum == 0.9 and sgd.optimizer == "sgd"
-    assert transfer.TrainerSpec(lr=0.1).lr_at(100) == 0.1
+    assert training.TrainerSpec(lr=0.1).lr_at(100) == 0.1
     with pytest.raises(ValueError, match="optimizer"):
-        transfer.TrainerSpec("rmsprop")
+        training.TrainerSpec("rmsprop")
 
 
 def test_zero_shot_takes_the_best_mapped_class():
@@ -61,18 +91,22 @@ def test_zero_shot_mapping_errors():
 
 def test_resize_keeps_channels_and_values():
     images = np.full((2, 28, 28, 1), 7, np.uint8)
-    out = transfer.resize_images(images, 64)
+    out = resize_images(images, 64)
     assert out.shape == (2, 64, 64, 1) and out.dtype == np.uint8 and (out == 7).all()
     halves = np.zeros((1, 4, 4, 3), np.uint8)
     halves[:, :, 2:] = 200
-    out = transfer.resize_images(halves, 8)
-    assert (out[0, :, :3] == 0).all() and (out[0, :, 5:] == 200).all()  # left stays dark, right bright
+    out = resize_images(halves, 8)
+    assert (out[0, :, :3] == 0).all() and (
+        out[0, :, 5:] == 200
+    ).all()  # left stays dark, right bright
     with pytest.raises(ValueError, match="uint8"):
-        transfer.resize_images(np.zeros((2, 4, 4, 1), np.float32), 8)
+        resize_images(np.zeros((2, 4, 4, 1), np.float32), 8)
 
 
 def test_split_per_class_is_disjoint_and_balanced():
-    data = ImageSet(np.arange(60, dtype=np.uint8).reshape(60, 1, 1, 1), np.arange(60) % 3, ["a", "b", "c"])
+    data = ImageSet(
+        np.arange(60, dtype=np.uint8).reshape(60, 1, 1, 1), np.arange(60) % 3, ["a", "b", "c"]
+    )
     train, val = transfer.split_per_class(data, 5, 3, seed=1)
     np.testing.assert_array_equal(train.counts(), [5, 5, 5])
     np.testing.assert_array_equal(val.counts(), [3, 3, 3])
@@ -94,11 +128,19 @@ def test_per_class_matrix_writes_every_cell_as_count_over_row_total(tmp_path):
     # true 0 0 1 1 1 2, predicted 0 1 1 1 0 0: counted by hand, row by row
     y_true, y_pred = [0, 0, 1, 1, 1, 2], [0, 1, 1, 1, 0, 0]
     table = per_class_matrix(y_true, y_pred, ["a", "b", "c"])
-    assert table.values.tolist() == [["1/2", "1/2", "0/2"], ["1/3", "2/3", "0/3"], ["1/1", "0/1", "0/1"]]
+    assert table.values.tolist() == [
+        ["1/2", "1/2", "0/2"],
+        ["1/3", "2/3", "0/3"],
+        ["1/1", "0/1", "0/1"],
+    ]
     assert list(table.index) == list(table.columns) == ["a", "b", "c"]
     path = write_per_class_csv(tmp_path / "matrix.csv", y_true, y_pred, ["a", "b", "c"])
-    assert path.read_text().splitlines() == ["true \\ predicted,a,b,c", "a,1/2,1/2,0/2", "b,1/3,2/3,0/3",
-                                             "c,1/1,0/1,0/1"]
+    assert path.read_text().splitlines() == [
+        "true \\ predicted,a,b,c",
+        "a,1/2,1/2,0/2",
+        "b,1/3,2/3,0/3",
+        "c,1/1,0/1,0/1",
+    ]
     assert [p.name for p in tmp_path.iterdir()] == ["matrix.csv"]  # no temporary file left
 
 

@@ -7,7 +7,14 @@ import pytest
 
 from companion.data import load
 from companion.tf.activations import layer_activations
-from companion.tf.backbones import block_output, count_params, feature_extractor, mobilenet_v2, predict_proba, preprocess
+from companion.tf.backbones import (
+    block_output,
+    count_params,
+    feature_extractor,
+    mobilenet_v2,
+    predict_proba,
+    preprocess,
+)
 
 TORCH_REFERENCE = """
 import numpy as np, sys
@@ -29,7 +36,9 @@ def model():
 def torch_reference(tmp_path_factory):
     """What the torch edition computes, from a separate process (the frameworks never share one)."""
     path = tmp_path_factory.mktemp("ref") / "torch.npz"
-    subprocess.run([sys.executable, "-c", TORCH_REFERENCE, str(path)], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-c", TORCH_REFERENCE, str(path)], check=True, capture_output=True
+    )
     return np.load(path)
 
 

@@ -1,5 +1,6 @@
 """Bad input is never silent (TensorFlow/Keras edition): every public function, given bad input,
 raises one line that says what it expected (tables of cases; the harness is tests/bad_input.py)."""
+
 import pkgutil
 import shutil
 import tempfile
@@ -13,11 +14,21 @@ import keras
 import tensorflow as tf
 
 from bad_input import call, case, check, uncovered
-from companion import assets
+from companion import weights
 from companion.data import ImageSet, load
-from companion.runner import environment
-from companion.tf import (activations, backbones, cam, models, sampling, shapes_net, simclr,
-                          training, transfer, triplet)
+from companion.book.runner import environment
+from companion.tf import (
+    activations,
+    backbones,
+    cam,
+    models,
+    sampling,
+    shapes_net,
+    simclr,
+    training,
+    transfer,
+    triplet,
+)
 
 TMP = Path(tempfile.mkdtemp(prefix="bad-input-tf-"))
 MISSING = TMP / "missing.keras"
@@ -73,7 +84,7 @@ def replaced_port():
     """MobileNetV2 with ImageNet weights from a Keras port cut in half (in a cache of its own)."""
     cache = TMP / "cache"
     cache.mkdir(exist_ok=True)
-    real = assets.keras_port()
+    real = weights.keras_port()
     (cache / real.name).write_bytes(real.read_bytes()[: real.stat().st_size // 2])
     shutil.copyfile(real.with_suffix(".sha256"), cache / real.with_suffix(".sha256").name)
     with environment({"COMPANION_CACHE": str(cache)}):
@@ -115,8 +126,11 @@ CASES = [
     case(models.stacked_linear, 0, 2, 2, expected="n_in must be an integer in [1"),
     case(models.stacked_linear, 2.5, 2, 2, error=T, expected="must be an integer"),
     case(models.stacked_linear, 2, 2, -1, expected="n_out must be an integer in [1"),
-    case(models.as_one_linear, models.stacked_linear(2, 2, 2, relu=True), expected="two linear "
-                                                                                   "layers"),
+    case(
+        models.as_one_linear,
+        models.stacked_linear(2, 2, 2, relu=True),
+        expected="two linear layers",
+    ),
     case(models.as_one_linear, "x", expected="two linear layers"),
     case(models.as_one_linear, NET, expected="two linear layers"),
     case(models.small_cnn, 1, expected="n_classes >= 2"),
@@ -128,18 +142,42 @@ CASES = [
     case(models.conv2d, X, W, stride=0, expected="stride must be an integer in [1"),
     case(models.conv2d, X, W, padding=-1, expected="padding must be an integer in [0"),
     # backbones
-    case(backbones.model_with_layers, None, {"out_relu"}, "a MobileNetV2", error=T,
-         expected="model: expected a MobileNetV2, got NoneType"),
-    case(backbones.model_with_layers, MNET, {"head"}, "a transfer_model(...)", error=T,
-         expected="model: expected a transfer_model(...), got Functional"),
-    case(backbones.model_with_layers, MNET, ["out_relu"], "a MobileNetV2", error=T,
-         expected="names: expected a set of layer names"),
+    case(
+        backbones.model_with_layers,
+        None,
+        {"out_relu"},
+        "a MobileNetV2",
+        error=T,
+        expected="model: expected a MobileNetV2, got NoneType",
+    ),
+    case(
+        backbones.model_with_layers,
+        MNET,
+        {"head"},
+        "a transfer_model(...)",
+        error=T,
+        expected="model: expected a transfer_model(...), got Functional",
+    ),
+    case(
+        backbones.model_with_layers,
+        MNET,
+        ["out_relu"],
+        "a MobileNetV2",
+        error=T,
+        expected="names: expected a set of layer names",
+    ),
     case(backbones.mobilenet_v2, "yes", error=T, expected="True or False"),
     case(backbones.mobilenet_v2, False, 16, expected="image_size must be an integer in [32"),
-    call(backbones.mobilenet_v2, replaced_port, V, "is corrupt or was replaced (sha256 mismatch): "
-         "delete it and run `python -m companion assets`"),
-    call(backbones.mobilenet_v2, missing_port, FileNotFoundError, "run `python -m companion "
-                                                                  "assets`"),
+    call(
+        backbones.mobilenet_v2,
+        replaced_port,
+        V,
+        "is corrupt or was replaced (sha256 mismatch): "
+        "delete it and run `python -m companion assets`",
+    ),
+    call(
+        backbones.mobilenet_v2, missing_port, FileNotFoundError, "run `python -m companion assets`"
+    ),
     case(backbones.preprocess, IMGS / 255, expected="uint8"),
     case(backbones.preprocess, IMG, expected="uint8 N x H x W x C"),
     case(backbones.preprocess, np.zeros((1, 2, 2, 2), np.uint8), expected="1, 3 or 4 channels"),
@@ -153,8 +191,13 @@ CASES = [
     case(backbones.count_params, "x", error=T, expected="a keras.Model or layer"),
     case(backbones.count_params, None, error=T, expected="a keras.Model or layer"),
     case(backbones.count_params, [NET], error=T, expected="a keras.Model or layer"),
-    case(backbones.port_mobilenet_v2, TMP / "missing.npz", TMP / "x.weights.h5",
-         error=F, expected="python -m companion assets"),
+    case(
+        backbones.port_mobilenet_v2,
+        TMP / "missing.npz",
+        TMP / "x.weights.h5",
+        error=F,
+        expected="python -m companion assets",
+    ),
     case(backbones.port_mobilenet_v2, NOT_NPZ, TMP / "x.weights.h5", expected="not a readable"),
     case(backbones.port_mobilenet_v2, NOT_NPZ, TMP / "x.h5", expected="ending in .weights.h5"),
     case(backbones.block_layer_name, MNET, 19, expected="block must be in 0..18"),
@@ -183,26 +226,40 @@ CASES = [
     case(training.save_checkpoint, NET, NO_DIR, error=F, expected="existing folder"),
     case(training.save_checkpoint, "x", CKPT, error=T, expected="a keras.Model"),
     case(training.save_checkpoint, NET, TMP / "x.h5", expected="end in .keras"),
-    case(training.load_checkpoint, NET, CUT, expected="cut.keras is not a readable Keras "
-                                                      "checkpoint"),
+    case(
+        training.load_checkpoint, NET, CUT, expected="cut.keras is not a readable Keras checkpoint"
+    ),
     case(training.load_checkpoint, NET, MISSING, error=F, expected="does not exist"),
     case(training.load_checkpoint, NET, OTHER, expected="other.keras does not fit this model"),
     case(training.load_checkpoint, "x", CKPT, error=T, expected="a keras.Model"),
     case(training.Validation, "x", error=T, expected="an ImageSet or an (inputs, labels) pair"),
     case(training.Validation, DATA, every=-1, expected="every must be an integer in [0"),
     case(training.Validation, DATA, min_epoch=1.5, error=T, expected="must be an integer"),
-    case(training.fit, NET, NINE, progress=False, expected="train labels: expected class indices "
-                                                           "in"),
+    case(
+        training.fit, NET, NINE, progress=False, expected="train labels: expected class indices in"
+    ),
     case(training.fit, NET, DATA, epochs=-1, expected="epochs must be an integer in [0"),
     case(training.fit, NET, DATA, trainer="adam", error=T, expected="a TrainerSpec"),
     case(training.fit, NET, DATA, keep_best=True, expected="need a validation set"),
-    case(training.fit, NET, DATA, steps_per_epoch=0, expected="steps_per_epoch must be an integer in [1"),
-    case(training.fit, NET, DATA, steps_per_epoch=2.5, error=T, expected="steps_per_epoch must be an integer"),
+    case(
+        training.fit,
+        NET,
+        DATA,
+        steps_per_epoch=0,
+        expected="steps_per_epoch must be an integer in [1",
+    ),
+    case(
+        training.fit,
+        NET,
+        DATA,
+        steps_per_epoch=2.5,
+        error=T,
+        expected="steps_per_epoch must be an integer",
+    ),
     # cam
     *[case(kind, NET, "nope", expected="valid names") for kind in CAMS],
     *[case(kind, NET, 3, error=T, expected="non-empty string") for kind in CAMS],
-    *[case(kind, NET, "fc", expected="expected a convolutional layer")
-      for kind in CAMS],
+    *[case(kind, NET, "fc", expected="expected a convolutional layer") for kind in CAMS],
     case(cam.CAM, CONV_ONLY, CONV_ONLY.layers[0].name, expected="ends in global average pooling"),
     case(cam.cam, NET, IMGS[:0], "relu4", expected="at least one example"),
     case(cam.cam, NET, IMGS, "relu4", 9, expected="class indices must be in [0, 4)"),
@@ -248,13 +305,25 @@ CASES = [
     case(transfer.densenet, 121, "yes", error=T, expected="True or False"),
     case(transfer.densenet_transfer, 0, expected="n_classes must be an integer in [1"),
     case(transfer.densenet_transfer, 2, 100, expected="one of [121, 169, 201]"),
-    case(transfer.densenet_transfer, 2, 121, False, image_size=8, expected="image_size must be an integer in [32"),
+    case(
+        transfer.densenet_transfer,
+        2,
+        121,
+        False,
+        image_size=8,
+        expected="image_size must be an integer in [32",
+    ),
     case(transfer.densenet, "121", expected="one of [121, 169, 201]"),
     case(transfer.densenet, True, expected="one of [121, 169, 201]"),
-    *[c for f in (transfer.dense_block_inputs, transfer.layer_channels, transfer.block_connections)
-      for c in (case(f, DENSE, 9, expected="block must be in 1..4"),
-                case(f, NET, 1, error=T, expected="a Keras DenseNet"),
-                case(f, DENSE, 1.5, error=T, expected="must be an integer"))],
+    *[
+        c
+        for f in (transfer.dense_block_inputs, transfer.layer_channels, transfer.block_connections)
+        for c in (
+            case(f, DENSE, 9, expected="block must be in 1..4"),
+            case(f, NET, 1, error=T, expected="a Keras DenseNet"),
+            case(f, DENSE, 1.5, error=T, expected="must be an integer"),
+        )
+    ],
     case(transfer.densenet_anatomy, NET, error=T, expected="a Keras DenseNet"),
     case(transfer.densenet_anatomy, "x", error=T, expected="a Keras DenseNet"),
     case(transfer.densenet_anatomy, None, error=T, expected="a Keras DenseNet"),
@@ -288,13 +357,23 @@ CASES = [
     case(triplet.siamese_network, NET.layers[1], error=T, expected="the embedding top"),
     case(triplet.SiameseModel, "x", error=T, expected="a siamese_network(top)"),
     case(triplet.SiameseModel, SIAMESE.network, -1, expected="margin must be >= 0"),
-    case(triplet.SiameseModel, SIAMESE.network, "m", error=T, expected="margin must be a finite "
-                                                                       "number"),
+    case(
+        triplet.SiameseModel,
+        SIAMESE.network,
+        "m",
+        error=T,
+        expected="margin must be a finite number",
+    ),
     case(triplet.fit_siamese, SIAMESE, (STEM, STEM), expected="(anchor, positive, negative) tuple"),
     case(triplet.fit_siamese, SIAMESE, (STEM, STEM, STEM[:1]), expected="lengths differ"),
     case(triplet.fit_siamese, "x", (STEM,) * 3, error=T, expected="a SiameseModel"),
-    case(triplet.fit_siamese, SIAMESE, (STEM,) * 3, epochs=-1, expected="epochs must be an "
-                                                                        "integer in [0"),
+    case(
+        triplet.fit_siamese,
+        SIAMESE,
+        (STEM,) * 3,
+        epochs=-1,
+        expected="epochs must be an integer in [0",
+    ),
     case(triplet.pairwise_distances, "x", error=T, expected="B x D embedding matrix"),
     case(triplet.pairwise_distances, tf.zeros((0, 2)), expected="at least one example"),
     case(triplet.pairwise_distances, tf.zeros(2), expected="B x D embedding matrix"),
@@ -311,11 +390,25 @@ CASES = [
     # simclr (Chapter 4)
     case(simclr.RandomResizedCrop, 0, expected="size must be an integer in [1, inf)"),
     case(simclr.RandomResizedCrop, 16, (0.5, 2.0), expected="scale: expected a (low, high) pair"),
-    case(simclr.RandomResizedCrop, 16, "ab", error=T, expected="scale: expected a (low, high) pair"),
-    case(simclr.RandomResizedCrop, 16, (0.2, 1.0), (2.0, 1.0), expected="ratio: expected a (low, high)"),
+    case(
+        simclr.RandomResizedCrop, 16, "ab", error=T, expected="scale: expected a (low, high) pair"
+    ),
+    case(
+        simclr.RandomResizedCrop,
+        16,
+        (0.2, 1.0),
+        (2.0, 1.0),
+        expected="ratio: expected a (low, high)",
+    ),
     case(simclr.RandomApply, "layer", 0.5, error=T, expected="callable Keras layer"),
     case(simclr.RandomApply, keras.layers.Identity(), 2.0, expected="p must be in [0, 1]"),
-    case(simclr.RandomApply, keras.layers.Identity(), "x", error=T, expected="p must be a finite number"),
+    case(
+        simclr.RandomApply,
+        keras.layers.Identity(),
+        "x",
+        error=T,
+        expected="p must be a finite number",
+    ),
     case(simclr.augmentation, 4, expected="image_size >= 8"),
     case(simclr.augmentation, 16, 2, expected="1 or 3 channels"),
     case(simclr.augmentation, "16", error=T, expected="image_size must be an integer"),
@@ -328,7 +421,9 @@ CASES = [
     case(simclr.two_views, GREY[:0], None, expected="at least one example"),
     case(simclr.two_views, GREY, 5, error=T, expected="callable augmentation"),
     case(simclr.Encoder, "body", 8, error=T, expected="a Keras model"),
-    case(simclr.Encoder, keras.layers.Flatten(), 0, expected="feature_dim must be an integer in [1"),
+    case(
+        simclr.Encoder, keras.layers.Flatten(), 0, expected="feature_dim must be an integer in [1"
+    ),
     case(simclr.Encoder, keras.layers.Flatten(), 8, "fc", error=T, expected="a Keras layer"),
     case(simclr.build_encoder, "vgg", expected="arch must be one of"),
     case(simclr.build_encoder, "small", 2, expected="in_channels must be 1 or 3"),
@@ -366,7 +461,13 @@ CASES = [
     case(simclr.pretrain, SIM, GREY, batch_size=2, temperature=0, expected="a number > 0"),
     case(simclr.pretrain, NET, GREY, batch_size=2, error=T, expected="a SimCLRModel"),
     case(simclr.pretrain, SIM, GREY, batch_size=1, expected="batch_size must be an integer in [2"),
-    case(simclr.load_encoder, UNEXPECTED, 2, width=2, expected="unexpected keys ['body.extra.kernel']"),
+    case(
+        simclr.load_encoder,
+        UNEXPECTED,
+        2,
+        width=2,
+        expected="unexpected keys ['body.extra.kernel']",
+    ),
     case(simclr.load_encoder, TMP / "missing.npz", 2, error=F, expected="no checkpoint at"),
     case(simclr.load_encoder, NOT_NPZ, 2, expected="could not read it"),
     case(simclr.load_encoder, OTHER_NPZ, 2, width=2, expected="start with 'backbone.'"),
@@ -374,30 +475,76 @@ CASES = [
     case(simclr.reset_fc, simclr.build_encoder(width=2), error=T, expected="Dense fc"),
     case(simclr.reset_fc, keras.layers.Dense(2), error=T, expected="Dense fc"),
     case(simclr.freeze_for_linear_eval, None, error=T, expected="Dense fc"),
-    case(simclr.freeze_for_linear_eval, simclr.build_encoder(width=2), error=T, expected="Dense fc"),
+    case(
+        simclr.freeze_for_linear_eval, simclr.build_encoder(width=2), error=T, expected="Dense fc"
+    ),
     case(simclr.freeze_for_linear_eval, "model", error=T, expected="Dense fc"),
     case(simclr.extract_features, NET, GREY, error=T, expected="an Encoder or a SimCLRModel"),
     case(simclr.extract_features, ENC, GREY[0], expected="N x H x W x C images"),
     case(simclr.extract_features, ENC, GREY[:0], expected="non-empty"),
     case(simclr.extract_features, ENC, GREY, 0, expected="batch_size must be an integer in [1"),
-    case(simclr.train_linear, keras.layers.Dense(2), np.ones((4, 3)), [0, 1, 2, 0], expected="[0, 2)"),
-    case(simclr.train_linear, keras.layers.Dense(2), np.ones(4), [0, 1, 1, 0], expected="N x D features"),
-    case(simclr.train_linear, keras.layers.Dense(2), nan(np.ones((4, 3))), [0, 1, 1, 0], expected="finite"),
+    case(
+        simclr.train_linear, keras.layers.Dense(2), np.ones((4, 3)), [0, 1, 2, 0], expected="[0, 2)"
+    ),
+    case(
+        simclr.train_linear,
+        keras.layers.Dense(2),
+        np.ones(4),
+        [0, 1, 1, 0],
+        expected="N x D features",
+    ),
+    case(
+        simclr.train_linear,
+        keras.layers.Dense(2),
+        nan(np.ones((4, 3))),
+        [0, 1, 1, 0],
+        expected="finite",
+    ),
     case(simclr.train_linear, "fc", np.ones((4, 3)), [0, 1, 1, 0], error=T, expected="Dense layer"),
     case(simclr.linear_evaluation, ENC, GREY_SET, GREY_SET, expected="freeze_for_linear_eval"),
     case(simclr.linear_evaluation, FROZEN, GREY, GREY_SET, error=T, expected="an ImageSet"),
     case(simclr.linear_evaluation, NET, GREY_SET, GREY_SET, error=T, expected="an Encoder"),
-    case(simclr.linear_probe, np.ones((4, 3)), [0, 1, 1, 0], np.ones((2, 3)), [0, 1], 1,
-         expected="n_classes must be an integer in [2"),
-    case(simclr.linear_probe, np.ones(4), [0, 1, 1, 0], np.ones((2, 3)), [0, 1], 2,
-         expected="N x D features"),
-    case(simclr.linear_probe, nan(np.ones((4, 3))), [0, 1, 1, 0], np.ones((2, 3)), [0, 1], 2,
-         expected="finite"),
-    case(simclr.linear_probe, np.ones((4, 3)), [0, 1, 5, 0], np.ones((2, 3)), [0, 1], 2,
-         expected="[0, 2)"),
+    case(
+        simclr.linear_probe,
+        np.ones((4, 3)),
+        [0, 1, 1, 0],
+        np.ones((2, 3)),
+        [0, 1],
+        1,
+        expected="n_classes must be an integer in [2",
+    ),
+    case(
+        simclr.linear_probe,
+        np.ones(4),
+        [0, 1, 1, 0],
+        np.ones((2, 3)),
+        [0, 1],
+        2,
+        expected="N x D features",
+    ),
+    case(
+        simclr.linear_probe,
+        nan(np.ones((4, 3))),
+        [0, 1, 1, 0],
+        np.ones((2, 3)),
+        [0, 1],
+        2,
+        expected="finite",
+    ),
+    case(
+        simclr.linear_probe,
+        np.ones((4, 3)),
+        [0, 1, 5, 0],
+        np.ones((2, 3)),
+        [0, 1],
+        2,
+        expected="[0, 2)",
+    ),
     case(simclr.train_supervised, NET, GREY_SET, error=T, expected="an Encoder"),
     case(simclr.train_supervised, ENC, GREY, error=T, expected="an ImageSet"),
-    case(simclr.train_supervised, ENC, GREY_SET, augment=5, error=T, expected="callable augmentation"),
+    case(
+        simclr.train_supervised, ENC, GREY_SET, augment=5, error=T, expected="callable augmentation"
+    ),
     case(simclr.predict_top1, "model", GREY_SET, error=T, expected="a Keras model"),
     case(simclr.predict_top1, ENC, GREY, error=T, expected="an ImageSet"),
     case(simclr.predict_top1, ENC, GREY_SET.subset([]), expected="non-empty"),
@@ -412,8 +559,9 @@ def _cleanup():
     shutil.rmtree(TMP, ignore_errors=True)
 
 
-@pytest.mark.parametrize("c", CASES, ids=[f"{c.name.removeprefix('companion.tf.')}-{i}"
-                                          for i, c in enumerate(CASES)])
+@pytest.mark.parametrize(
+    "c", CASES, ids=[f"{c.name.removeprefix('companion.tf.')}-{i}" for i, c in enumerate(CASES)]
+)
 def test_bad_input_raises_one_line_naming_what_was_expected(c):
     check(c)
 

@@ -1,8 +1,10 @@
-"""CAM, Grad-CAM, guided backprop (TensorFlow/Keras): hand-worked maps, and the same maps as PyTorch.
+"""CAM, Grad-CAM, guided backprop (TensorFlow/Keras): hand-worked maps, and the same maps as
+PyTorch.
 
 The hand-set network and its maps are worked out in tests/cases.py.
 The cross-framework test runs the torch exporter in its own process and reads its .npz file.
 """
+
 import subprocess
 import sys
 from pathlib import Path
@@ -36,7 +38,9 @@ def tiny_net():
     x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
     net = keras.Model(inputs, keras.layers.Dense(2, use_bias=False, name="fc")(x))
     net.get_layer("conv1").set_weights([np.array([1.0, -1.0]).reshape(1, 1, 1, 2)])
-    net.get_layer("conv2").set_weights([np.array([[1.0, -1.0], [2.0, 1.0]]).reshape(1, 1, 2, 2)])  # in x out
+    net.get_layer("conv2").set_weights(
+        [np.array([[1.0, -1.0], [2.0, 1.0]]).reshape(1, 1, 2, 2)]
+    )  # in x out
     net.get_layer("fc").set_weights([np.array([[1.0, -2.0], [-1.0, 4.0]])])  # in x out
     return net
 
@@ -53,8 +57,9 @@ def test_hand_worked_cam_and_grad_cam():
 def test_hand_worked_guided_backprop_handles_relu6():
     net = tiny_net()
     np.testing.assert_allclose(cam.guided_backprop(net, X, 0, as_tensor)[0, ..., 0], GUIDED)
-    np.testing.assert_allclose(cam.guided_grad_cam(net, X, "relu2", 0, as_tensor)[0, ..., 0], GUIDED_GRADCAM,
-                               atol=1e-7)
+    np.testing.assert_allclose(
+        cam.guided_grad_cam(net, X, "relu2", 0, as_tensor)[0, ..., 0], GUIDED_GRADCAM, atol=1e-7
+    )
     x = as_tensor(X)
     with tf.GradientTape() as tape:  # plain backprop, for contrast
         tape.watch(x)
@@ -86,7 +91,9 @@ def test_cam_equals_normalised_grad_cam_on_gap_linear_model():
     for classes in (None, [3, 2, 1, 0]):
         c = cam.cam(net, images, "relu4", classes)
         g = cam.grad_cam(net, images, "relu4", classes)
-        np.testing.assert_allclose(g, np.maximum(c, 0) / 36, rtol=1e-5, atol=1e-7)  # 6 x 6 map: 1/36
+        np.testing.assert_allclose(
+            g, np.maximum(c, 0) / 36, rtol=1e-5, atol=1e-7
+        )  # 6 x 6 map: 1/36
         np.testing.assert_allclose(saliency.normalise(c), saliency.normalise(g), atol=1e-5)
     with pytest.raises(ValueError, match="right before pooling"):
         cam.cam(net, images, "relu2")
@@ -96,10 +103,17 @@ def test_batch_of_eight_matches_images_alone():
     keras.utils.set_random_seed(1)
     net = shapes_net(width=4)
     images = np.random.default_rng(1).integers(0, 256, (8, 16, 16, 3), dtype=np.uint8)
-    batch = {"gc": cam.grad_cam(net, images, "relu2"), "gb": cam.guided_backprop(net, images, [1] * 8)}
+    batch = {
+        "gc": cam.grad_cam(net, images, "relu2"),
+        "gb": cam.guided_backprop(net, images, [1] * 8),
+    }
     for i in (0, 5):
-        np.testing.assert_allclose(cam.grad_cam(net, images[i:i + 1], "relu2")[0], batch["gc"][i], atol=1e-6)
-        np.testing.assert_allclose(cam.guided_backprop(net, images[i:i + 1], 1)[0], batch["gb"][i], atol=1e-6)
+        np.testing.assert_allclose(
+            cam.grad_cam(net, images[i : i + 1], "relu2")[0], batch["gc"][i], atol=1e-6
+        )
+        np.testing.assert_allclose(
+            cam.guided_backprop(net, images[i : i + 1], 1)[0], batch["gb"][i], atol=1e-6
+        )
 
 
 def test_filter_pattern_raises_the_filter_response():
@@ -119,8 +133,11 @@ def test_randomise_changes_only_the_named_layers():
     net = shapes_net(width=4)
     before = {layer.name: [w.copy() for w in layer.get_weights()] for layer in net.layers}
     randomise(net, ["conv4", "fc"], seed=3)
-    changed = {layer.name for layer in net.layers
-               if any(not np.array_equal(a, b) for a, b in zip(before[layer.name], layer.get_weights()))}
+    changed = {
+        layer.name
+        for layer in net.layers
+        if any(not np.array_equal(a, b) for a, b in zip(before[layer.name], layer.get_weights()))
+    }
     assert changed == {"conv4", "fc"}
 
 
@@ -128,16 +145,22 @@ def test_randomise_changes_only_the_named_layers():
 def torch_reference(tmp_path_factory):
     """Maps computed by PyTorch in a separate process (torch and TF never share one)."""
     path = tmp_path_factory.mktemp("torch") / "reference.npz"
-    code = (f"import sys; sys.path[:0] = {[str(TORCH_TESTS), str(TORCH_TESTS.parent)]!r}; "
-            f"import test_cam_torch as t; t.export_reference({str(path)!r})")
+    code = (
+        f"import sys; sys.path[:0] = {[str(TORCH_TESTS), str(TORCH_TESTS.parent)]!r}; "
+        f"import test_cam_torch as t; t.export_reference({str(path)!r})"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
     return dict(np.load(path))
 
 
 def test_same_hand_set_maps_as_torch(torch_reference):
     ref = torch_reference
-    np.testing.assert_allclose(ref["hand_cam"], [cam.cam(tiny_net(), X, "relu2", c, as_tensor)[0] for c in (0, 1)])
-    np.testing.assert_allclose(ref["hand_grad_cam"], cam.grad_cam(tiny_net(), X, "relu1", 0, as_tensor))
+    np.testing.assert_allclose(
+        ref["hand_cam"], [cam.cam(tiny_net(), X, "relu2", c, as_tensor)[0] for c in (0, 1)]
+    )
+    np.testing.assert_allclose(
+        ref["hand_grad_cam"], cam.grad_cam(tiny_net(), X, "relu1", 0, as_tensor)
+    )
     np.testing.assert_allclose(ref["hand_guided"], cam.guided_backprop(tiny_net(), X, 0, as_tensor))
 
 
@@ -149,11 +172,18 @@ def test_same_weights_give_the_same_maps_as_torch(torch_reference):
         if keys:
             layer.set_weights([ref[k] for k in keys])
     images, classes = ref["images"], ref["classes"]
-    np.testing.assert_allclose(cam.cam(net, images, "relu4", classes), ref["cam"], rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(cam.grad_cam(net, images, "relu2", classes), ref["grad_cam_relu2"],
-                               rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(cam.grad_cam(net, images, "relu4"), ref["grad_cam_relu4"], rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(cam.guided_backprop(net, images, classes), ref["guided"], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(
+        cam.cam(net, images, "relu4", classes), ref["cam"], rtol=1e-4, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        cam.grad_cam(net, images, "relu2", classes), ref["grad_cam_relu2"], rtol=1e-4, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        cam.grad_cam(net, images, "relu4"), ref["grad_cam_relu4"], rtol=1e-4, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        cam.guided_backprop(net, images, classes), ref["guided"], rtol=1e-4, atol=1e-6
+    )
     pattern = cam.filter_pattern(net, "conv3", [1, 5], size=20, steps=5, lr=0.1, jitter=2)
     np.testing.assert_allclose(pattern, ref["pattern"], atol=1e-4)
 

@@ -1,4 +1,6 @@
-"""The numpy reference convolution equals TensorFlow's (multi-channel, several strides and paddings)."""
+"""The numpy reference convolution equals TensorFlow's (multi-channel, several strides and
+paddings)."""
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -6,7 +8,6 @@ import tensorflow as tf
 from cases import CONV_COMBOS, conv_case
 from companion import conv
 from companion.tf import models
-
 
 
 @pytest.mark.parametrize("stride,padding,c_in,c_out", CONV_COMBOS)

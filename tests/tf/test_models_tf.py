@@ -1,4 +1,5 @@
 """Chapter 1 networks and imbalance remedies (TensorFlow/Keras)."""
+
 import numpy as np
 import pytest
 
@@ -20,7 +21,9 @@ def test_a_relu_between_breaks_the_collapse():
         models.as_one_linear(model)
     plain = models.stacked_linear(4, 6, 3)
     x = np.random.default_rng(0).normal(size=(50, 4)).astype(np.float32)
-    assert not np.allclose(model(x).numpy(), plain(x).numpy())  # same weights (same seed), different function
+    assert not np.allclose(
+        model(x).numpy(), plain(x).numpy()
+    )  # same weights (same seed), different function
 
 
 def test_small_cnn_shapes_and_layer_names():
@@ -47,7 +50,9 @@ def test_augment_shifts_and_flips_but_keeps_the_object():
     out = sampling.augment(images, seed=0)
     assert out.shape == images.shape and out.dtype == np.uint8
     assert (out != images).any(axis=(1, 2, 3)).sum() > 10
-    np.testing.assert_allclose(out.sum(axis=(1, 2, 3)), images.sum(axis=(1, 2, 3)), rtol=0.02)  # interpolated
+    np.testing.assert_allclose(
+        out.sum(axis=(1, 2, 3)), images.sum(axis=(1, 2, 3)), rtol=0.02
+    )  # interpolated
 
 
 def test_batchnorm_matches_torch_defaults():

@@ -1,5 +1,6 @@
 """companion.tf.simclr against the numpy reference, hand-derived values, the torch edition (through
 an .npz written by a torch subprocess) and the article's protocol."""
+
 import math
 import os
 import subprocess
@@ -13,10 +14,9 @@ import tensorflow as tf
 from companion import simclr as core
 from companion.data import ImageSet
 from companion.tf import simclr
+import simclr_cases as cases
 
 TESTS = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(TESTS))
-import simclr_cases as cases
 
 TORCH_SCRIPT = """
 import sys, numpy as np, torch
@@ -43,12 +43,15 @@ def _loss(features, batch_size, temperature):
 
 @pytest.mark.parametrize("temperature", cases.TEMPERATURES)
 def test_logits_and_labels_equal_the_numpy_reference(temperature):
-    logits, labels = simclr.info_nce_loss(tf.constant(cases.FEATURES_B4), cases.BATCH, 2, temperature)
+    logits, labels = simclr.info_nce_loss(
+        tf.constant(cases.FEATURES_B4), cases.BATCH, 2, temperature
+    )
     expected, _ = core.info_nce_logits(cases.FEATURES_B4, cases.BATCH, 2, temperature)
     assert tuple(logits.shape) == (8, 7) and labels.numpy().tolist() == [0] * 8
     np.testing.assert_allclose(logits.numpy(), expected, rtol=1e-5, atol=1e-5)
     assert _loss(cases.FEATURES_B4, cases.BATCH, temperature) == pytest.approx(
-        core.info_nce(cases.FEATURES_B4, cases.BATCH, 2, temperature), rel=1e-5)
+        core.info_nce(cases.FEATURES_B4, cases.BATCH, 2, temperature), rel=1e-5
+    )
 
 
 def test_identical_embeddings_give_log_2n_minus_1():
@@ -62,23 +65,41 @@ def test_separated_pairs_at_low_temperature_give_near_zero():
 def test_torch_and_tensorflow_agree_on_the_same_arrays(tmp_path):
     """torch runs in its own process (the two frameworks must never share one) and writes .npz."""
     path = tmp_path / "torch_info_nce.npz"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS.parent), os.environ.get("PYTHONPATH", "")])}
-    subprocess.run([sys.executable, "-c", TORCH_SCRIPT.format(tests=str(TESTS), path=str(path))],
-                   check=True, env=env, timeout=120)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(TESTS.parent), os.environ.get("PYTHONPATH", "")]),
+    }
+    subprocess.run(
+        [sys.executable, "-c", TORCH_SCRIPT.format(tests=str(TESTS), path=str(path))],
+        check=True,
+        env=env,
+        timeout=120,
+    )
     torch_out = np.load(path)
     for t in cases.TEMPERATURES:
         logits, _ = simclr.info_nce_loss(tf.constant(cases.FEATURES_B4), cases.BATCH, 2, t)
         np.testing.assert_allclose(logits.numpy(), torch_out[f"logits_{t}"], rtol=1e-5, atol=1e-5)
-        assert _loss(cases.FEATURES_B4, cases.BATCH, t) == pytest.approx(float(torch_out[f"loss_{t}"]), rel=1e-5)
+        assert _loss(cases.FEATURES_B4, cases.BATCH, t) == pytest.approx(
+            float(torch_out[f"loss_{t}"]), rel=1e-5
+        )
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: simclr.info_nce_loss(tf.zeros((7, 3)), 4, 2, 0.1), "4 x 2 = 8 rows, got 7"),
-    (lambda: simclr.info_nce_loss(tf.ones((8, 3)), 4, 2, 0.0), "temperature must be a number > 0, got 0.0"),
-    (lambda: simclr.info_nce_loss(tf.ones(8), 4, 2, 0.1), "2-D tensor"),
-    (lambda: simclr.build_encoder("vgg"), "arch must be one of"),
-    (lambda: simclr.pretrain(simclr.SimCLRModel(width=4), _images(4), batch_size=8), "at least batch_size = 8"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: simclr.info_nce_loss(tf.zeros((7, 3)), 4, 2, 0.1), "4 x 2 = 8 rows, got 7"),
+        (
+            lambda: simclr.info_nce_loss(tf.ones((8, 3)), 4, 2, 0.0),
+            "temperature must be a number > 0, got 0.0",
+        ),
+        (lambda: simclr.info_nce_loss(tf.ones(8), 4, 2, 0.1), "2-D tensor"),
+        (lambda: simclr.build_encoder("vgg"), "arch must be one of"),
+        (
+            lambda: simclr.pretrain(simclr.SimCLRModel(width=4), _images(4), batch_size=8),
+            "at least batch_size = 8",
+        ),
+    ],
+)
 def test_bad_input_fails_with_one_line(call, message):
     with pytest.raises(ValueError, match=message) as error:
         call()
@@ -108,8 +129,16 @@ def checkpoint(tmp_path_factory):
     tf.keras.utils.set_random_seed(0)
     model = simclr.SimCLRModel(width=4, out_dim=8)
     path = tmp_path_factory.mktemp("ckpt") / "simclr.npz"
-    history = simclr.pretrain(model, _images(16), epochs=2, batch_size=8, temperature=0.5,
-                              augment=simclr.augmentation(16, 1), checkpoint=path, progress=False)
+    history = simclr.pretrain(
+        model,
+        _images(16),
+        epochs=2,
+        batch_size=8,
+        temperature=0.5,
+        augment=simclr.augmentation(16, 1),
+        checkpoint=path,
+        progress=False,
+    )
     return model, path, history
 
 
@@ -120,7 +149,9 @@ def test_pretraining_writes_a_checkpoint_that_round_trips(checkpoint):
     state, current = simclr.load_checkpoint(path), simclr.state_dict(model)
     assert state.keys() == current.keys()
     assert all(np.array_equal(state[k], v) for k, v in current.items())
-    assert any(k.startswith("backbone.fc.") for k in state) and all(k.startswith("backbone.") for k in state)
+    assert any(k.startswith("backbone.fc.") for k in state) and all(
+        k.startswith("backbone.") for k in state
+    )
 
 
 def test_load_encoder_strips_the_prefix_and_drops_the_head(checkpoint):
@@ -190,8 +221,9 @@ def test_supervised_training_runs_and_scores():
     tf.keras.utils.set_random_seed(0)
     model = simclr.linear_model(2, width=4)
     data = ImageSet(_images(16, seed=5), np.arange(16) % 2, ["a", "b"])
-    history = simclr.train_supervised(model, data, epochs=1, batch_size=8,
-                                      augment=simclr.augmentation(16, 1, strength=0, blur=0))
+    history = simclr.train_supervised(
+        model, data, epochs=1, batch_size=8, augment=simclr.augmentation(16, 1, strength=0, blur=0)
+    )
     assert len(history["loss"]) == 1
     assert 0 <= simclr.predict_top1(model, data) <= 1
 

@@ -1,11 +1,13 @@
-"""The training helper (Keras fit with callbacks): schedules, step validation, best weights, checkpoints."""
+"""The training helper (Keras fit with callbacks): schedules, step validation, best weights,
+checkpoints."""
+
 import keras
 import numpy as np
 import pytest
 
 from cases import points
 from companion.tf import training
-from companion.transfer import TrainerSpec, classifier_trainer, sgd_trainer
+from companion.training import TrainerSpec, classifier_trainer, sgd_trainer
 
 
 def _linear(weight):
@@ -15,37 +17,78 @@ def _linear(weight):
 
 
 def test_fifteen_percent_cut_and_steplr_learning_rates():
-    h = training.fit(_linear([[1, 0], [-1, 0]]), points(), epochs=5, batch_size=4, preprocess=None,
-                     trainer=classifier_trainer(lr=5e-5, decay_every=2, validate_every=0), progress=False)
+    h = training.fit(
+        _linear([[1, 0], [-1, 0]]),
+        points(),
+        epochs=5,
+        batch_size=4,
+        preprocess=None,
+        trainer=classifier_trainer(lr=5e-5, decay_every=2, validate_every=0),
+        progress=False,
+    )
     np.testing.assert_allclose(h["lr"], [5e-5, 5e-5, 4.25e-5, 4.25e-5, 3.6125e-5], rtol=1e-6)
-    h = training.fit(_linear([[1, 0], [-1, 0]]), points(), epochs=5, batch_size=4, preprocess=None,
-                     trainer=sgd_trainer(lr=0.1, step_size=2, gamma=0.1), progress=False)
+    h = training.fit(
+        _linear([[1, 0], [-1, 0]]),
+        points(),
+        epochs=5,
+        batch_size=4,
+        preprocess=None,
+        trainer=sgd_trainer(lr=0.1, step_size=2, gamma=0.1),
+        progress=False,
+    )
     np.testing.assert_allclose(h["lr"], [0.1, 0.1, 0.01, 0.01, 0.001], rtol=1e-6)
     assert len(h["seconds"]) == 5
 
 
 def test_sgd_momentum_step_by_hand():
-    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(2, use_bias=False, kernel_initializer="zeros")])
+    model = keras.Sequential(
+        [keras.Input((1,)), keras.layers.Dense(2, use_bias=False, kernel_initializer="zeros")]
+    )
     x, y = np.ones((1, 1), np.float32), np.zeros(1, np.int64)
-    training.fit(model, (x, y), epochs=2, batch_size=1, preprocess=None,
-                 trainer=TrainerSpec("sgd", lr=1.0, momentum=0.5), progress=False)
+    training.fit(
+        model,
+        (x, y),
+        epochs=2,
+        batch_size=1,
+        preprocess=None,
+        trainer=TrainerSpec("sgd", lr=1.0, momentum=0.5),
+        progress=False,
+    )
     p0 = 1 / (1 + np.exp(-1.0))  # see the PyTorch test: same two steps
     v = 0.5 * np.array([-0.5, 0.5]) + np.array([p0 - 1, 1 - p0])
-    np.testing.assert_allclose(model.layers[0].kernel.numpy().ravel(), np.array([0.5, -0.5]) - v, rtol=1e-6)
+    np.testing.assert_allclose(
+        model.layers[0].kernel.numpy().ravel(), np.array([0.5, -0.5]) - v, rtol=1e-6
+    )
 
 
 def test_step_validation_starts_at_min_epoch():
-    h = training.fit(_linear([[1, 0], [-1, 0]]), points(8), points(8), epochs=3, batch_size=2, preprocess=None,
-                     trainer=classifier_trainer(lr=1e-3, decay_every=1, validate_every=2, min_epoch=1),
-                     progress=False)
+    h = training.fit(
+        _linear([[1, 0], [-1, 0]]),
+        points(8),
+        points(8),
+        epochs=3,
+        batch_size=2,
+        preprocess=None,
+        trainer=classifier_trainer(lr=1e-3, decay_every=1, validate_every=2, min_epoch=1),
+        progress=False,
+    )
     assert [s for s, _ in h["val_steps"]] == [6, 8, 10, 12]
 
 
 def test_best_checkpoint_is_the_best_validation_not_the_last(tmp_path):
     model = _linear([[1, 0], [-1, 0]])
     ckpt = tmp_path / "best.keras"
-    h = training.fit(model, points(flip=True), points(), epochs=6, batch_size=8, preprocess=None,
-                     trainer=TrainerSpec("sgd", lr=1.0), checkpoint=ckpt, progress=False)
+    h = training.fit(
+        model,
+        points(flip=True),
+        points(),
+        epochs=6,
+        batch_size=8,
+        preprocess=None,
+        trainer=TrainerSpec("sgd", lr=1.0),
+        checkpoint=ckpt,
+        progress=False,
+    )
     assert h["val_accuracy"][0] == 1.0 and h["val_accuracy"][-1] == 0.0
     assert h["best"] == {"val_accuracy": 1.0, "step": 1}
     assert training.evaluate(model, points(), preprocess=None)["accuracy"] == 1.0
@@ -67,7 +110,9 @@ def test_interrupted_write_leaves_the_previous_checkpoint(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         training.save_checkpoint(model, path)
     restored = training.load_checkpoint(_linear([[0, 0], [0, 0]]), path)
-    np.testing.assert_array_equal(restored.layers[0].kernel.numpy(), np.array([[1, 2], [3, 4]], np.float32).T)
+    np.testing.assert_array_equal(
+        restored.layers[0].kernel.numpy(), np.array([[1, 2], [3, 4]], np.float32).T
+    )
     assert [p.name for p in tmp_path.iterdir()] == ["best.keras"]
 
 
@@ -81,11 +126,23 @@ def test_checkpoints_load_in_safe_mode(tmp_path):
 
 
 def test_plain_fit_still_works_and_checks_its_arguments():
-    h = training.fit(_linear([[1, 0], [-1, 0]]), points(), points(), epochs=2, batch_size=4, lr=0.01,
-                     preprocess=None, progress=False)
-    assert {"loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds"} <= set(h) and "best" not in h
+    h = training.fit(
+        _linear([[1, 0], [-1, 0]]),
+        points(),
+        points(),
+        epochs=2,
+        batch_size=4,
+        lr=0.01,
+        preprocess=None,
+        progress=False,
+    )
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds"} <= set(
+        h
+    ) and "best" not in h
     with pytest.raises(ValueError, match="validation set"):
-        training.fit(_linear([[1, 0], [-1, 0]]), points(), keep_best=True, preprocess=None, progress=False)
+        training.fit(
+            _linear([[1, 0], [-1, 0]]), points(), keep_best=True, preprocess=None, progress=False
+        )
     frozen = _linear([[1, 0], [-1, 0]])
     frozen.trainable = False
     with pytest.raises(ValueError, match="no trainable"):
@@ -107,10 +164,25 @@ def test_steps_per_epoch_gives_equal_steps_whatever_the_data_size():
         x, y = np.arange(n, dtype=np.float32)[:, None], np.arange(n) % 2
         model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(2)])
         count = _Count()
-        h = training.fit(model, (x, y), epochs=2, batch_size=4, preprocess=None, progress=False,
-                         steps_per_epoch=5, callbacks=[count])
+        h = training.fit(
+            model,
+            (x, y),
+            epochs=2,
+            batch_size=4,
+            preprocess=None,
+            progress=False,
+            steps_per_epoch=5,
+            callbacks=[count],
+        )
         assert count.steps == 10 and len(h["loss"]) == 2
         count = _Count()
-        training.fit(model, (x, y), epochs=1, batch_size=4, preprocess=None, progress=False,
-                     callbacks=[count])
+        training.fit(
+            model,
+            (x, y),
+            epochs=1,
+            batch_size=4,
+            preprocess=None,
+            progress=False,
+            callbacks=[count],
+        )
         assert count.steps == plain_steps  # by epochs: steps grow with the data

@@ -1,11 +1,21 @@
 """Chapter 3 (Keras): positives, the stem/top split, triplet loss, semi-hard mining, training."""
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from cases import (TRIPLET_AN, TRIPLET_AP, TRIPLET_LOSS, TRIPLET_MARGIN, TRIPLET_NEGATIVES,
-                   TRIPLET_POINT_LABELS, TRIPLET_POINTS, TRIPLET_SEMI_HARD_LOSS, triplet_batch)
+from cases import (
+    TRIPLET_AN,
+    TRIPLET_AP,
+    TRIPLET_LOSS,
+    TRIPLET_MARGIN,
+    TRIPLET_NEGATIVES,
+    TRIPLET_POINT_LABELS,
+    TRIPLET_POINTS,
+    TRIPLET_SEMI_HARD_LOSS,
+    triplet_batch,
+)
 from companion.tf import triplet
 from companion.tf.backbones import block_layer_name, block_output, mobilenet_v2
 from companion.triplet import TRAINABLE_FROM, semi_hard_reference
@@ -28,7 +38,8 @@ def model():
 # --- the triplet loss -----------------------------------------------------------------------------
 def test_triplet_loss_hand_cases_and_numpy_loop():
     assert float(triplet.triplet_loss(TRIPLET_AP, TRIPLET_AN, TRIPLET_MARGIN)) == pytest.approx(
-        TRIPLET_LOSS, abs=1e-6)
+        TRIPLET_LOSS, abs=1e-6
+    )
     assert float(triplet.triplet_loss([1.0], [1.5], 0.5)) == 0.0  # exactly at the margin
     assert float(triplet.triplet_loss([1.0, 0.0], [9.0, 4.0])) == 0.0  # negatives far enough
     ap, an = np.random.default_rng(0).uniform(0, 2, (2, 50)).astype(np.float32)
@@ -39,8 +50,9 @@ def test_triplet_loss_hand_cases_and_numpy_loop():
 def test_distance_layer_on_a_3_4_5_triangle():
     a, p, n = (np.array([xy], np.float32) for xy in ([0, 0], [3, 4], [0, 4]))
     np.testing.assert_allclose([d.numpy() for d in triplet.DistanceLayer()(a, p, n)], [[25], [16]])
-    np.testing.assert_allclose([d.numpy() for d in triplet.DistanceLayer(False)(a, p, n)],
-                               [[5], [4]])
+    np.testing.assert_allclose(
+        [d.numpy() for d in triplet.DistanceLayer(False)(a, p, n)], [[5], [4]]
+    )
 
 
 def test_pairwise_distances_against_numpy():
@@ -60,15 +72,18 @@ def test_pairwise_distances_against_numpy():
 # --- semi-hard mining -----------------------------------------------------------------------------
 def test_semi_hard_negatives_hand_worked_and_reference():
     d = triplet.pairwise_distances(TRIPLET_POINTS)
-    np.testing.assert_array_equal(triplet.semi_hard_negatives(d, TRIPLET_POINT_LABELS),
-                                  TRIPLET_NEGATIVES)  # worked out in tests/cases.py
-    np.testing.assert_array_equal(semi_hard_reference(d.numpy(), TRIPLET_POINT_LABELS),
-                                  TRIPLET_NEGATIVES)
+    np.testing.assert_array_equal(
+        triplet.semi_hard_negatives(d, TRIPLET_POINT_LABELS), TRIPLET_NEGATIVES
+    )  # worked out in tests/cases.py
+    np.testing.assert_array_equal(
+        semi_hard_reference(d.numpy(), TRIPLET_POINT_LABELS), TRIPLET_NEGATIVES
+    )
     for seed in range(3):
         e, labels = triplet_batch(seed=seed)
         d = triplet.pairwise_distances(e)
-        np.testing.assert_array_equal(triplet.semi_hard_negatives(d, labels),
-                                      semi_hard_reference(d.numpy(), labels))
+        np.testing.assert_array_equal(
+            triplet.semi_hard_negatives(d, labels), semi_hard_reference(d.numpy(), labels)
+        )
     assert (triplet.semi_hard_negatives(d, np.zeros(len(e))).numpy() == -1).all()  # no negatives
 
 
@@ -77,8 +92,11 @@ def test_semi_hard_triplet_loss_hand_worked_and_numpy_loop():
     assert float(loss) == pytest.approx(TRIPLET_SEMI_HARD_LOSS, rel=1e-6)
     e, labels = triplet_batch(seed=1)
     d = ((e[:, None] - e[None]) ** 2).sum(-1)
-    terms = [max(d[a, p] - d[a, n] + 0.2, 0.0)
-             for (a, p), n in np.ndenumerate(semi_hard_reference(d, labels)) if n >= 0]
+    terms = [
+        max(d[a, p] - d[a, n] + 0.2, 0.0)
+        for (a, p), n in np.ndenumerate(semi_hard_reference(d, labels))
+        if n >= 0
+    ]
     y_true = labels[:, None].astype(np.float32)  # as Keras passes labels to a loss
     loss = triplet.semi_hard_triplet_loss(y_true, e, 0.2)
     assert float(loss) == pytest.approx(np.mean(terms), rel=1e-5)
@@ -126,15 +144,18 @@ def test_pretrained_stem_is_the_mobilenet_v2_up_to_the_split():
     for trainable_from in sorted({14, TRAINABLE_FROM}):
         model = triplet.embedding_model(image_size=64, trainable_from=trainable_from)
         features = triplet.stem_features(model, images)
-        np.testing.assert_allclose(features, block_output(clone, images, trainable_from - 1),
-                                   atol=1e-4)
-        np.testing.assert_allclose(triplet.embed_cached(model, features),
-                                   triplet.embed(model, images), atol=1e-4)  # top(stem(x))
+        np.testing.assert_allclose(
+            features, block_output(clone, images, trainable_from - 1), atol=1e-4
+        )
+        np.testing.assert_allclose(
+            triplet.embed_cached(model, features), triplet.embed(model, images), atol=1e-4
+        )  # top(stem(x))
 
 
 def test_split_is_at_any_block_boundary():
-    model = triplet.embedding_model(pretrained=False, image_size=32, trainable_from=5,
-                                    embedding_dim=8)
+    model = triplet.embedding_model(
+        pretrained=False, image_size=32, trainable_from=5, embedding_dim=8
+    )
     assert triplet.stem_features(model, _images(2)).shape == (2, 4, 4, 32)  # after block_3_project
     assert triplet.embed(model, _images(2)).shape == (2, 8)
     assert list(triplet.trainable_summary(model).trainable).index(True) == 5
@@ -151,8 +172,9 @@ def test_fit_siamese_lowers_the_loss_and_checkpoints(tmp_path):
     top = _small_top()
     siamese = triplet.SiameseModel(triplet.siamese_network(top))
     data, path = _triplets(top.input.shape[1:], n=16), tmp_path / "siamese.weights.h5"
-    history = triplet.fit_siamese(siamese, data, data, epochs=2, batch_size=16, checkpoint=path,
-                                  progress=False)
+    history = triplet.fit_siamese(
+        siamese, data, data, epochs=2, batch_size=16, checkpoint=path, progress=False
+    )
     assert history["loss"][1] < history["loss"][0]
     assert len(history["val_loss"]) == len(history["seconds"]) == 2
     fresh = triplet.siamese_network(_small_top())
@@ -167,8 +189,9 @@ def test_fit_supervised_trains_the_top_with_mined_triplets():
     top = _small_top(16)
     x, _, _ = _triplets(top.input.shape[1:], n=24)
     labels = np.arange(24) % 3
-    history = triplet.fit_supervised(top, (x, labels), (x, labels), epochs=3, batch_size=24,
-                                     lr=1e-5, progress=False)
+    history = triplet.fit_supervised(
+        top, (x, labels), (x, labels), epochs=3, batch_size=24, lr=1e-5, progress=False
+    )
     assert set(history) == {"loss", "val_loss", "seconds"} and len(history["val_loss"]) == 3
     assert history["loss"][-1] < history["loss"][0]
 
@@ -219,16 +242,23 @@ def test_torch_and_keras_give_the_same_losses_and_negatives_on_the_same_arrays(t
     from pathlib import Path
 
     path = tmp_path / "torch.npz"
-    subprocess.run([sys.executable, "-c", TORCH_LOSSES, str(path), str(Path(__file__).parents[1])],
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-c", TORCH_LOSSES, str(path), str(Path(__file__).parents[1])],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     ref = np.load(path)
     x, y = ref["x"], ref["y"]
     a, p, n = (tf.constant(x[i::3]) for i in range(3))
     assert float(triplet.triplet_loss(*triplet.DistanceLayer()(a, p, n))) == pytest.approx(
-        float(ref["squared"]), abs=1e-5)
-    assert float(triplet.triplet_loss(*triplet.DistanceLayer(squared=False)(a, p, n))) == \
-        pytest.approx(float(ref["plain"]), abs=1e-5)
+        float(ref["squared"]), abs=1e-5
+    )
+    assert float(
+        triplet.triplet_loss(*triplet.DistanceLayer(squared=False)(a, p, n))
+    ) == pytest.approx(float(ref["plain"]), abs=1e-5)
     assert float(triplet.semi_hard_triplet_loss(y, tf.constant(x))) == pytest.approx(
-        float(ref["semi_hard"]), abs=1e-5)
+        float(ref["semi_hard"]), abs=1e-5
+    )
     negatives = triplet.semi_hard_negatives(triplet.pairwise_distances(tf.constant(x)), y)
     np.testing.assert_array_equal(negatives.numpy(), ref["negatives"])

@@ -7,7 +7,13 @@ from torchvision.transforms import v2
 from companion.data import load
 from companion.imagenet import imagenet_classes
 from companion.torch.activations import layer_activations, layer_names
-from companion.torch.backbones import block_output, count_params, mobilenet_v2, predict_proba, preprocess
+from companion.torch.backbones import (
+    block_output,
+    count_params,
+    mobilenet_v2,
+    predict_proba,
+    preprocess,
+)
 
 CATS = range(281, 286)  # ImageNet's five domestic-cat classes
 
@@ -23,9 +29,10 @@ def test_class_names_are_torchvisions():
 
 def test_preprocess_matches_torchvision_normalisation():
     images = np.random.default_rng(0).integers(0, 256, (2, 5, 7, 3), dtype=np.uint8)
-    reference = v2.Normalize(MobileNet_V2_Weights.IMAGENET1K_V1.transforms().mean,
-                             MobileNet_V2_Weights.IMAGENET1K_V1.transforms().std)(
-        torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255)
+    reference = v2.Normalize(
+        MobileNet_V2_Weights.IMAGENET1K_V1.transforms().mean,
+        MobileNet_V2_Weights.IMAGENET1K_V1.transforms().std,
+    )(torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255)
     torch.testing.assert_close(preprocess(images), reference)
     with pytest.raises(ValueError, match="uint8 N x H x W x C"):
         preprocess(images[0])

@@ -1,5 +1,6 @@
 """Bad input is never silent (PyTorch edition): every public function, given bad input, raises one
 line that says what it expected (tables of cases; the harness is tests/bad_input.py)."""
+
 import pkgutil
 import shutil
 import tempfile
@@ -12,11 +13,21 @@ from torch import nn
 
 import companion.torch
 from bad_input import call, case, check, uncovered
-from companion import assets
+from companion import weights
 from companion.data import ImageSet, load
-from companion.runner import environment
-from companion.torch import (activations, backbones, cam, models, sampling, shapes_net, simclr,
-                             training, transfer, triplet)
+from companion.book.runner import environment
+from companion.torch import (
+    activations,
+    backbones,
+    cam,
+    models,
+    sampling,
+    shapes_net,
+    simclr,
+    training,
+    transfer,
+    triplet,
+)
 
 TMP = Path(tempfile.mkdtemp(prefix="bad-input-torch-"))
 MISSING = TMP / "missing.pt"
@@ -68,11 +79,11 @@ CAMS = (cam.BaseCAM, cam.CAM, cam.GradCAM)
 
 def truncated_weights():
     """MobileNetV2 with ImageNet weights, from a checkpoint cut in half (under a TORCH_HOME of "
-      "its own)."""
+    "its own)."""
     home = TMP / "torch-home"
-    target = home / "hub" / "checkpoints" / assets.CHECKPOINT
+    target = home / "hub" / "checkpoints" / weights.CHECKPOINT
     target.parent.mkdir(parents=True, exist_ok=True)
-    with open(assets.torch_checkpoint(), "rb") as f:
+    with open(weights.torch_checkpoint(), "rb") as f:
         target.write_bytes(f.read(1 << 20))
     with environment({"TORCH_HOME": str(home)}):
         return backbones.mobilenet_v2()
@@ -113,8 +124,11 @@ CASES = [
     case(models.stacked_linear, 0, 2, 2, expected="n_in must be an integer in [1"),
     case(models.stacked_linear, 2.5, 2, 2, error=T, expected="must be an integer"),
     case(models.stacked_linear, 2, 2, -1, expected="n_out must be an integer in [1"),
-    case(models.as_one_linear, models.stacked_linear(2, 2, 2, relu=True), expected="two linear "
-                                                                                   "layers"),
+    case(
+        models.as_one_linear,
+        models.stacked_linear(2, 2, 2, relu=True),
+        expected="two linear layers",
+    ),
     case(models.as_one_linear, "x", expected="two linear layers"),
     case(models.as_one_linear, NET, expected="two linear layers"),
     case(models.small_cnn, 1, expected="n_classes >= 2"),
@@ -128,10 +142,19 @@ CASES = [
     # backbones
     case(backbones.mobilenet_v2, "yes", error=T, expected="True or False"),
     case(backbones.mobilenet_v2, 1, error=T, expected="True or False"),
-    call(backbones.mobilenet_v2, truncated_weights, V, "is corrupt or was replaced (sha256 "
-         "mismatch): delete it and run `python -m companion assets`"),
-    call(backbones.mobilenet_v2, missing_weights, FileNotFoundError, "run `python -m companion "
-                                                                     "assets`"),
+    call(
+        backbones.mobilenet_v2,
+        truncated_weights,
+        V,
+        "is corrupt or was replaced (sha256 "
+        "mismatch): delete it and run `python -m companion assets`",
+    ),
+    call(
+        backbones.mobilenet_v2,
+        missing_weights,
+        FileNotFoundError,
+        "run `python -m companion assets`",
+    ),
     case(backbones.preprocess, IMGS / 255, expected="uint8"),
     case(backbones.preprocess, IMG, expected="uint8 N x H x W x C"),
     case(backbones.preprocess, np.zeros((1, 2, 2, 2), np.uint8), expected="1 or 3 or 4 channels"),
@@ -174,18 +197,31 @@ CASES = [
     case(training.load_checkpoint, NET, MISSING, error=F, expected="does not exist"),
     case(training.load_checkpoint, NET, OTHER, expected="other.pt does not fit this model"),
     case(training.load_checkpoint, "x", CKPT, error=T, expected="torch.nn.Module"),
-    case(training.fit, NET, NINE, progress=False, expected="train labels: expected class indices "
-                                                           "in"),
+    case(
+        training.fit, NET, NINE, progress=False, expected="train labels: expected class indices in"
+    ),
     case(training.fit, NET, DATA, epochs=-1, expected="epochs must be an integer in [0"),
     case(training.fit, NET, DATA, trainer="adam", error=T, expected="a TrainerSpec"),
     case(training.fit, NET, DATA, keep_best=True, expected="need a validation set"),
-    case(training.fit, NET, DATA, steps_per_epoch=0, expected="steps_per_epoch must be an integer in [1"),
-    case(training.fit, NET, DATA, steps_per_epoch=2.5, error=T, expected="steps_per_epoch must be an integer"),
+    case(
+        training.fit,
+        NET,
+        DATA,
+        steps_per_epoch=0,
+        expected="steps_per_epoch must be an integer in [1",
+    ),
+    case(
+        training.fit,
+        NET,
+        DATA,
+        steps_per_epoch=2.5,
+        error=T,
+        expected="steps_per_epoch must be an integer",
+    ),
     # cam
     *[case(kind, NET, "nope", expected="valid names") for kind in CAMS],
     *[case(kind, NET, 3, error=T, expected="non-empty string") for kind in CAMS],
-    *[case(kind, NET, "relu4", 3, error=T, expected="a function of the images")
-      for kind in CAMS],
+    *[case(kind, NET, "relu4", 3, error=T, expected="a function of the images") for kind in CAMS],
     case(cam.CAM, CONV_ONLY, "0", expected="ends in global average pooling and a Linear layer"),
     case(cam.cam, NET, IMGS[:0], "relu4", expected="at least one example"),
     case(cam.cam, NET, IMGS, "relu4", 9, expected="class indices must be in [0, 4)"),
@@ -210,8 +246,9 @@ CASES = [
     case(transfer.new_head, 2, 0, expected="n_features must be an integer in [1"),
     case(transfer.new_head, 2, dropout=2, expected="dropout must be in [0, 1]"),
     case(transfer.TransferNet, "x", 1280, 2, error=T, expected="a pretrained trunk"),
-    case(transfer.TransferNet, MNET.features, 1280, 0, expected="n_classes must be an integer in "
-                                                                "[1"),
+    case(
+        transfer.TransferNet, MNET.features, 1280, 0, expected="n_classes must be an integer in [1"
+    ),
     case(transfer.TransferNet, MNET.features, 0, 2, expected="n_features must be an integer in [1"),
     case(transfer.transfer_model, 0, expected="n_classes must be an integer in [1"),
     case(transfer.transfer_model, 2.5, error=T, expected="must be an integer"),
@@ -236,10 +273,15 @@ CASES = [
     case(transfer.densenet_transfer, 2, 121, "no", error=T, expected="True or False"),
     case(transfer.densenet, "121", expected="one of [121, 169, 201]"),
     case(transfer.densenet, True, expected="one of [121, 169, 201]"),
-    *[c for f in (transfer.dense_block_inputs, transfer.layer_channels, transfer.block_connections)
-      for c in (case(f, DENSE, 9, expected="block must be in 1..4"),
-                case(f, NET, 1, error=T, expected="a torchvision DenseNet"),
-                case(f, DENSE, 1.5, error=T, expected="must be an integer"))],
+    *[
+        c
+        for f in (transfer.dense_block_inputs, transfer.layer_channels, transfer.block_connections)
+        for c in (
+            case(f, DENSE, 9, expected="block must be in 1..4"),
+            case(f, NET, 1, error=T, expected="a torchvision DenseNet"),
+            case(f, DENSE, 1.5, error=T, expected="must be an integer"),
+        )
+    ],
     case(transfer.densenet_anatomy, NET, error=T, expected="a torchvision DenseNet"),
     case(transfer.densenet_anatomy, "x", error=T, expected="a torchvision DenseNet"),
     case(transfer.densenet_anatomy, None, error=T, expected="a torchvision DenseNet"),
@@ -271,12 +313,20 @@ CASES = [
     case(triplet.triplet_loss, [1.0], [1.0], error=T, expected="a 1-D distance batch"),
     case(triplet.triplet_loss, torch.zeros(4), torch.zeros(3), expected="two equal non-empty"),
     case(triplet.triplet_loss, torch.zeros(4), torch.zeros(4), -1, expected="margin must be >= 0"),
-    *[case(f, bad, error=T, expected="torch.nn.Module")
-      for f in (triplet.SiameseNetwork, triplet.siamese_network) for bad in ("x", None, 3)],
+    *[
+        case(f, bad, error=T, expected="torch.nn.Module")
+        for f in (triplet.SiameseNetwork, triplet.siamese_network)
+        for bad in ("x", None, 3)
+    ],
     case(triplet.SiameseModel, "x", error=T, expected="a siamese_network(top)"),
     case(triplet.SiameseModel, SIAMESE.network, -1, expected="margin must be >= 0"),
-    case(triplet.SiameseModel, SIAMESE.network, "m", error=T, expected="margin must be a finite "
-                                                                       "number"),
+    case(
+        triplet.SiameseModel,
+        SIAMESE.network,
+        "m",
+        error=T,
+        expected="margin must be a finite number",
+    ),
     case(triplet.fit_siamese, SIAMESE, (STEM, STEM), expected="(anchor, positive, negative) tuple"),
     case(triplet.fit_siamese, SIAMESE, (STEM, STEM, STEM[:1]), expected="differ in length"),
     case(triplet.fit_siamese, SIAMESE, (STEM[:1],) * 3, expected="at least 2 training triplets"),
@@ -284,8 +334,13 @@ CASES = [
     case(triplet.pairwise_distances, np.zeros((2, 2)), error=T, expected="a B x D torch tensor"),
     case(triplet.pairwise_distances, torch.zeros(0, 2), expected="non-empty B x D"),
     case(triplet.pairwise_distances, torch.zeros(2), expected="non-empty B x D"),
-    case(triplet.semi_hard_negatives, np.zeros((2, 2)), [0, 1], error=T, expected="B x B torch "
-                                                                                  "tensor"),
+    case(
+        triplet.semi_hard_negatives,
+        np.zeros((2, 2)),
+        [0, 1],
+        error=T,
+        expected="B x B torch tensor",
+    ),
     case(triplet.semi_hard_negatives, torch.zeros(2, 3), [0, 1], expected="B x B distance matrix"),
     case(triplet.semi_hard_negatives, torch.zeros(2, 2), [0], expected="expected 2 labels"),
     case(triplet.semi_hard_triplet_loss, [0, 1], np.zeros((2, 2)), error=T, expected="tensor"),
@@ -341,7 +396,13 @@ CASES = [
     case(simclr.pretrain, SIM, GREY, batch_size=2, temperature=0, expected="a number > 0"),
     case(simclr.pretrain, NET, GREY, batch_size=2, error=T, expected="a SimCLRModel"),
     case(simclr.pretrain, SIM, GREY, batch_size=1, expected="batch_size must be an integer in [2"),
-    case(simclr.load_encoder, UNEXPECTED, 2, width=2, expected="unexpected keys ['body.extra.weight']"),
+    case(
+        simclr.load_encoder,
+        UNEXPECTED,
+        2,
+        width=2,
+        expected="unexpected keys ['body.extra.weight']",
+    ),
     case(simclr.load_encoder, MISSING, 2, error=F, expected="no checkpoint at"),
     case(simclr.load_encoder, CUT, 2, expected="could not read it"),
     case(simclr.load_encoder, CKPT, 2, width=2, expected="start with 'backbone.'"),
@@ -349,37 +410,78 @@ CASES = [
     case(simclr.reset_fc, simclr.build_encoder(width=2), error=T, expected="Linear fc"),
     case(simclr.reset_fc, nn.Linear(2, 2), error=T, expected="Linear fc"),
     case(simclr.freeze_for_linear_eval, None, error=T, expected="Linear fc"),
-    case(simclr.freeze_for_linear_eval, simclr.build_encoder(width=2), error=T, expected="Linear fc"),
+    case(
+        simclr.freeze_for_linear_eval, simclr.build_encoder(width=2), error=T, expected="Linear fc"
+    ),
     case(simclr.freeze_for_linear_eval, "model", error=T, expected="Linear fc"),
     case(simclr.extract_features, NET, GREY, error=T, expected="an Encoder or a SimCLRModel"),
     case(simclr.extract_features, ENC, GREY[0], expected="N x H x W x C images"),
     case(simclr.extract_features, ENC, GREY[:0], expected="non-empty"),
     case(simclr.extract_features, ENC, GREY, 0, expected="batch_size must be an integer in [1"),
     case(simclr.train_linear, nn.Linear(3, 2), np.ones((4, 3)), [0, 1, 2, 0], expected="[0, 2)"),
-    case(simclr.train_linear, nn.Linear(3, 2), np.ones((4, 2)), [0, 1, 1, 0], expected="N x 3 features"),
-    case(simclr.train_linear, nn.Linear(3, 2), nan(np.ones((4, 3))), [0, 1, 1, 0], expected="finite"),
+    case(
+        simclr.train_linear,
+        nn.Linear(3, 2),
+        np.ones((4, 2)),
+        [0, 1, 1, 0],
+        expected="N x 3 features",
+    ),
+    case(
+        simclr.train_linear, nn.Linear(3, 2), nan(np.ones((4, 3))), [0, 1, 1, 0], expected="finite"
+    ),
     case(simclr.train_linear, "fc", np.ones((4, 3)), [0, 1, 1, 0], error=T, expected="nn.Linear"),
     case(simclr.linear_evaluation, ENC, GREY_SET, GREY_SET, expected="freeze_for_linear_eval"),
     case(simclr.linear_evaluation, FROZEN, GREY, GREY_SET, error=T, expected="an ImageSet"),
     case(simclr.linear_evaluation, NET, GREY_SET, GREY_SET, error=T, expected="an Encoder"),
-    case(simclr.linear_probe, np.ones((4, 3)), [0, 1, 1, 0], np.ones((2, 3)), [0, 1], 1,
-         expected="n_classes must be an integer in [2"),
-    case(simclr.linear_probe, np.ones(4), [0, 1, 1, 0], np.ones((2, 3)), [0, 1], 2,
-         expected="N x D features"),
-    case(simclr.linear_probe, nan(np.ones((4, 3))), [0, 1, 1, 0], np.ones((2, 3)), [0, 1], 2,
-         expected="finite"),
-    case(simclr.linear_probe, np.ones((4, 3)), [0, 1, 5, 0], np.ones((2, 3)), [0, 1], 2,
-         expected="[0, 2)"),
+    case(
+        simclr.linear_probe,
+        np.ones((4, 3)),
+        [0, 1, 1, 0],
+        np.ones((2, 3)),
+        [0, 1],
+        1,
+        expected="n_classes must be an integer in [2",
+    ),
+    case(
+        simclr.linear_probe,
+        np.ones(4),
+        [0, 1, 1, 0],
+        np.ones((2, 3)),
+        [0, 1],
+        2,
+        expected="N x D features",
+    ),
+    case(
+        simclr.linear_probe,
+        nan(np.ones((4, 3))),
+        [0, 1, 1, 0],
+        np.ones((2, 3)),
+        [0, 1],
+        2,
+        expected="finite",
+    ),
+    case(
+        simclr.linear_probe,
+        np.ones((4, 3)),
+        [0, 1, 5, 0],
+        np.ones((2, 3)),
+        [0, 1],
+        2,
+        expected="[0, 2)",
+    ),
     case(simclr.train_supervised, NET, GREY_SET, error=T, expected="an Encoder"),
     case(simclr.train_supervised, ENC, GREY, error=T, expected="an ImageSet"),
-    case(simclr.train_supervised, ENC, GREY_SET, augment=5, error=T, expected="callable augmentation"),
+    case(
+        simclr.train_supervised, ENC, GREY_SET, augment=5, error=T, expected="callable augmentation"
+    ),
     case(simclr.predict_top1, "model", GREY_SET, error=T, expected="nn.Module"),
     case(simclr.predict_top1, ENC, GREY, error=T, expected="an ImageSet"),
     case(simclr.predict_top1, ENC, GREY_SET.subset([]), expected="non-empty"),
 ]
 
-TORCH_MODULES = sorted(m.name for m in pkgutil.walk_packages(companion.torch.__path__,
-                                                             "companion.torch."))
+TORCH_MODULES = sorted(
+    m.name for m in pkgutil.walk_packages(companion.torch.__path__, "companion.torch.")
+)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -388,8 +490,9 @@ def _cleanup():
     shutil.rmtree(TMP, ignore_errors=True)
 
 
-@pytest.mark.parametrize("c", CASES, ids=[f"{c.name.removeprefix('companion.torch.')}-{i}"
-                                          for i, c in enumerate(CASES)])
+@pytest.mark.parametrize(
+    "c", CASES, ids=[f"{c.name.removeprefix('companion.torch.')}-{i}" for i, c in enumerate(CASES)]
+)
 def test_bad_input_raises_one_line_naming_what_was_expected(c):
     check(c)
 

@@ -1,4 +1,6 @@
-"""CAM, Grad-CAM, guided backprop (PyTorch) against the maps worked out by hand in tests/cases.py."""
+"""CAM, Grad-CAM, guided backprop (PyTorch) against the maps worked out by hand in
+tests/cases.py."""
+
 import subprocess
 import sys
 from collections import OrderedDict
@@ -15,17 +17,23 @@ from companion.torch import cam
 from companion.torch.shapes_net import randomise, shapes_net
 
 
-
 def as_tensor(images):
     """Float NHWC numpy -> NCHW tensor, no scaling (the hand-set input has negative values)."""
     return torch.as_tensor(np.asarray(images, np.float32)).permute(0, 3, 1, 2)
 
 
 def tiny_net():
-    net = nn.Sequential(OrderedDict(
-        conv1=nn.Conv2d(1, 2, 1, bias=False), relu1=nn.ReLU6(inplace=True),
-        conv2=nn.Conv2d(2, 2, 1, bias=False), relu2=nn.ReLU(),
-        gap=nn.AdaptiveAvgPool2d(1), flatten=nn.Flatten(), fc=nn.Linear(2, 2, bias=False)))
+    net = nn.Sequential(
+        OrderedDict(
+            conv1=nn.Conv2d(1, 2, 1, bias=False),
+            relu1=nn.ReLU6(inplace=True),
+            conv2=nn.Conv2d(2, 2, 1, bias=False),
+            relu2=nn.ReLU(),
+            gap=nn.AdaptiveAvgPool2d(1),
+            flatten=nn.Flatten(),
+            fc=nn.Linear(2, 2, bias=False),
+        )
+    )
     with torch.no_grad():
         net.conv1.weight.copy_(torch.tensor([1.0, -1.0]).view(2, 1, 1, 1))
         net.conv2.weight.copy_(torch.tensor([[1.0, 2.0], [-1.0, 1.0]]).view(2, 2, 1, 1))
@@ -45,8 +53,9 @@ def test_hand_worked_cam_and_grad_cam():
 def test_hand_worked_guided_backprop_handles_relu6():
     net = tiny_net()
     np.testing.assert_allclose(cam.guided_backprop(net, X, 0, as_tensor)[0, ..., 0], GUIDED)
-    np.testing.assert_allclose(cam.guided_grad_cam(net, X, "relu2", 0, as_tensor)[0, ..., 0], GUIDED_GRADCAM,
-                               atol=1e-7)
+    np.testing.assert_allclose(
+        cam.guided_grad_cam(net, X, "relu2", 0, as_tensor)[0, ..., 0], GUIDED_GRADCAM, atol=1e-7
+    )
     # plain backprop differs exactly where guidance cuts the negative gradient
     x = as_tensor(X).requires_grad_(True)
     tiny_net()(x)[0, 0].backward()
@@ -79,7 +88,9 @@ def test_cam_equals_normalised_grad_cam_on_gap_linear_model():
     for classes in (None, [3, 2, 1, 0]):
         c = cam.cam(net, images, "relu4", classes)
         g = cam.grad_cam(net, images, "relu4", classes)
-        np.testing.assert_allclose(g, np.maximum(c, 0) / 36, rtol=1e-5, atol=1e-7)  # 6 x 6 map: 1/36
+        np.testing.assert_allclose(
+            g, np.maximum(c, 0) / 36, rtol=1e-5, atol=1e-7
+        )  # 6 x 6 map: 1/36
         np.testing.assert_allclose(saliency.normalise(c), saliency.normalise(g), atol=1e-5)
     with pytest.raises(ValueError, match="right before pooling"):
         cam.cam(net, images, "relu2")
@@ -89,10 +100,17 @@ def test_batch_of_eight_matches_images_alone():
     torch.manual_seed(1)
     net = shapes_net(width=4).eval()
     images = np.random.default_rng(1).integers(0, 256, (8, 16, 16, 3), dtype=np.uint8)
-    batch = {"gc": cam.grad_cam(net, images, "relu2"), "gb": cam.guided_backprop(net, images, [1] * 8)}
+    batch = {
+        "gc": cam.grad_cam(net, images, "relu2"),
+        "gb": cam.guided_backprop(net, images, [1] * 8),
+    }
     for i in (0, 5):
-        np.testing.assert_allclose(cam.grad_cam(net, images[i:i + 1], "relu2")[0], batch["gc"][i], atol=1e-6)
-        np.testing.assert_allclose(cam.guided_backprop(net, images[i:i + 1], 1)[0], batch["gb"][i], atol=1e-6)
+        np.testing.assert_allclose(
+            cam.grad_cam(net, images[i : i + 1], "relu2")[0], batch["gc"][i], atol=1e-6
+        )
+        np.testing.assert_allclose(
+            cam.guided_backprop(net, images[i : i + 1], 1)[0], batch["gb"][i], atol=1e-6
+        )
 
 
 def test_filter_pattern_raises_the_filter_response():
@@ -116,7 +134,8 @@ def test_randomise_changes_only_the_named_layers():
 
 
 def export_reference(path):
-    """Write a random shapes_net (width 4), its weights in Keras layout, inputs and maps to ``path``.
+    """Write a random shapes_net (width 4), its weights in Keras layout, inputs and maps to
+    ``path``.
 
     Run in a torch-only process by tests/tf/test_cam_tf.py, which rebuilds the net in Keras.
     """
@@ -141,21 +160,29 @@ def export_reference(path):
             weights[f"w_{name}_1"] = m.bias.detach().numpy()
     images = np.random.default_rng(2).integers(0, 256, (3, 20, 20, 3), dtype=np.uint8)
     classes = [0, 2, 3]
-    np.savez(path, images=images, classes=classes, **weights,
-             cam=cam.cam(net, images, "relu4", classes),
-             grad_cam_relu2=cam.grad_cam(net, images, "relu2", classes),
-             grad_cam_relu4=cam.grad_cam(net, images, "relu4"),
-             guided=cam.guided_backprop(net, images, classes),
-             pattern=cam.filter_pattern(net, "conv3", [1, 5], size=20, steps=5, lr=0.1, jitter=2),
-             hand_cam=np.stack([cam.cam(tiny_net(), X, "relu2", c, as_tensor)[0] for c in (0, 1)]),
-             hand_grad_cam=cam.grad_cam(tiny_net(), X, "relu1", 0, as_tensor),
-             hand_guided=cam.guided_backprop(tiny_net(), X, 0, as_tensor))
+    np.savez(
+        path,
+        images=images,
+        classes=classes,
+        **weights,
+        cam=cam.cam(net, images, "relu4", classes),
+        grad_cam_relu2=cam.grad_cam(net, images, "relu2", classes),
+        grad_cam_relu4=cam.grad_cam(net, images, "relu4"),
+        guided=cam.guided_backprop(net, images, classes),
+        pattern=cam.filter_pattern(net, "conv3", [1, 5], size=20, steps=5, lr=0.1, jitter=2),
+        hand_cam=np.stack([cam.cam(tiny_net(), X, "relu2", c, as_tensor)[0] for c in (0, 1)]),
+        hand_grad_cam=cam.grad_cam(tiny_net(), X, "relu1", 0, as_tensor),
+        hand_guided=cam.guided_backprop(tiny_net(), X, 0, as_tensor),
+    )
 
 
 def test_export_reference_runs(tmp_path):
     """The exporter the TF test calls works (in its own process, as the TF test runs it)."""
-    code = (f"import sys; sys.path[:0] = {[str(Path(__file__).parent), str(Path(__file__).parents[1])]!r}; "
-            f"import test_cam_torch as t; t.export_reference({str(tmp_path / 'ref.npz')!r})")
+    code = (
+        f"import sys; sys.path[:0] = "
+        f"{[str(Path(__file__).parent), str(Path(__file__).parents[1])]!r}; "
+        f"import test_cam_torch as t; t.export_reference({str(tmp_path / 'ref.npz')!r})"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
     ref = np.load(tmp_path / "ref.npz")
     np.testing.assert_allclose(ref["hand_guided"][0, ..., 0], GUIDED)

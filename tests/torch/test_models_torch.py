@@ -1,4 +1,5 @@
 """Chapter 1 networks and imbalance remedies (PyTorch)."""
+
 import numpy as np
 import pytest
 import torch
@@ -37,7 +38,9 @@ def test_small_cnn_shapes_and_layer_names():
 def test_balanced_sampler_draws_classes_equally():
     data = ImageSet(np.zeros((1000, 1, 1, 1), np.uint8), np.array([0] * 950 + [1] * 50), ["a", "b"])
     drawn = data.labels[list(sampling.balanced_sampler(data, seed=0))]
-    assert len(drawn) == 1000 and 0.45 < drawn.mean() < 0.55  # 50 % +- 5 standard deviations (1.6 %)
+    assert (
+        len(drawn) == 1000 and 0.45 < drawn.mean() < 0.55
+    )  # 50 % +- 5 standard deviations (1.6 %)
 
 
 def test_augment_shifts_and_flips_but_keeps_the_object():
@@ -46,4 +49,6 @@ def test_augment_shifts_and_flips_but_keeps_the_object():
     out = sampling.augment(images, seed=0)
     assert out.shape == images.shape and out.dtype == np.uint8
     assert (out != images).any(axis=(1, 2, 3)).sum() > 10
-    np.testing.assert_array_equal(out.sum(axis=(1, 2, 3)), images.sum(axis=(1, 2, 3)))  # integer shifts
+    np.testing.assert_array_equal(
+        out.sum(axis=(1, 2, 3)), images.sum(axis=(1, 2, 3))
+    )  # integer shifts

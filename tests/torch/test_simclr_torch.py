@@ -1,7 +1,7 @@
-"""companion.torch.simclr against the numpy reference, hand-derived values and the article's protocol."""
+"""companion.torch.simclr against the numpy reference, hand-derived values and the article's
+protocol."""
+
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,9 +10,8 @@ import torch
 from companion import simclr as core
 from companion.data import ImageSet
 from companion.torch import simclr
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import simclr_cases as cases
+
 
 TORCH_LOSS_FILE = "torch_info_nce.npz"
 
@@ -23,18 +22,24 @@ def _images(n=16, size=16, channels=1, seed=0):
 
 @pytest.mark.parametrize("temperature", cases.TEMPERATURES)
 def test_logits_and_labels_equal_the_numpy_reference(temperature):
-    logits, labels = simclr.info_nce_loss(torch.from_numpy(cases.FEATURES_B4), cases.BATCH, 2, temperature)
+    logits, labels = simclr.info_nce_loss(
+        torch.from_numpy(cases.FEATURES_B4), cases.BATCH, 2, temperature
+    )
     expected, expected_labels = core.info_nce_logits(cases.FEATURES_B4, cases.BATCH, 2, temperature)
     assert tuple(logits.shape) == (8, 7) and labels.tolist() == [0] * 8
     np.testing.assert_allclose(logits.numpy(), expected, rtol=1e-5, atol=1e-5)
     assert labels.tolist() == expected_labels.tolist()
     loss = torch.nn.functional.cross_entropy(logits, labels).item()
-    assert loss == pytest.approx(core.info_nce(cases.FEATURES_B4, cases.BATCH, 2, temperature), rel=1e-5)
+    assert loss == pytest.approx(
+        core.info_nce(cases.FEATURES_B4, cases.BATCH, 2, temperature), rel=1e-5
+    )
 
 
 def test_identical_embeddings_give_log_2n_minus_1():
     logits, labels = simclr.info_nce_loss(torch.from_numpy(cases.identical(8)), 8, 2, 0.2)
-    assert torch.nn.functional.cross_entropy(logits, labels).item() == pytest.approx(math.log(15), rel=1e-6)
+    assert torch.nn.functional.cross_entropy(logits, labels).item() == pytest.approx(
+        math.log(15), rel=1e-6
+    )
 
 
 def test_separated_pairs_at_low_temperature_give_near_zero():
@@ -49,13 +54,22 @@ def test_writes_the_loss_for_the_cross_framework_check(tmp_path):
     assert np.load(tmp_path / TORCH_LOSS_FILE)["logits"].shape == (8, 7)
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: simclr.info_nce_loss(torch.zeros(7, 3), 4, 2, 0.1), "4 x 2 = 8 rows, got 7"),
-    (lambda: simclr.info_nce_loss(torch.ones(8, 3), 4, 2, 0.0), "temperature must be a number > 0, got 0.0"),
-    (lambda: simclr.info_nce_loss(torch.ones(8), 4, 2, 0.1), "2-D tensor"),
-    (lambda: simclr.build_encoder("vgg"), "arch must be one of"),
-    (lambda: simclr.pretrain(simclr.SimCLRModel(width=4), _images(4), batch_size=8), "at least batch_size = 8"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: simclr.info_nce_loss(torch.zeros(7, 3), 4, 2, 0.1), "4 x 2 = 8 rows, got 7"),
+        (
+            lambda: simclr.info_nce_loss(torch.ones(8, 3), 4, 2, 0.0),
+            "temperature must be a number > 0, got 0.0",
+        ),
+        (lambda: simclr.info_nce_loss(torch.ones(8), 4, 2, 0.1), "2-D tensor"),
+        (lambda: simclr.build_encoder("vgg"), "arch must be one of"),
+        (
+            lambda: simclr.pretrain(simclr.SimCLRModel(width=4), _images(4), batch_size=8),
+            "at least batch_size = 8",
+        ),
+    ],
+)
 def test_bad_input_fails_with_one_line(call, message):
     with pytest.raises(ValueError, match=message) as error:
         call()
@@ -80,7 +94,10 @@ def test_encoders_give_feature_vectors(arch, dim):
     assert tuple(model.backbone.body(x).shape) == (2, dim)
     assert tuple(model(x).shape) == (2, 16)
     if arch == "resnet18":
-        assert model.backbone.body.conv1.kernel_size == (3, 3) and model.backbone.body.conv1.stride == (1, 1)
+        assert model.backbone.body.conv1.kernel_size == (
+            3,
+            3,
+        ) and model.backbone.body.conv1.stride == (1, 1)
         assert isinstance(model.backbone.body.maxpool, torch.nn.Identity)
 
 
@@ -89,8 +106,16 @@ def checkpoint(tmp_path_factory):
     torch.manual_seed(0)
     model = simclr.SimCLRModel(width=4, out_dim=8)
     path = tmp_path_factory.mktemp("ckpt") / "simclr.pt"
-    history = simclr.pretrain(model, _images(16), epochs=2, batch_size=8, temperature=0.5,
-                              augment=simclr.augmentation(16, 1), checkpoint=path, progress=False)
+    history = simclr.pretrain(
+        model,
+        _images(16),
+        epochs=2,
+        batch_size=8,
+        temperature=0.5,
+        augment=simclr.augmentation(16, 1),
+        checkpoint=path,
+        progress=False,
+    )
     return model, path, history
 
 
@@ -101,7 +126,9 @@ def test_pretraining_writes_a_checkpoint_that_round_trips(checkpoint):
     state = simclr.load_checkpoint(path)
     assert state.keys() == model.state_dict().keys()
     assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
-    assert any(k.startswith("backbone.fc.") for k in state) and all(k.startswith("backbone.") for k in state)
+    assert any(k.startswith("backbone.fc.") for k in state) and all(
+        k.startswith("backbone.") for k in state
+    )
 
 
 def test_load_encoder_strips_the_prefix_and_drops_the_head(checkpoint):
@@ -119,7 +146,9 @@ def test_checkpoints_with_unexpected_keys_or_from_keras_are_refused(checkpoint, 
     torch.save({**state, "backbone.extra.weight": torch.zeros(1)}, tmp_path / "extra.pt")
     with pytest.raises(ValueError, match=r"unexpected keys \['body.extra.weight'\]|extra"):
         simclr.load_encoder(tmp_path / "extra.pt", 3, width=4)
-    with pytest.raises(ValueError, match=r"body.0.weight has shape \(4, 1, 3, 3\) in the checkpoint"):
+    with pytest.raises(
+        ValueError, match=r"body.0.weight has shape \(4, 1, 3, 3\) in the checkpoint"
+    ):
         simclr.load_encoder(path, 3, width=8)  # another encoder's shapes: keys agree, sizes do not
     (tmp_path / "model.keras").write_bytes(b"PK")
     with pytest.raises(ValueError, match="TensorFlow/Keras"):
@@ -161,8 +190,9 @@ def test_supervised_training_runs_and_scores(checkpoint):
     torch.manual_seed(0)
     model = simclr.linear_model(2, width=4)
     data = ImageSet(_images(16, seed=5), np.arange(16) % 2, ["a", "b"])
-    history = simclr.train_supervised(model, data, epochs=1, batch_size=8,
-                                      augment=simclr.augmentation(16, 1, strength=0, blur=0))
+    history = simclr.train_supervised(
+        model, data, epochs=1, batch_size=8, augment=simclr.augmentation(16, 1, strength=0, blur=0)
+    )
     assert len(history["loss"]) == 1
     assert 0 <= simclr.predict_top1(model, data) <= 1
 
@@ -176,7 +206,9 @@ def test_standardisation_is_folded_into_the_layer():
     weight = fc.weight.detach().numpy() * x.std(0)  # undo the folding by hand
     bias = fc.bias.detach().numpy() + fc.weight.detach().numpy() @ x.mean(0)
     with torch.no_grad():
-        np.testing.assert_allclose(fc(torch.from_numpy(x)).numpy(), z @ weight.T + bias, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(
+            fc(torch.from_numpy(x)).numpy(), z @ weight.T + bias, rtol=1e-4, atol=1e-4
+        )
 
 
 def test_reset_fc_gives_the_linear_layer_fresh_weights():

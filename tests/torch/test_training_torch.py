@@ -1,11 +1,12 @@
 """The training helper (PyTorch): schedules, step validation, best weights, atomic checkpoints."""
+
 import numpy as np
 import pytest
 import torch
 
 from cases import points
 from companion.torch import training
-from companion.transfer import TrainerSpec, classifier_trainer, sgd_trainer
+from companion.training import TrainerSpec, classifier_trainer, sgd_trainer
 
 
 def _linear(weight):
@@ -17,12 +18,26 @@ def _linear(weight):
 
 def test_fifteen_percent_cut_and_steplr_learning_rates():
     train = points()
-    h = training.fit(_linear([[1, 0], [-1, 0]]), train, epochs=5, batch_size=4, preprocess=None,
-                     trainer=classifier_trainer(lr=5e-5, decay_every=2, validate_every=0), progress=False)
+    h = training.fit(
+        _linear([[1, 0], [-1, 0]]),
+        train,
+        epochs=5,
+        batch_size=4,
+        preprocess=None,
+        trainer=classifier_trainer(lr=5e-5, decay_every=2, validate_every=0),
+        progress=False,
+    )
     np.testing.assert_allclose(h["lr"], [5e-5, 5e-5, 4.25e-5, 4.25e-5, 3.6125e-5], rtol=1e-12)
     model = _linear([[1, 0], [-1, 0]])
-    h = training.fit(model, train, epochs=5, batch_size=4, preprocess=None,
-                     trainer=sgd_trainer(lr=0.1, step_size=2, gamma=0.1), progress=False)
+    h = training.fit(
+        model,
+        train,
+        epochs=5,
+        batch_size=4,
+        preprocess=None,
+        trainer=sgd_trainer(lr=0.1, step_size=2, gamma=0.1),
+        progress=False,
+    )
     np.testing.assert_allclose(h["lr"], [0.1, 0.1, 0.01, 0.01, 0.001], rtol=1e-12)
     assert len(h["seconds"]) == 5
 
@@ -33,19 +48,35 @@ def test_sgd_momentum_step_by_hand():
     with torch.no_grad():
         model.weight.zero_()
     x, y = np.ones((1, 1), np.float32), np.zeros(1, np.int64)
-    training.fit(model, (x, y), epochs=2, batch_size=1, preprocess=None,
-                 trainer=TrainerSpec("sgd", lr=1.0, momentum=0.5), progress=False)
+    training.fit(
+        model,
+        (x, y),
+        epochs=2,
+        batch_size=1,
+        preprocess=None,
+        trainer=TrainerSpec("sgd", lr=1.0, momentum=0.5),
+        progress=False,
+    )
     # step 1: p = (0.5, 0.5), grad = (-0.5, 0.5), v = grad, w = (0.5, -0.5)
     # step 2: p0 = sigmoid(1), grad = (p0 - 1, 1 - p0), v = 0.5 v + grad, w -= v
     p0 = 1 / (1 + np.exp(-1.0))
     v = 0.5 * np.array([-0.5, 0.5]) + np.array([p0 - 1, 1 - p0])
-    np.testing.assert_allclose(model.weight.detach().numpy().ravel(), np.array([0.5, -0.5]) - v, rtol=1e-6)
+    np.testing.assert_allclose(
+        model.weight.detach().numpy().ravel(), np.array([0.5, -0.5]) - v, rtol=1e-6
+    )
 
 
 def test_step_validation_starts_at_min_epoch():
-    h = training.fit(_linear([[1, 0], [-1, 0]]), points(8), points(8), epochs=3, batch_size=2, preprocess=None,
-                     trainer=classifier_trainer(lr=1e-3, decay_every=1, validate_every=2, min_epoch=1),
-                     progress=False)
+    h = training.fit(
+        _linear([[1, 0], [-1, 0]]),
+        points(8),
+        points(8),
+        epochs=3,
+        batch_size=2,
+        preprocess=None,
+        trainer=classifier_trainer(lr=1e-3, decay_every=1, validate_every=2, min_epoch=1),
+        progress=False,
+    )
     assert [s for s, _ in h["val_steps"]] == [6, 8, 10, 12]  # 4 steps an epoch, epochs 1 and 2 only
 
 
@@ -53,11 +84,24 @@ def test_best_checkpoint_is_the_best_validation_not_the_last(tmp_path):
     torch.manual_seed(0)
     model = _linear([[1, 0], [-1, 0]])  # perfect on the validation set
     ckpt = tmp_path / "best.pt"
-    h = training.fit(model, points(flip=True), points(), epochs=6, batch_size=8, preprocess=None,
-                     trainer=TrainerSpec("sgd", lr=1.0), checkpoint=ckpt, progress=False)
-    assert h["val_accuracy"][0] == 1.0 and h["val_accuracy"][-1] == 0.0  # training on flipped labels ruins it
+    h = training.fit(
+        model,
+        points(flip=True),
+        points(),
+        epochs=6,
+        batch_size=8,
+        preprocess=None,
+        trainer=TrainerSpec("sgd", lr=1.0),
+        checkpoint=ckpt,
+        progress=False,
+    )
+    assert (
+        h["val_accuracy"][0] == 1.0 and h["val_accuracy"][-1] == 0.0
+    )  # training on flipped labels ruins it
     assert h["best"] == {"val_accuracy": 1.0, "step": 1}
-    assert training.evaluate(model, points(), preprocess=None)["accuracy"] == 1.0  # best weights restored
+    assert (
+        training.evaluate(model, points(), preprocess=None)["accuracy"] == 1.0
+    )  # best weights restored
     restored = training.load_checkpoint(_linear([[0, 0], [0, 0]]), ckpt)
     assert torch.equal(restored.weight, model.weight)
 
@@ -91,11 +135,23 @@ def test_checkpoints_load_tensors_only(tmp_path):
 
 
 def test_plain_fit_still_works_and_checks_its_arguments():
-    h = training.fit(_linear([[1, 0], [-1, 0]]), points(), points(), epochs=2, batch_size=4, lr=0.01,
-                     preprocess=None, progress=False)
-    assert {"loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds"} <= set(h) and "best" not in h
+    h = training.fit(
+        _linear([[1, 0], [-1, 0]]),
+        points(),
+        points(),
+        epochs=2,
+        batch_size=4,
+        lr=0.01,
+        preprocess=None,
+        progress=False,
+    )
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds"} <= set(
+        h
+    ) and "best" not in h
     with pytest.raises(ValueError, match="validation set"):
-        training.fit(_linear([[1, 0], [-1, 0]]), points(), keep_best=True, preprocess=None, progress=False)
+        training.fit(
+            _linear([[1, 0], [-1, 0]]), points(), keep_best=True, preprocess=None, progress=False
+        )
     frozen = _linear([[1, 0], [-1, 0]]).requires_grad_(False)
     with pytest.raises(ValueError, match="no trainable"):
         training.fit(frozen, points(), preprocess=None, progress=False)
@@ -120,12 +176,15 @@ def test_steps_per_epoch_gives_equal_steps_whatever_the_data_size():
     # 10 examples (value = index), batches of 4: passes of 3 batches (4, 4, 2)
     x, y = np.arange(10, dtype=np.float32)[:, None], np.arange(10) % 2
     model = _Counting()
-    h = training.fit(model, (x, y), epochs=2, batch_size=4, preprocess=None, progress=False,
-                     steps_per_epoch=5)
+    h = training.fit(
+        model, (x, y), epochs=2, batch_size=4, preprocess=None, progress=False, steps_per_epoch=5
+    )
     assert len(model.seen) == 10 and len(h["loss"]) == 2  # 2 epochs x 5 steps
     # the stream runs on across epochs: steps 1-3 one pass, 4-6 the next, 7-9 a third
     for first in (0, 3, 6):
-        assert sorted(v for batch in model.seen[first:first + 3] for v in batch) == list(range(10))
+        assert sorted(v for batch in model.seen[first : first + 3] for v in batch) == list(
+            range(10)
+        )
     assert model.seen[0] != model.seen[3]  # each pass reshuffles
     # without steps_per_epoch an epoch is one pass: 3 steps; a 4 times larger set takes 4 times more
     for n, steps in ((10, 3), (40, 10)):

@@ -1,4 +1,5 @@
 """Chapter 2 (PyTorch): transfer levels, frozen backbones, cached features, DenseNet anatomy."""
+
 import numpy as np
 import pytest
 import torch
@@ -10,20 +11,27 @@ from companion.torch.training import fit, predict
 from companion.transfer import DENSENET_BLOCKS, dense_connections, densenet_channels
 
 HEAD = 1280 * 10 + 10  # new linear head: 1280 features -> 10 classes
-MOBILENET_V2 = 3_504_872  # torchvision's published count, with the 1000-class head (1280 x 1000 + 1000)
+MOBILENET_V2 = (
+    3_504_872  # torchvision's published count, with the 1000-class head (1280 x 1000 + 1000)
+)
 
 
 def _images(n=20, size=32, seed=0):
     rng = np.random.default_rng(seed)
-    return ImageSet(rng.integers(0, 256, (n, size, size, 1), dtype=np.uint8), np.arange(n) % 10,
-                    [str(i) for i in range(10)])
+    return ImageSet(
+        rng.integers(0, 256, (n, size, size, 1), dtype=np.uint8),
+        np.arange(n) % 10,
+        [str(i) for i in range(10)],
+    )
 
 
 def test_trainable_counts_follow_the_architecture():
     model = transfer.transfer_model(10, pretrained=False)
     assert transfer.set_level(model, 1) == 0
     assert transfer.set_level(model, 2) == HEAD
-    last_block = 320 * 1280 + 2 * 1280  # block 18: 1x1 conv 320 -> 1280 without bias, BatchNorm gamma and beta
+    last_block = (
+        320 * 1280 + 2 * 1280
+    )  # block 18: 1x1 conv 320 -> 1280 without bias, BatchNorm gamma and beta
     assert transfer.set_level(model, 3, unfreeze_at=18) == HEAD + last_block
     assert transfer.set_level(model, 4) == MOBILENET_V2 - (1280 * 1000 + 1000) + HEAD
     with pytest.raises(ValueError, match="level must be"):
@@ -43,7 +51,9 @@ def test_level_2_leaves_every_backbone_weight_bit_identical():
     before, head = _state(model.features), _state(model.head)
     fit(model, _images(), epochs=2, batch_size=5, lr=1e-2, preprocess=preprocess, progress=False)
     after = model.features.state_dict()
-    assert all(torch.equal(before[k], after[k]) for k in before)  # weights and BatchNorm running statistics
+    assert all(
+        torch.equal(before[k], after[k]) for k in before
+    )  # weights and BatchNorm running statistics
     assert not torch.equal(head["1.weight"], model.head.state_dict()["1.weight"])
 
 
@@ -64,8 +74,11 @@ def test_cached_features_feed_the_head_like_the_whole_model():
     images = _images(6).images
     features = transfer.extract_features(model, images, batch_size=4)
     assert features.shape == (6, 1280) and features.dtype == np.float32
-    np.testing.assert_allclose(predict(model.head, features, preprocess=None),
-                               predict(model, images, preprocess=preprocess), atol=1e-5)
+    np.testing.assert_allclose(
+        predict(model.head, features, preprocess=None),
+        predict(model, images, preprocess=preprocess),
+        atol=1e-5,
+    )
 
 
 @pytest.mark.parametrize("depth", [121, 169])
@@ -85,14 +98,19 @@ def test_densenet121_block3_has_300_connections():
 
 
 def test_parameter_counts_match_published_numbers():
-    assert transfer.parameter_counts() == {"DenseNet121": 7_978_856, "DenseNet169": 14_149_480,
-                                           "ResNet50": 25_557_032, "MobileNetV2": MOBILENET_V2}
+    assert transfer.parameter_counts() == {
+        "DenseNet121": 7_978_856,
+        "DenseNet169": 14_149_480,
+        "ResNet50": 25_557_032,
+        "MobileNetV2": MOBILENET_V2,
+    }
 
 
 def test_replace_classifier():
     dense = transfer.replace_classifier(transfer.densenet(121), 7)
     assert (dense.classifier.in_features, dense.classifier.out_features) == (1024, 7)
     from torchvision.models import mobilenet_v2, resnet18
+
     assert transfer.replace_classifier(resnet18(), 3).fc.out_features == 3
     assert transfer.replace_classifier(mobilenet_v2(), 4).classifier[-1].out_features == 4
     with pytest.raises(ValueError, match="no linear"):
@@ -105,7 +123,10 @@ def test_recipe_freezes_batchnorm_scale_shift_and_statistics():
     bn = [m for m in model.features.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     bn_params = sum(p.numel() for m in bn for p in m.parameters())  # gamma and beta: 2 x channels
     assert bn_params == 2 * sum(m.num_features for m in bn)
-    assert transfer.set_level(model, 4, freeze_batchnorm=True) == transfer.set_level(model, 4) - bn_params
+    assert (
+        transfer.set_level(model, 4, freeze_batchnorm=True)
+        == transfer.set_level(model, 4) - bn_params
+    )
     transfer.set_level(model, 4, freeze_batchnorm=True)
     before = [_state(m) for m in bn]
     conv = model.features[18][0].weight.detach().clone()

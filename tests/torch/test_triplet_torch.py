@@ -1,4 +1,5 @@
 """Chapter 3 (PyTorch): triplet loss, semi-hard mining, positives, embedding network, training."""
+
 import numpy as np
 import pytest
 import torch
@@ -40,8 +41,9 @@ def test_triplet_loss_matches_a_numpy_loop_and_hand_cases():
 def test_plain_l2_triplet_loss_equals_torch_triplet_margin_loss():
     a, p, n = torch.randn(3, 16, 8, generator=torch.Generator().manual_seed(0))
     ours = T.triplet_loss(*T.DistanceLayer(squared=False)(a, p, n), margin=1.0)
-    assert ours.item() == pytest.approx(torch.nn.TripletMarginLoss(margin=1.0)(a, p, n).item(),
-                                        abs=1e-5)
+    assert ours.item() == pytest.approx(
+        torch.nn.TripletMarginLoss(margin=1.0)(a, p, n).item(), abs=1e-5
+    )
 
 
 def test_distance_layer_on_a_3_4_5_triangle():
@@ -67,8 +69,9 @@ def test_semi_hard_mining_on_the_hand_worked_points():
     d = T.pairwise_distances(_t(cases.TRIPLET_POINTS))  # cases.py works this 4-point batch by hand
     negatives = T.semi_hard_negatives(d, cases.TRIPLET_POINT_LABELS)
     np.testing.assert_array_equal(negatives.numpy(), cases.TRIPLET_NEGATIVES)
-    np.testing.assert_array_equal(semi_hard_reference(d.numpy(), cases.TRIPLET_POINT_LABELS),
-                                  cases.TRIPLET_NEGATIVES)
+    np.testing.assert_array_equal(
+        semi_hard_reference(d.numpy(), cases.TRIPLET_POINT_LABELS), cases.TRIPLET_NEGATIVES
+    )
     loss = T.semi_hard_triplet_loss(cases.TRIPLET_POINT_LABELS, _t(cases.TRIPLET_POINTS))
     assert loss.item() == pytest.approx(cases.TRIPLET_SEMI_HARD_LOSS, abs=1e-5)
 
@@ -77,8 +80,9 @@ def test_semi_hard_mining_equals_the_numpy_reference():
     for seed in range(3):
         x, labels = cases.triplet_batch(seed=seed)
         d = T.pairwise_distances(_t(x))
-        np.testing.assert_array_equal(T.semi_hard_negatives(d, _t(labels)).numpy(),
-                                      semi_hard_reference(d.numpy(), labels))
+        np.testing.assert_array_equal(
+            T.semi_hard_negatives(d, _t(labels)).numpy(), semi_hard_reference(d.numpy(), labels)
+        )
     one_class = T.semi_hard_negatives(d, np.zeros(len(d), int))
     assert (one_class == -1).all()  # no negatives: nothing mined
     e = _t(x).requires_grad_()
@@ -154,8 +158,9 @@ def _triplets(n, seed):
 def test_fit_siamese_lowers_the_loss_and_checkpoints(tmp_path):
     model = T.SiameseModel(T.siamese_network(_model().top))
     path = tmp_path / "siamese.pt"
-    history = T.fit_siamese(model, _triplets(32, 0), _triplets(8, 1), epochs=2, lr=1e-3,
-                            checkpoint=path, progress=False)
+    history = T.fit_siamese(
+        model, _triplets(32, 0), _triplets(8, 1), epochs=2, lr=1e-3, checkpoint=path, progress=False
+    )
     assert set(history) == {"loss", "val_loss", "seconds"} and len(history["loss"]) == 2
     assert history["loss"][1] < history["loss"][0]
     restored = load_checkpoint(T.siamese_network(_model(seed=1).top), path)
@@ -171,27 +176,37 @@ def test_fit_supervised_lowers_the_semi_hard_loss():
     rng = np.random.default_rng(0)
     labels = np.arange(40) % 4
     features = (rng.normal(size=(40, *STEM)) + labels[:, None, None, None]).astype(np.float32)
-    history = T.fit_supervised(top, (features, labels), (features[:8], labels[:8]), epochs=2,
-                               batch_size=20, lr=1e-3, progress=False)
+    history = T.fit_supervised(
+        top,
+        (features, labels),
+        (features[:8], labels[:8]),
+        epochs=2,
+        batch_size=20,
+        lr=1e-3,
+        progress=False,
+    )
     assert set(history) == {"loss", "val_loss", "seconds"}
     assert history["loss"][1] < history["loss"][0]
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: T.positive_augment(np.zeros((2, 8, 8, 1), np.float32)), "uint8"),
-    (lambda: T.positive_augment(np.zeros((8, 8, 1), np.uint8)), "N x H x W x C"),
-    (lambda: T.embedding_model(False, SIZE, trainable_from=0), "trainable_from"),
-    (lambda: T.embedding_model(False, SIZE, trainable_from=19), "trainable_from"),
-    (lambda: T.embed(_model(), np.zeros((0, SIZE, SIZE, 3), np.uint8)), "non-empty"),
-    (lambda: T.embed_cached(_model(), np.zeros((3, 96, 4), np.float32)), "N x C x H x W"),
-    (lambda: T.triplet_loss(_t([1.0]), _t([1.0, 2.0])), "equal"),
-    (lambda: T.triplet_loss(_t([1.0]), _t([1.0]), margin=-1), "margin"),
-    (lambda: T.pairwise_distances(_t([1.0, 2.0])), "B x D"),
-    (lambda: T.semi_hard_negatives(torch.zeros(3, 3), [0, 1]), "3 labels"),
-    (lambda: T.fit_siamese(None, _triplets(4, 0)[:2]), "anchor, positive, negative"),
-    (lambda: T.fit_siamese(None, (*_triplets(4, 0)[:2], np.zeros((3, *STEM)))), "length"),
-    (lambda: T.fit_supervised(None, (np.zeros((4, *STEM)), [0, 1])), "4 labels"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: T.positive_augment(np.zeros((2, 8, 8, 1), np.float32)), "uint8"),
+        (lambda: T.positive_augment(np.zeros((8, 8, 1), np.uint8)), "N x H x W x C"),
+        (lambda: T.embedding_model(False, SIZE, trainable_from=0), "trainable_from"),
+        (lambda: T.embedding_model(False, SIZE, trainable_from=19), "trainable_from"),
+        (lambda: T.embed(_model(), np.zeros((0, SIZE, SIZE, 3), np.uint8)), "non-empty"),
+        (lambda: T.embed_cached(_model(), np.zeros((3, 96, 4), np.float32)), "N x C x H x W"),
+        (lambda: T.triplet_loss(_t([1.0]), _t([1.0, 2.0])), "equal"),
+        (lambda: T.triplet_loss(_t([1.0]), _t([1.0]), margin=-1), "margin"),
+        (lambda: T.pairwise_distances(_t([1.0, 2.0])), "B x D"),
+        (lambda: T.semi_hard_negatives(torch.zeros(3, 3), [0, 1]), "3 labels"),
+        (lambda: T.fit_siamese(None, _triplets(4, 0)[:2]), "anchor, positive, negative"),
+        (lambda: T.fit_siamese(None, (*_triplets(4, 0)[:2], np.zeros((3, *STEM)))), "length"),
+        (lambda: T.fit_supervised(None, (np.zeros((4, *STEM)), [0, 1])), "4 labels"),
+    ],
+)
 def test_bad_inputs_raise_one_line_errors(call, match):
     with pytest.raises(ValueError, match=match) as error:
         call()

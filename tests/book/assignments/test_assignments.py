@@ -1,6 +1,7 @@
 """Every assignment source, built by ``make assignments``: the solution scores full marks, the
 untouched student version runs headless and scores nothing, planted answers lose exactly their
 question's points, and no solution line reaches the student version or the built book."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -10,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from companion import assignments
+from companion.book import assignments
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = assignments.sources(ROOT)
@@ -43,18 +44,23 @@ def _tests(source: Path) -> dict[str, list[dict]]:
             if name.startswith("tests/") and name.endswith(".py"):
                 scope: dict = {}
                 exec(archive.read(name).decode(), scope)  # otter's OK format: test = {...}
-                found[scope["test"]["name"]] = [c for s in scope["test"]["suites"] for c in s["cases"]]
+                found[scope["test"]["name"]] = [
+                    c for s in scope["test"]["suites"] for c in s["cases"]
+                ]
     return found
 
 
 def _plants(source: Path):
-    """The source's WRONG and HARDCODED answers: its edition's own, else those both editions share."""
+    """The source's WRONG and HARDCODED answers: its edition's own, else those both editions
+    share."""
     file = PLANTS / source.parent.name / f"{source.stem}.py"
     if not file.is_file():
         file = PLANTS / "both" / file.name
     if not file.is_file():
-        pytest.fail(f"{file} is missing: every source needs a WRONG and a HARDCODED answer "
-                    f"(in plants/{source.parent.name}/ or plants/both/)")
+        pytest.fail(
+            f"{file} is missing: every source needs a WRONG and a HARDCODED answer "
+            f"(in plants/{source.parent.name}/ or plants/both/)"
+        )
     spec = importlib.util.spec_from_file_location(file.stem, file)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -108,14 +114,18 @@ def test_planted_answers_lose_exactly_their_points(source, tmp_path):
     lost = {q for q, (s, m) in points.items() if s < m}
     assert lost == {wrong, hardcoded}
     assert points[wrong][0] == points[hardcoded][0] == 0
-    assert assignments.public_passed(results)[hardcoded], "the hard-coded answer fails the public test"
+    assert assignments.public_passed(results)[hardcoded], (
+        "the hard-coded answer fails the public test"
+    )
 
 
 def test_student_version_holds_no_solution_line(source):
     lines = assignments.solution_lines(source)
     assert len(lines) >= 4
-    for student in (assignments.output_dir(source, ROOT / "_build/assignments") / "student" / source.name,
-                    ROOT / "book/assignments" / source.parent.name / source.name):
+    for student in (
+        assignments.output_dir(source, ROOT / "_build/assignments") / "student" / source.name,
+        ROOT / "book/assignments" / source.parent.name / source.name,
+    ):
         text = "\n".join(c.source for c in nbformat.read(student, as_version=4).cells)
         leaked = [line for line in lines if line in text]
         assert not leaked, f"{student} shows solution lines: {leaked[:3]}"

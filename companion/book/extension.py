@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from . import checks
+from .. import checks
 
 FRAMEWORKS = {"torch": "PyTorch", "tensorflow": "TensorFlow/Keras"}
 MATHJAX = "mathjax/tex-mml-chtml.js"
@@ -29,15 +29,21 @@ MATHJAX = "mathjax/tex-mml-chtml.js"
 def chapters(srcdir: Path) -> dict:
     """``{chapter: [notebook paths]}`` for every theory page in ``_toc.yml`` with notebook sections;
     the chapter is the theory page's file name (``01_cnn_basics``)."""
-    toc_file = checks.existing_file(checks.path(srcdir, "srcdir") / "_toc.yml", "table of contents",
-                                    "build from the book's root folder (the one with _toc.yml)")
+    toc_file = checks.existing_file(
+        checks.path(srcdir, "srcdir") / "_toc.yml",
+        "table of contents",
+        "build from the book's root folder (the one with _toc.yml)",
+    )
     try:
         toc = yaml.safe_load(toc_file.read_text())
     except yaml.YAMLError:
         toc = None
     if not isinstance(toc, dict):
-        raise ValueError(checks.file_error(toc_file, "is not a jupyter-book table of contents",
-                                           "restore it with git"))
+        raise ValueError(
+            checks.file_error(
+                toc_file, "is not a jupyter-book table of contents", "restore it with git"
+            )
+        )
     found = {}
 
     def walk(entries):
@@ -89,18 +95,25 @@ def as_png(figure: tuple[str, bytes] | None) -> bytes:
     from PIL import Image, ImageDraw, ImageFont
 
     kinds = ("png", "jpeg")
-    if figure is not None and not (isinstance(figure, tuple) and len(figure) == 2
-                                   and figure[0] in kinds and isinstance(figure[1], bytes)):
-        raise TypeError(f"figure: expected None or ('png' or 'jpeg', bytes), got "
-                        f"{checks.describe(figure)}")
+    if figure is not None and not (
+        isinstance(figure, tuple)
+        and len(figure) == 2
+        and figure[0] in kinds
+        and isinstance(figure[1], bytes)
+    ):
+        raise TypeError(
+            f"figure: expected None or ('png' or 'jpeg', bytes), got {checks.describe(figure)}"
+        )
     if figure is not None and figure[0] == "png":
         return figure[1]
     if figure is not None:
         try:
             image = Image.open(io.BytesIO(figure[1])).convert("RGB")
         except OSError:  # PIL's UnidentifiedImageError, a truncated picture
-            raise ValueError("figure: expected the bytes of a JPEG picture, got unreadable "
-                             f"bytes ({len(figure[1])} of them)") from None
+            raise ValueError(
+                "figure: expected the bytes of a JPEG picture, got unreadable "
+                f"bytes ({len(figure[1])} of them)"
+            ) from None
     else:
         image = Image.new("RGB", (480, 270), "#f2f2f2")
         ImageDraw.Draw(image).text(
@@ -131,9 +144,12 @@ def run_times(entries: dict) -> str:
         return f"{entry.get('profile')} profile" + (f", {cores} cores" if cores else "")
 
     if not isinstance(entries, dict) or not all(
-            isinstance(e, dict) and "framework" in e for e in entries.values()):
-        raise TypeError(f"entries: expected {{notebook path: runner.entry_of(...)}} entries with a "
-                        f"'framework', got {checks.describe(entries)}")
+        isinstance(e, dict) and "framework" in e for e in entries.values()
+    ):
+        raise TypeError(
+            f"entries: expected {{notebook path: runner.entry_of(...)}} entries with a "
+            f"'framework', got {checks.describe(entries)}"
+        )
     ran = [e for e in entries.values() if e.get("seconds") is not None]
     places = {where(e) for e in ran}
     shared = places.pop() if len(places) == 1 and len(ran) == len(entries) else None
@@ -179,7 +195,8 @@ def _front_page(app, config) -> None:
         figure = chapter_figure(notebook, marker) or chapter_figure(notebook)
         if figure is None:
             log.warning(
-                f"[bookext] {torch[0]} shows no picture yet: book/figures/{chapter}.png "
+                f"[companion.book.extension] {torch[0]} shows no picture yet: "
+                f"book/figures/{chapter}.png "
                 "says so until the notebook is executed"
             )
         _write_if_changed(srcdir / "book" / "figures" / f"{chapter}.png", as_png(figure))
@@ -195,7 +212,8 @@ def _check_mathjax(app) -> None:
     static = [Path(app.confdir) / p for p in app.config.html_static_path]
     if not any((folder / app.config.mathjax_path).is_file() for folder in static):
         logging.getLogger(__name__).warning(
-            f"[bookext] {app.config.mathjax_path} is in no static folder: formulas will show "
+            f"[companion.book.extension] {app.config.mathjax_path} is in no static folder: "
+            f"formulas will show "
             "as raw LaTeX (`make assets` installs MathJax from npm into book/_static/mathjax)"
         )
 

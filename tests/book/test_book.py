@@ -6,7 +6,7 @@ import json
 
 import nbformat
 
-from companion import bookcheck, bookext
+from companion.book import extension, layout, pages
 
 LONG_COMMENT = "x = compute(alpha, beta)  # " + "a comment that is far too long to fit " * 2
 LONG_STRING = (
@@ -15,30 +15,30 @@ LONG_STRING = (
 
 
 def test_trailing_comment_moves_above_its_line():
-    fitted = bookcheck.fit_lines("# NBVAL_CHECK_OUTPUT\n" + LONG_COMMENT)
+    fitted = layout.fit_lines("# NBVAL_CHECK_OUTPUT\n" + LONG_COMMENT)
     lines = fitted.splitlines()
     assert lines[0] == "# NBVAL_CHECK_OUTPUT"
     assert lines[-1] == "x = compute(alpha, beta)"
-    assert all(line.startswith("# ") and len(line) <= bookcheck.LINE_LENGTH for line in lines[1:-1])
+    assert all(line.startswith("# ") and len(line) <= layout.LINE_LENGTH for line in lines[1:-1])
     assert ast.dump(ast.parse(fitted)) == ast.dump(ast.parse(LONG_COMMENT))
 
 
 def test_long_string_splits_into_the_same_string():
-    fitted = bookcheck.fit_lines(LONG_STRING)
-    assert max(map(len, fitted.splitlines())) <= bookcheck.LINE_LENGTH
+    fitted = layout.fit_lines(LONG_STRING)
+    assert max(map(len, fitted.splitlines())) <= layout.LINE_LENGTH
     assert ast.dump(ast.parse(fitted)) == ast.dump(ast.parse(LONG_STRING))
 
 
 def test_string_outside_brackets_and_short_lines_stay():
     statement = 'x = "' + "word " * 20 + '"'
-    assert bookcheck.fit_lines(statement) == statement
-    assert bookcheck.fit_lines("y = 1  # short") == "y = 1  # short"
-    assert bookcheck.fit_lines("%pip install -q x  # " + "long " * 20).startswith("# long")
+    assert layout.fit_lines(statement) == statement
+    assert layout.fit_lines("y = 1  # short") == "y = 1  # short"
+    assert layout.fit_lines("%pip install -q x  # " + "long " * 20).startswith("# long")
 
 
 def test_field_of_an_fstring_is_never_split():
     source = 'f(\n    f"{' + "a" * 90 + '} end"\n)'
-    assert bookcheck.fit_lines(source) == source
+    assert layout.fit_lines(source) == source
 
 
 def test_layout_tags_the_colab_cell_and_is_idempotent(tmp_path):
@@ -49,11 +49,11 @@ def test_layout_tags_the_colab_cell_and_is_idempotent(tmp_path):
     ]
     path = tmp_path / "n.ipynb"
     nbformat.write(nb, path)
-    assert bookcheck._layout_main([tmp_path], check=True) == 1
-    assert bookcheck._layout_main([tmp_path], check=False) == 0
+    assert layout._layout_main([tmp_path], check=True) == 1
+    assert layout._layout_main([tmp_path], check=False) == 0
     cells = json.loads(path.read_text())["cells"]
     assert cells[0]["metadata"]["tags"] == ["remove-cell"]
-    assert bookcheck._layout_main([tmp_path], check=True) == 0
+    assert layout._layout_main([tmp_path], check=True) == 0
     nbformat.validate(nbformat.read(path, as_version=4))
 
 
@@ -68,12 +68,12 @@ def test_a_code_cell_over_fifteen_lines_fails_the_layout_unless_hidden(tmp_path,
     ]
     path = tmp_path / "n.ipynb"
     nbformat.write(nb, path)
-    assert bookcheck.long_cells(json.loads(path.read_text())) == [(2, 16)]
-    assert bookcheck._layout_main([tmp_path], check=True) == 1
+    assert layout.long_cells(json.loads(path.read_text())) == [(2, 16)]
+    assert layout._layout_main([tmp_path], check=True) == 1
     assert f"{path}: code cell 2 has 16 lines" in capsys.readouterr().err
     nb.cells.pop(2)
     nbformat.write(nb, path)
-    assert bookcheck._layout_main([tmp_path], check=True) == 0
+    assert layout._layout_main([tmp_path], check=True) == 0
 
 
 def test_chapters_come_from_the_toc(tmp_path):
@@ -82,7 +82,7 @@ def test_chapters_come_from_the_toc(tmp_path):
         "      - file: book/01_x\n        sections:\n          - file: notebooks/torch/01_x\n"
         "          - file: notebooks/tensorflow/01_x\n      - file: book/results\n"
     )
-    assert bookext.chapters(tmp_path) == {
+    assert extension.chapters(tmp_path) == {
         "01_x": ["notebooks/torch/01_x.ipynb", "notebooks/tensorflow/01_x.ipynb"]
     }
 
@@ -91,11 +91,11 @@ def test_run_times_name_the_profile_once_when_shared():
     ran = {"framework": "torch", "seconds": 213.2, "profile": "cpu", "run": {"cores": 2}}
     keras = {"framework": "tensorflow", "seconds": 9.0, "profile": "cpu", "run": {"cores": 2}}
     assert (
-        bookext.run_times({"a": ran, "b": keras})
+        extension.run_times({"a": ran, "b": keras})
         == "PyTorch 3 min 33 s, TensorFlow/Keras 9 s (cpu profile, 2 cores)"
     )
     assert (
-        bookext.run_times({"a": ran, "b": {"framework": "tensorflow", "seconds": None}})
+        extension.run_times({"a": ran, "b": {"framework": "tensorflow", "seconds": None}})
         == "PyTorch 3 min 33 s (cpu profile, 2 cores), TensorFlow/Keras not executed yet"
     )
 
@@ -113,10 +113,10 @@ def test_chapter_figure_follows_the_marker():
             outputs=[nbformat.v4.new_output("display_data", {"image/png": other})],
         ),
     ]
-    assert bookext.chapter_figure(nb) == ("png", b"\x89PNG-first")
-    assert bookext.chapter_figure(nb, "plot_history(") == ("png", b"\x89PNG-second")
-    assert bookext.chapter_figure(nb, "nothing") is None
-    assert bookext.as_png(None).startswith(b"\x89PNG")  # the placeholder
+    assert extension.chapter_figure(nb) == ("png", b"\x89PNG-first")
+    assert extension.chapter_figure(nb, "plot_history(") == ("png", b"\x89PNG-second")
+    assert extension.chapter_figure(nb, "nothing") is None
+    assert extension.as_png(None).startswith(b"\x89PNG")  # the placeholder
 
 
 def test_pages_and_redirects(tmp_path):
@@ -127,23 +127,29 @@ def test_pages_and_redirects(tmp_path):
     (tmp_path / "book" / "intro.html").write_text("<p>hi</p>")
     (tmp_path / "_static").mkdir()
     (tmp_path / "_static" / "x.html").write_text("")
-    assert bookcheck._pages_of(tmp_path) == ["book/intro.html", "index.html"]
-    assert bookcheck._redirect_of(tmp_path / "index.html") == "book/intro.html"
-    assert bookcheck._redirect_of(tmp_path / "book" / "intro.html") is None
+    assert pages._pages_of(tmp_path) == ["book/intro.html", "index.html"]
+    assert pages._redirect_of(tmp_path / "index.html") == "book/intro.html"
+    assert pages._redirect_of(tmp_path / "book" / "intro.html") is None
 
 
 def test_assignment_pages_lose_only_the_colab_button():
     def context():
         buttons = [{"text": name} for name in ("Binder", "JupyterHub", "Colab")]
-        return {"header_buttons": [{"label": "download-buttons", "buttons": [{"text": "Colab"}]},
-                                   {"label": "launch-buttons", "buttons": buttons}]}
+        return {
+            "header_buttons": [
+                {"label": "download-buttons", "buttons": [{"text": "Colab"}]},
+                {"label": "launch-buttons", "buttons": buttons},
+            ]
+        }
 
     page = context()
-    bookext._no_colab_for_assignments(None, "book/assignments/torch/01_cnn_basics", "", page, None)
+    extension._no_colab_for_assignments(
+        None, "book/assignments/torch/01_cnn_basics", "", page, None
+    )
     assert [b["text"] for b in page["header_buttons"][1]["buttons"]] == ["Binder", "JupyterHub"]
     assert page["header_buttons"][0]["buttons"] == [{"text": "Colab"}]
     chapter = context()
-    bookext._no_colab_for_assignments(None, "notebooks/torch/01_cnn_basics", "", chapter, None)
+    extension._no_colab_for_assignments(None, "notebooks/torch/01_cnn_basics", "", chapter, None)
     assert chapter == context()
 
 
@@ -170,7 +176,7 @@ def test_colab_cell_installs_the_release_and_only_the_assets_a_chapter_needs():
     import tomllib
     from pathlib import Path
 
-    from companion import colab
+    from companion.book import colab
 
     pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
     version = tomllib.loads(pyproject.read_text())["project"]["version"]
@@ -178,9 +184,14 @@ def test_colab_cell_installs_the_release_and_only_the_assets_a_chapter_needs():
     basics = colab.setup_cell("notebooks/torch/01_cnn_basics.ipynb")
     assert "assets" not in basics and "fdet" not in basics
     assert _run_colab_cell(basics, {})["calls"] == []  # outside Colab: nothing
-    keras = _run_colab_cell(colab.setup_cell("notebooks/tensorflow/05_visualising_cnns.ipynb"),
-                            {"google.colab": object()})
-    assert keras["calls"][0] == ("pip", f'install -q "companion @ {{COMPANION}}"')
+    keras = _run_colab_cell(
+        colab.setup_cell("notebooks/tensorflow/05_visualising_cnns.ipynb"),
+        {"google.colab": object()},
+    )
+    assert keras["calls"][0] == ("pip", 'install -q "companion @ {COMPANION}"')
     assert keras["scope"]["COMPANION"].endswith(f"how-cnns-see@{colab.RELEASE}")
-    assert keras["calls"][2] == ("!", "python -m companion assets --only torch-weights keras-weights")
+    assert keras["calls"][2] == (
+        "!",
+        "python -m companion assets --only torch-weights keras-weights",
+    )
     assert colab.assets_for("notebooks/torch/05_visualising_cnns.ipynb") == ["torch-weights"]

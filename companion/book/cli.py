@@ -1,0 +1,113 @@
+"""``python -m companion``: set up the offline assets; list, run or check the book's notebooks."""
+
+from __future__ import annotations
+
+import argparse
+
+from .. import FRAMEWORKS, PROFILES, profile
+from .assets import STEPS, install_all
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m companion", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    assets = sub.add_parser("assets", help="install and verify the offline assets")
+    assets.add_argument(
+        "--only",
+        nargs="+",
+        metavar="ASSET",
+        choices=list(STEPS),
+        help="install only these (default: all)",
+    )
+    listing = sub.add_parser("list", help="print the notebooks _toc.yml lists")
+    listing.add_argument("--framework", choices=FRAMEWORKS)
+    run = sub.add_parser("run", help="execute notebooks with papermill and collect their results")
+    run.add_argument(
+        "--profile",
+        choices=list(PROFILES),
+        default=None,
+        help="execution profile (default: $COMPANION_PROFILE or smoke)",
+    )
+    run.add_argument("--framework", choices=FRAMEWORKS)
+    run.add_argument(
+        "--only", help="keep notebooks whose path contains this text, e.g. 01 or torch/05"
+    )
+    run.add_argument("--shard", help="run shard i of n, written i/n")
+    run.add_argument(
+        "--out", default="_build/executed", help="folder for executed copies and results"
+    )
+    run.add_argument(
+        "--build", action="store_true", help="then build the HTML book into _build/html"
+    )
+    run.add_argument(
+        "--inplace",
+        action="store_true",
+        help="copy successful runs over the committed notebooks, rewrite book/results.md",
+    )
+    run.add_argument("--seed", type=int, help="override the notebooks' SEED parameter")
+    check = sub.add_parser(
+        "check", help="re-execute notebooks, compare their metrics with the committed ones"
+    )
+    check.add_argument("--profile", choices=list(PROFILES), default="cpu")
+    check.add_argument("--framework", choices=FRAMEWORKS)
+    check.add_argument(
+        "--only", help="keep notebooks whose path contains this text, e.g. 05 or torch/05"
+    )
+    check.add_argument(
+        "--out", default="_build/check", help="folder for executed copies and results"
+    )
+    check.add_argument("--seed", type=int, help="override the notebooks' SEED parameter")
+    sub.add_parser(
+        "results", help="rewrite book/results.md and the cpu reference from the committed notebooks"
+    )
+    build = sub.add_parser(
+        "build", help="merge sharded results and build the HTML book from executed copies"
+    )
+    build.add_argument(
+        "--out", default="_build/executed", help="folder holding the executed copies"
+    )
+    args = parser.parse_args(argv)
+
+    if args.command == "assets":
+        return 0 if install_all(args.only) else 1
+    from pathlib import Path
+
+    from .runner import (
+        build_book,
+        check as check_notebooks,
+        merge_results,
+        notebooks_in_toc,
+        run as run_notebooks,
+        select,
+        write_committed_results,
+    )
+
+    if args.command == "build":
+        out = Path(args.out).resolve()
+        if any(out.glob("results-*.json")):
+            merge_results(out)
+        print(f"book: {build_book(Path('.').resolve(), out, Path('.').resolve())}")
+        return 0
+    if args.command == "results":
+        write_committed_results(Path(".").resolve())
+        print("rewrote book/results.md and companion/data/reference_cpu.json")
+        return 0
+    if args.command == "check":
+        return check_notebooks(".", args.profile, args.framework, args.only, args.out, args.seed)
+    if args.command == "list":
+        print("\n".join(select(notebooks_in_toc("."), args.framework)))
+        return 0
+    try:
+        return run_notebooks(
+            ".",
+            profile(args.profile).name,
+            args.framework,
+            args.only,
+            args.shard,
+            args.out,
+            args.build,
+            args.inplace,
+            args.seed,
+        )
+    except ValueError as err:
+        parser.error(str(err))

@@ -1,0 +1,69 @@
+"""How a classifier is trained, framework-free: the optimizer, its step schedule and step
+validation, which both editions' ``fit`` read (``companion.torch.training``,
+``companion.tf.training``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import checks
+
+
+@dataclass(frozen=True)
+class TrainerSpec:
+    """How ``fit`` trains: optimizer, step learning-rate schedule, step validation and its start.
+
+    The learning rate of epoch ``e`` (from 0) is ``lr * gamma ** (e // step_size)``, torch's
+    ``StepLR``.
+    ``validate_every`` > 0 validates every that many steps once ``epoch >= min_epoch``; validation
+    also
+    runs at every epoch end, and only validations from ``min_epoch`` on compete for the best
+    weights.
+    """
+
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.0
+    step_size: int = 0
+    gamma: float = 1.0
+    validate_every: int = 0
+    min_epoch: int = 0
+
+    def __post_init__(self):
+        if not isinstance(self.optimizer, str) or self.optimizer not in ("adam", "sgd"):
+            raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
+        for key in ("lr", "momentum", "gamma"):
+            checks.number(getattr(self, key), f"TrainerSpec.{key}")
+        for key in ("step_size", "validate_every", "min_epoch"):
+            checks.integer(getattr(self, key), f"TrainerSpec.{key}")
+        if self.lr <= 0 or self.step_size < 0 or self.validate_every < 0 or self.min_epoch < 0:
+            raise ValueError(
+                f"lr must be > 0 and step_size, validate_every, min_epoch >= 0, got {self}"
+            )
+
+    def lr_at(self, epoch: int) -> float:
+        """Learning rate of epoch ``epoch`` (0-based)."""
+        return self.lr * self.gamma ** (epoch // self.step_size) if self.step_size else self.lr
+
+
+def classifier_trainer(
+    lr: float = 5e-5, decay_every: int = 2, validate_every: int = 10, min_epoch: int = 1
+) -> TrainerSpec:
+    """The article's classifier-only trainer: Adam, learning rate cut by 15 % every ``decay_every``
+    epochs."""
+    return TrainerSpec(
+        "adam",
+        lr,
+        step_size=decay_every,
+        gamma=0.85,
+        validate_every=validate_every,
+        min_epoch=min_epoch,
+    )
+
+
+def sgd_trainer(
+    lr: float = 1e-3, momentum: float = 0.9, step_size: int = 7, gamma: float = 0.1
+) -> TrainerSpec:
+    """The article's second trainer: SGD with momentum and StepLR, a validation phase after every
+    epoch."""
+    return TrainerSpec("sgd", lr, momentum=momentum, step_size=step_size, gamma=gamma)
