@@ -544,6 +544,23 @@ def extract_features(model: keras.Model, images, batch_size: int = 512) -> np.nd
     )
 
 
+def _epoch_batches(x, y, epochs: int, batch_size: int, seed: int) -> tf.data.Dataset:
+    """``epochs`` passes over ``(x, y)`` in batches, one after the other: each pass follows a
+    permutation drawn from ``np.random.default_rng(seed)`` (one per epoch, in order), its last
+    batch may be smaller, and no batch straddles two passes. ``fit`` reads one pass an epoch
+    (``steps_per_epoch``)."""
+    rng = np.random.default_rng(seed)
+    orders = np.array([rng.permutation(len(x)) for _ in range(epochs)], np.int64)
+    orders = orders.reshape(epochs, len(x))
+    x, y = tf.constant(x), tf.constant(y)
+    return (
+        tf.data.Dataset.from_tensor_slices(orders)
+        .flat_map(lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch_size))
+        .map(lambda idx: (tf.gather(x, idx), tf.gather(y, idx)))
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
 def train_linear(
     fc: keras.layers.Dense,
     features,
@@ -562,6 +579,8 @@ def train_linear(
     still takes the raw features: W' = W / s, b' = b - m W'.
     """
     checks.instance(fc, keras.layers.Dense, "fc", "a Keras Dense layer")
+    checks.integer(epochs, "epochs", 0)
+    checks.integer(batch_size, "batch_size", 1)
     features = checks.array(
         features, "features", 2, "N x D features", dtype=np.float32, finite=True
     )
@@ -575,25 +594,20 @@ def train_linear(
     x = ((x - mean) / std).astype(np.float32)
     if not fc.built:
         fc.build((None, x.shape[1]))
-    optimizer = keras.optimizers.Adam(lr, weight_decay=weight_decay or None)
-    optimizer.build(fc.trainable_variables)
-
-    @tf.function
-    def step(xb, yb):
-        with tf.GradientTape() as tape:
-            loss = cross_entropy(fc(xb), yb)
-        optimizer.apply_gradients(
-            zip(tape.gradient(loss, fc.trainable_variables), fc.trainable_variables)
-        )
-        return loss
-
-    rng, losses = np.random.default_rng(seed), []
-    for _ in range(epochs):
-        order, total = rng.permutation(len(x)), 0.0
-        for i in range(0, len(x), batch_size):
-            idx = order[i : i + batch_size]
-            total += float(step(tf.constant(x[idx]), tf.constant(y[idx]))) * len(idx)
-        losses.append(total / len(x))
+    model = keras.Sequential([keras.Input((x.shape[1],)), fc], name="linear")
+    model.compile(
+        optimizer=keras.optimizers.Adam(lr, weight_decay=weight_decay or None),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=False,  # the graph the hand-written step ran before (no XLA)
+    )
+    history = model.fit(
+        _epoch_batches(x, y, epochs, batch_size, seed),
+        epochs=epochs,
+        steps_per_epoch=math.ceil(len(x) / batch_size),
+        shuffle=False,
+        verbose=0,
+    )
+    losses = [float(v) for v in history.history.get("loss", [])]
     if standardize:
         kernel = fc.kernel.numpy() / std[:, None]
         fc.kernel.assign(kernel)
