@@ -246,3 +246,28 @@ def names(x, name: str = "names") -> list[str]:
 
 
 CHECKPOINT_FIX = "delete it and re-run the training that writes it (fit(..., checkpoint=...))"
+
+
+def image_batch(x, name: str = "images") -> object:
+    """An N x H x W x C batch of pictures for a model (an array or tensor with at least one
+    example), returned as it is: what CAM and layer activations take in both editions."""
+    return batch(x, name, 4, "an N x H x W x C batch")
+
+
+def layer_kinds(kind, example: str) -> tuple:
+    """``kind`` (a layer class, or a non-empty tuple of them) as a tuple; ``example`` names one
+    class of the framework for the message."""
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not kinds or not all(isinstance(k, type) for k in kinds):
+        raise TypeError(f"kind: expected a layer class such as {example}, got {describe(kind)}")
+    return kinds
+
+
+def known_layers(wanted, layers: dict) -> dict:
+    """The entries of ``layers`` (name -> layer) called ``wanted`` (a list of names); an unknown
+    name is an error that lists the valid ones."""
+    wanted = names(wanted)
+    unknown = [n for n in wanted if n not in layers]
+    if unknown:
+        raise ValueError(f"unknown layer(s) {unknown}; valid names: {', '.join(layers)}")
+    return {n: layers[n] for n in wanted}

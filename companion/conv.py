@@ -111,3 +111,38 @@ def shift_change(image, kernel, shift: int = 1, size: int = 2) -> dict:
         return float(np.abs(a - b).mean() / max(np.abs(a).mean(), 1e-12))
 
     return {"conv": change(*conv), "pooled": change(*pooled)}
+
+
+# --- Chapter 1's networks: the checks of both editions' companion.<edition>.models -------------
+def check_stacked_linear(n_in: int, n_hidden: int, n_out: int) -> None:
+    """Sizes of ``stacked_linear``: three integers >= 1."""
+    for value, name in ((n_in, "n_in"), (n_hidden, "n_hidden"), (n_out, "n_out")):
+        integer(value, name, 1)
+
+
+def two_linear(layers) -> list:
+    """The two layers of ``stacked_linear(..., relu=False)``; ``layers`` is ``None`` for a model
+    that is not a sequence of layers."""
+    if layers is None or len(layers) != 2:
+        raise ValueError(
+            "expected stacked_linear(..., relu=False): two linear layers and nothing between"
+        )
+    return list(layers)
+
+
+def check_small_cnn(n_classes: int, in_channels: int, widths) -> tuple:
+    """Arguments of ``small_cnn``: at least 2 classes, 1 input channel or more, and one to four
+    block widths (28 pixels are halved by each block); the widths come back as a tuple."""
+    few = isinstance(widths, (str, int)) or not len(widths)
+    if integer(n_classes, "n_classes") < 2 or few:
+        raise ValueError(
+            f"expected n_classes >= 2 and at least one width, got {n_classes} and {widths}"
+        )
+    integer(in_channels, "in_channels", 1)
+    for width in widths:
+        integer(width, "widths", 1)
+    if len(widths) > 4:
+        raise ValueError(
+            f"widths: expected at most 4 blocks (28 px halved each time), got {len(widths)}"
+        )
+    return tuple(widths)

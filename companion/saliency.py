@@ -181,3 +181,82 @@ def gradient_magnitude(gradients) -> np.ndarray:
         gradients, "gradients", 4, "N x H x W x C gradients", dtype=np.float32, finite=True
     )
     return np.abs(g).max(axis=-1)
+
+
+# --- the checks of both editions' CAM methods and shapes_net (companion.<edition>.cam) ---------
+def check_preprocess(preprocess):
+    """``preprocess`` if it is callable: the function that turns the images into model input."""
+    if not callable(preprocess):
+        raise TypeError(
+            f"preprocess: expected a function of the images, got {checks.describe(preprocess)}"
+        )
+    return preprocess
+
+
+def check_cam_layer(layer: str, shape, layout: str, suggest) -> None:
+    """A CAM needs maps: a layer with 4-D outputs (``layout``, such as ``N x C x h x w``);
+    ``suggest()`` names the model's convolutional layers (called only to say what would do)."""
+    if len(shape) != 4:
+        raise ValueError(
+            f"layer {layer!r} gives outputs of shape {tuple(shape)}: "
+            f"expected a convolutional layer with {layout} maps, e.g. {', '.join(suggest()[-6:])}"
+        )
+
+
+def cam_classifier(linear: list, kind: str):
+    """The last of the model's linear layers ``linear`` (a ``kind``, Linear or Dense): CAM weighs
+    the channels by its weights."""
+    if not linear:
+        raise ValueError(
+            f"CAM needs a model that ends in global average pooling and a {kind} layer"
+        )
+    return linear[-1]
+
+
+def check_cam_channels(layer: str, channels: int, classifier_inputs: int) -> None:
+    """CAM's layer feeds the pooling: its channels are the classifier's inputs."""
+    if classifier_inputs != channels:
+        raise ValueError(
+            f"layer {layer!r} has {channels} channels but the classifier "
+            f"takes {classifier_inputs}: CAM needs the layer right before pooling"
+        )
+
+
+def filter_request(layer: str, filters, size: int, steps: int, jitter: int) -> list[int]:
+    """The arguments of ``filter_pattern``: a layer name and at least one filter index (as a list
+    of ints); pictures of at least 8 pixels, no negative step count or jitter."""
+    filters = [checks.integer(f, "filters") for f in np.atleast_1d(filters).tolist()]
+    if not filters:
+        raise ValueError("filters: expected at least one filter index")
+    checks.integer(size, "size", 8)
+    checks.integer(steps, "steps", 0)
+    checks.integer(jitter, "jitter", 0)
+    checks.text(layer, "layer")
+    return filters
+
+
+def check_filters(layer: str, filters: list[int], channels: int) -> None:
+    """Filter indices in ``[0, channels)``, the layer's output channels."""
+    if min(filters) < 0 or max(filters) >= channels:
+        raise ValueError(f"layer {layer!r} has {channels} filters, got indices {filters}")
+
+
+#: the layers of ``shapes_net`` in both editions: (name, output channels as a multiple of
+#: ``width``, max-pool after it)
+SHAPES_NET_BLOCKS = (("1", 1, True), ("2", 2, True), ("3", 4, False), ("4", 4, False))
+
+
+def check_shapes_net(n_classes: int, width: int) -> None:
+    """Arguments of ``shapes_net``: at least 2 classes and a width of 1 or more."""
+    if checks.integer(n_classes, "n_classes") < 2 or checks.integer(width, "width") < 1:
+        raise ValueError(f"need n_classes >= 2 and width >= 1, got {n_classes}, {width}")
+
+
+def check_reinitialisable(fixed: list, what: str) -> None:
+    """``randomise`` re-initialises layers with weights: ``fixed`` names those without ``what``
+    (parameters, weights) to re-initialise."""
+    if fixed:
+        raise ValueError(
+            f"layers {fixed} have no {what} to re-initialise: expected layers with "
+            "weights (conv, bn, fc)"
+        )

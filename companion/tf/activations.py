@@ -12,23 +12,14 @@ from .training import to_float
 def layer_names(model: keras.Model, kind: type | tuple = keras.layers.Conv2D) -> list[str]:
     """Names of the layers of type ``kind``, in forward order."""
     checks.instance(model, keras.Model, "model", "a keras.Model")
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    if not kinds or not all(isinstance(k, type) for k in kinds):
-        raise TypeError(
-            f"kind: expected a layer class such as keras.layers.Conv2D, got {checks.describe(kind)}"
-        )
-    return [layer.name for layer in model.layers if isinstance(layer, kind)]
+    kinds = checks.layer_kinds(kind, "keras.layers.Conv2D")
+    return [layer.name for layer in model.layers if isinstance(layer, kinds)]
 
 
 def check_layers(model: keras.Model, names) -> dict:
     """The layers called ``names``; an unknown name is an error that lists the valid ones."""
     checks.instance(model, keras.Model, "model", "a keras.Model")
-    names = checks.names(names)
-    layers = {layer.name: layer for layer in model.layers}
-    unknown = [n for n in names if n not in layers]
-    if unknown:
-        raise ValueError(f"unknown layer(s) {unknown}; valid names: {', '.join(layers)}")
-    return {n: layers[n] for n in names}
+    return checks.known_layers(names, {layer.name: layer for layer in model.layers})
 
 
 def layer_activations(
@@ -37,7 +28,7 @@ def layer_activations(
     """Outputs of the named layers (default: every Conv2D) for uint8 NHWC images, as float32
     NHWC."""
     names = checks.names(names) if names is not None else layer_names(model)
-    checks.batch(images, "images", 4, "an N x H x W x C batch")
+    checks.image_batch(images)
     layers = check_layers(model, names)
     probe = keras.Model(model.inputs, [layers[n].output for n in names])
     outputs = probe(preprocess(images), training=False)

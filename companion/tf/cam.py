@@ -33,12 +33,12 @@ def _functional(model: keras.Model) -> keras.Model:
 
 def _check_maps(model, layer: str, output) -> None:
     """A CAM needs maps: N x h x w x C outputs, which convolutional layers give."""
-    if len(output.shape) != 4:
-        conv = ", ".join(layer_names(model, (keras.layers.Conv2D, keras.layers.ReLU))[-6:])
-        raise ValueError(
-            f"layer {layer!r} gives outputs of shape {tuple(output.shape)}: "
-            f"expected a convolutional layer with N x h x w x C maps, e.g. {conv}"
-        )
+    saliency.check_cam_layer(
+        layer,
+        output.shape,
+        "N x h x w x C",
+        lambda: layer_names(model, (keras.layers.Conv2D, keras.layers.ReLU)),
+    )
 
 
 class BaseCAM:
@@ -52,10 +52,7 @@ class BaseCAM:
         self.model, self.layer, self.preprocess = model, checks.text(layer, "layer"), preprocess
         output = check_layers(model, [layer])[layer].output
         _check_maps(model, layer, output)
-        if not callable(preprocess):
-            raise TypeError(
-                f"preprocess: expected a function of the images, got {checks.describe(preprocess)}"
-            )
+        saliency.check_preprocess(preprocess)
         self.probe = keras.Model(model.inputs[0], [output, model.outputs[0]])
 
     def channel_weights(self, activations, gradients, classes) -> tf.Tensor:
@@ -64,7 +61,7 @@ class BaseCAM:
 
     def __call__(self, images: np.ndarray, classes=None) -> np.ndarray:
         """Maps (float32 N x h x w) for the top class, one class for all, or one class per image."""
-        checks.batch(images, "images", 4, "an N x H x W x C batch")
+        checks.image_batch(images)
         x = tf.convert_to_tensor(self.preprocess(images))
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(x)  # records the graph even where the model's weights are frozen
@@ -85,20 +82,13 @@ class CAM(BaseCAM):
 
     def __init__(self, model, layer, preprocess=to_float):
         super().__init__(model, layer, preprocess)
-        dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-        if not dense:
-            raise ValueError(
-                "CAM needs a model that ends in global average pooling and a Dense layer"
-            )
-        self.classifier = dense[-1]
+        self.classifier = saliency.cam_classifier(
+            [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)], "Dense"
+        )
 
     def channel_weights(self, activations, gradients, classes):
         kernel = self.classifier.kernel
-        if kernel.shape[0] != activations.shape[-1]:
-            raise ValueError(
-                f"layer {self.layer!r} has {activations.shape[-1]} channels but the classifier "
-                f"takes {kernel.shape[0]}: CAM needs the layer right before pooling"
-            )
+        saliency.check_cam_channels(self.layer, activations.shape[-1], kernel.shape[0])
         return tf.gather(tf.transpose(kernel), classes)
 
 
@@ -161,7 +151,7 @@ def guided_backprop(model, images, classes=None, preprocess=to_float) -> np.ndar
     own derivative then masks it by its forward input ((0, inf) for ReLU, (0, 6) for ReLU6).
     """
     checks.instance(model, keras.Model, "model", "a keras.Model")
-    checks.batch(images, "images", 4, "an N x H x W x C batch")
+    checks.image_batch(images)
     guided = _guided_copy(model)
     x = tf.convert_to_tensor(preprocess(images))
     with tf.GradientTape(watch_accessed_variables=False) as tape:
@@ -203,13 +193,8 @@ def filter_pattern(
     one input size only takes pictures of that size. The random numbers come from numpy, as in
     torch.
     """
-    filters = [checks.integer(f, "filters") for f in np.atleast_1d(filters).tolist()]
-    if not filters:
-        raise ValueError("filters: expected at least one filter index")
-    checks.integer(size, "size", 8)
-    checks.integer(steps, "steps", 0)
-    checks.integer(jitter, "jitter", 0)
-    output = check_layers(model, [checks.text(layer, "layer")])[layer].output
+    filters = saliency.filter_request(layer, filters, size, steps, jitter)
+    output = check_layers(model, [layer])[layer].output
     _check_maps(model, layer, output)
     trunk = keras.Model(model.inputs[0], output)
     expected = tuple(trunk.inputs[0].shape[1:3])
@@ -218,8 +203,7 @@ def filter_pattern(
             f"this model takes {expected[0]} x {expected[1]} pictures, got size={size}"
         )
     channels = trunk.output.shape[-1]
-    if min(filters) < 0 or max(filters) >= channels:
-        raise ValueError(f"layer {layer!r} has {channels} filters, got indices {filters}")
+    saliency.check_filters(layer, filters, channels)
     rng = np.random.default_rng(seed)
     x = tf.constant(
         0.5 + 0.05 * rng.standard_normal((len(filters), size, size, 3)).astype(np.float32)

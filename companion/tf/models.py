@@ -7,16 +7,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .. import checks
-from ..conv import check_conv
+from ..conv import check_conv, check_small_cnn, check_stacked_linear, two_linear
 
 
 def stacked_linear(
     n_in: int, n_hidden: int, n_out: int, relu: bool = False, seed: int = 0
 ) -> keras.Sequential:
     """Two linear (Dense) layers, with a ReLU between them only if ``relu``."""
-    for value, name in ((n_in, "n_in"), (n_hidden, "n_hidden"), (n_out, "n_out")):
-        checks.integer(value, name, 1)
+    check_stacked_linear(n_in, n_hidden, n_out)
     keras.utils.set_random_seed(seed)
     middle = [keras.layers.ReLU(name="relu")] if relu else []
     return keras.Sequential(
@@ -32,12 +30,9 @@ def stacked_linear(
 def as_one_linear(model: keras.Sequential) -> tuple[np.ndarray, np.ndarray]:
     """Kernel W (n_in x n_out) and bias b with ``x @ W + b`` equal to the two linear layers'
     output."""
-    if not isinstance(model, keras.Sequential) or len(model.layers) != 2:
-        raise ValueError(
-            "expected stacked_linear(..., relu=False): two linear layers and nothing between"
-        )
+    layers = two_linear(model.layers if isinstance(model, keras.Sequential) else None)
     (w1, b1), (w2, b2) = (
-        [np.asarray(v, dtype=np.float64) for v in layer.get_weights()] for layer in model.layers
+        [np.asarray(v, dtype=np.float64) for v in layer.get_weights()] for layer in layers
     )
     return w1 @ w2, b1 @ w2 + b2
 
@@ -56,18 +51,7 @@ def small_cnn(
     run
     stay close to their initial values and the model misclassifies in inference mode.
     """
-    few = isinstance(widths, (str, int)) or not len(widths)
-    if checks.integer(n_classes, "n_classes") < 2 or few:
-        raise ValueError(
-            f"expected n_classes >= 2 and at least one width, got {n_classes} and {widths}"
-        )
-    checks.integer(in_channels, "in_channels", 1)
-    for width in widths:
-        checks.integer(width, "widths", 1)
-    if len(widths) > 4:
-        raise ValueError(
-            f"widths: expected at most 4 blocks (28 px halved each time), got {len(widths)}"
-        )
+    widths = check_small_cnn(n_classes, in_channels, widths)
     keras.utils.set_random_seed(seed)
     layers = [keras.Input((28, 28, in_channels))]
     for i, width in enumerate(widths, 1):

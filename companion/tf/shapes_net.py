@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import keras
 
-from .. import checks
+from .. import saliency
 from .activations import check_layers
 
-# : the layers of ``shapes_net``: (name, output channels as a multiple of ``width``, max-pool after
-# it)
-BLOCKS = (("1", 1, True), ("2", 2, True), ("3", 4, False), ("4", 4, False))
+BLOCKS = saliency.SHAPES_NET_BLOCKS  # the layers of ``shapes_net``, as in the other edition
 
 
 def shapes_net(n_classes: int = 4, width: int = 16) -> keras.Model:
@@ -20,8 +18,7 @@ def shapes_net(n_classes: int = 4, width: int = 16) -> keras.Model:
     edition, and so are BatchNorm's epsilon and momentum; ``relu4`` feeds the pooling, so it is the
     layer for CAM. A 64-pixel picture gives 16 x 16 maps there.
     """
-    if checks.integer(n_classes, "n_classes") < 2 or checks.integer(width, "width") < 1:
-        raise ValueError(f"need n_classes >= 2 and width >= 1, got {n_classes}, {width}")
+    saliency.check_shapes_net(n_classes, width)
     inputs = keras.Input((None, None, 3))
     x = inputs
     for name, factor, pool in BLOCKS:
@@ -39,12 +36,9 @@ def shapes_net(n_classes: int = 4, width: int = 16) -> keras.Model:
 def randomise(model: keras.Model, names, seed: int = 0) -> keras.Model:
     """Re-initialise, in place, the weights of the named layers (the cascading sanity check)."""
     layers = check_layers(model, names)
-    fixed = [n for n, layer in layers.items() if not layer.weights]
-    if fixed:
-        raise ValueError(
-            f"layers {fixed} have no weights to re-initialise: expected layers with "
-            "weights (conv, bn, fc)"
-        )
+    saliency.check_reinitialisable(
+        [n for n, layer in layers.items() if not layer.weights], "weights"
+    )
     keras.utils.set_random_seed(seed)
     for layer in layers.values():
         fresh = layer.__class__.from_config(layer.get_config())

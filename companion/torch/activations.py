@@ -12,25 +12,14 @@ from .training import to_float
 def layer_names(model: torch.nn.Module, kind: type | tuple = torch.nn.Conv2d) -> list[str]:
     """Names (as in ``named_modules``) of the layers of type ``kind``, in forward order."""
     checks.instance(model, torch.nn.Module, "model", "a torch.nn.Module")
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    if not kinds or not all(isinstance(k, type) for k in kinds):
-        raise TypeError(
-            f"kind: expected a layer class such as torch.nn.Conv2d, got {checks.describe(kind)}"
-        )
-    return [name for name, module in model.named_modules() if isinstance(module, kind)]
+    kinds = checks.layer_kinds(kind, "torch.nn.Conv2d")
+    return [name for name, module in model.named_modules() if isinstance(module, kinds)]
 
 
 def check_layers(model: torch.nn.Module, names) -> dict:
     """The modules called ``names``; an unknown name is an error that lists the valid ones."""
     checks.instance(model, torch.nn.Module, "model", "a torch.nn.Module")
-    names = checks.names(names)
-    modules = dict(model.named_modules())
-    unknown = [n for n in names if n not in modules or n == ""]
-    if unknown:
-        raise ValueError(
-            f"unknown layer(s) {unknown}; valid names: {', '.join(n for n in modules if n)}"
-        )
-    return {n: modules[n] for n in names}
+    return checks.known_layers(names, {n: m for n, m in model.named_modules() if n})
 
 
 @torch.no_grad()
@@ -42,7 +31,7 @@ def layer_activations(
     The hooks are removed afterwards, whatever happens: the model is left as it was.
     """
     names = checks.names(names) if names is not None else layer_names(model)
-    checks.batch(images, "images", 4, "an N x H x W x C batch")
+    checks.image_batch(images)
     outputs, handles = {}, []
     for name, module in check_layers(model, names).items():
         handles.append(

@@ -46,12 +46,12 @@ def _score(logits: torch.Tensor, classes) -> tuple[torch.Tensor, torch.Tensor]:
 
 def _check_maps(model, layer: str, activations) -> None:
     """A CAM needs maps: N x C x h x w outputs, which convolutional layers give."""
-    if activations.ndim != 4:
-        conv = ", ".join(layer_names(model, (torch.nn.Conv2d, torch.nn.ReLU, torch.nn.ReLU6))[-6:])
-        raise ValueError(
-            f"layer {layer!r} gives outputs of shape {tuple(activations.shape)}: "
-            f"expected a convolutional layer with N x C x h x w maps, e.g. {conv}"
-        )
+    saliency.check_cam_layer(
+        layer,
+        activations.shape,
+        "N x C x h x w",
+        lambda: layer_names(model, (torch.nn.Conv2d, torch.nn.ReLU, torch.nn.ReLU6)),
+    )
 
 
 class BaseCAM:
@@ -65,10 +65,7 @@ class BaseCAM:
         checks.text(layer, "layer")
         self.model, self.layer, self.preprocess = model, layer, preprocess
         self.module = check_layers(model, [layer])[layer]
-        if not callable(preprocess):
-            raise TypeError(
-                f"preprocess: expected a function of the images, got {checks.describe(preprocess)}"
-            )
+        saliency.check_preprocess(preprocess)
 
     def channel_weights(self, activations, gradients, classes) -> torch.Tensor:
         """N x K weights of the K channels of ``activations`` (N x K x h x w)."""
@@ -76,7 +73,7 @@ class BaseCAM:
 
     def __call__(self, images: np.ndarray, classes=None) -> np.ndarray:
         """Maps (float32 N x h x w) for the top class, one class for all, or one class per image."""
-        checks.batch(images, "images", 4, "an N x H x W x C batch")
+        checks.image_batch(images)
         store = {}
         handle = self.module.register_forward_hook(lambda _m, _i, out: store.__setitem__("a", out))
         try:
@@ -107,19 +104,12 @@ class CAM(BaseCAM):
 
     def __init__(self, model, layer, preprocess=to_float):
         super().__init__(model, layer, preprocess)
-        linear = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
-        if not linear:
-            raise ValueError(
-                "CAM needs a model that ends in global average pooling and a Linear layer"
-            )
-        self.classifier = linear[-1]
+        self.classifier = saliency.cam_classifier(
+            [m for m in model.modules() if isinstance(m, torch.nn.Linear)], "Linear"
+        )
 
     def channel_weights(self, activations, gradients, classes):
-        if self.classifier.in_features != activations.shape[1]:
-            raise ValueError(
-                f"layer {self.layer!r} has {activations.shape[1]} channels but the classifier "
-                f"takes {self.classifier.in_features}: CAM needs the layer right before pooling"
-            )
+        saliency.check_cam_channels(self.layer, activations.shape[1], self.classifier.in_features)
         return self.classifier.weight.detach()[classes]
 
 
@@ -164,7 +154,7 @@ def guided_backprop(model, images, classes=None, preprocess=to_float) -> np.ndar
     ReLU6).
     """
     checks.instance(model, torch.nn.Module, "model", "a torch.nn.Module")
-    checks.batch(images, "images", 4, "an N x H x W x C batch")
+    checks.image_batch(images)
     handles = [
         m.register_forward_hook(lambda _m, _i, out: _PositiveGradient.apply(out))
         for m in model.modules()
@@ -236,20 +226,14 @@ def filter_pattern(
     only up to ``layer`` (a forward hook stops it there); ``mean``/``std`` are the
     model's input normalisation. The random numbers come from numpy, as in the TF edition.
     """
-    filters = [checks.integer(f, "filters") for f in np.atleast_1d(filters).tolist()]
-    if not filters:
-        raise ValueError("filters: expected at least one filter index")
-    checks.integer(size, "size", 8)
-    checks.integer(steps, "steps", 0)
-    checks.integer(jitter, "jitter", 0)
-    module = check_layers(model, [checks.text(layer, "layer")])[layer]
+    filters = saliency.filter_request(layer, filters, size, steps, jitter)
+    module = check_layers(model, [layer])[layer]
     with _eval_mode(model):
         with torch.no_grad():
             probe = _run_until(model, module, torch.zeros(1, 3, size, size))
             _check_maps(model, layer, probe)
             channels = probe.shape[1]
-        if min(filters) < 0 or max(filters) >= channels:
-            raise ValueError(f"layer {layer!r} has {channels} filters, got indices {filters}")
+        saliency.check_filters(layer, filters, channels)
         rng = np.random.default_rng(seed)
         start = 0.5 + 0.05 * rng.standard_normal((len(filters), size, size, 3)).astype(np.float32)
         x = torch.from_numpy(start).permute(0, 3, 1, 2).contiguous()

@@ -9,16 +9,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import checks
-from ..conv import check_conv
+from ..conv import check_conv, check_small_cnn, check_stacked_linear, two_linear
 
 
 def stacked_linear(
     n_in: int, n_hidden: int, n_out: int, relu: bool = False, seed: int = 0
 ) -> nn.Sequential:
     """Two linear layers, with a ReLU between them only if ``relu``."""
-    for value, name in ((n_in, "n_in"), (n_hidden, "n_hidden"), (n_out, "n_out")):
-        checks.integer(value, name, 1)
+    check_stacked_linear(n_in, n_hidden, n_out)
     torch.manual_seed(seed)
     middle = [("relu", nn.ReLU())] if relu else []
     return nn.Sequential(
@@ -31,12 +29,9 @@ def stacked_linear(
 def as_one_linear(model: nn.Sequential) -> tuple[np.ndarray, np.ndarray]:
     """Kernel W (n_in x n_out) and bias b with ``x @ W + b`` equal to the two linear layers'
     output."""
-    if not isinstance(model, nn.Sequential) or len(model) != 2:
-        raise ValueError(
-            "expected stacked_linear(..., relu=False): two linear layers and nothing between"
-        )
-    fc1, fc2 = (m.weight.detach().double().numpy() for m in model)
-    b1, b2 = (m.bias.detach().double().numpy() for m in model)
+    layers = two_linear(list(model) if isinstance(model, nn.Sequential) else None)
+    fc1, fc2 = (m.weight.detach().double().numpy() for m in layers)
+    b1, b2 = (m.bias.detach().double().numpy() for m in layers)
     return (fc2 @ fc1).T, fc2 @ b1 + b2
 
 
@@ -50,18 +45,7 @@ def small_cnn(
     edition.
     For 28 x 28 inputs the three pools leave 3 x 3 maps.
     """
-    few = isinstance(widths, (str, int)) or not len(widths)
-    if checks.integer(n_classes, "n_classes") < 2 or few:
-        raise ValueError(
-            f"expected n_classes >= 2 and at least one width, got {n_classes} and {widths}"
-        )
-    checks.integer(in_channels, "in_channels", 1)
-    for width in widths:
-        checks.integer(width, "widths", 1)
-    if len(widths) > 4:
-        raise ValueError(
-            f"widths: expected at most 4 blocks (28 px halved each time), got {len(widths)}"
-        )
+    widths = check_small_cnn(n_classes, in_channels, widths)
     torch.manual_seed(seed)
     layers, channels = [], in_channels
     for i, width in enumerate(widths, 1):

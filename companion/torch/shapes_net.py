@@ -8,12 +8,10 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from .. import checks
+from .. import saliency
 from .activations import check_layers
 
-# : the layers of ``shapes_net``: (name, output channels as a multiple of ``width``, max-pool after
-# it)
-BLOCKS = (("1", 1, True), ("2", 2, True), ("3", 4, False), ("4", 4, False))
+BLOCKS = saliency.SHAPES_NET_BLOCKS  # the layers of ``shapes_net``, as in the other edition
 
 
 def shapes_net(n_classes: int = 4, width: int = 16) -> nn.Sequential:
@@ -23,8 +21,7 @@ def shapes_net(n_classes: int = 4, width: int = 16) -> nn.Sequential:
     edition; ``relu4`` feeds the pooling, so it is the layer for CAM. A 64-pixel picture gives
     16 x 16 maps there.
     """
-    if checks.integer(n_classes, "n_classes") < 2 or checks.integer(width, "width") < 1:
-        raise ValueError(f"need n_classes >= 2 and width >= 1, got {n_classes}, {width}")
+    saliency.check_shapes_net(n_classes, width)
     layers, channels = OrderedDict(), 3
     for name, factor, pool in BLOCKS:
         layers[f"conv{name}"] = nn.Conv2d(channels, factor * width, 3, padding=1, bias=False)
@@ -43,12 +40,9 @@ def randomise(model: nn.Module, names, seed: int = 0) -> nn.Module:
     """Re-initialise, in place, the parameters of the named layers (the cascading sanity check)."""
     torch.manual_seed(seed)
     layers = check_layers(model, names)
-    fixed = [n for n, m in layers.items() if not hasattr(m, "reset_parameters")]
-    if fixed:
-        raise ValueError(
-            f"layers {fixed} have no parameters to re-initialise: expected layers "
-            "with weights (conv, bn, fc)"
-        )
+    saliency.check_reinitialisable(
+        [n for n, m in layers.items() if not hasattr(m, "reset_parameters")], "parameters"
+    )
     for module in layers.values():
         module.reset_parameters()
     return model
