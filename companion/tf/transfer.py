@@ -70,12 +70,6 @@ def _densenet(model) -> keras.Model:
     return model_with_layers(model, {"conv1_conv"}, "a Keras DenseNet (densenet(121))")
 
 
-def trainable_params(model: keras.Model) -> int:
-    """Number of parameters that training updates."""
-    checks.instance(model, keras.layers.Layer, "model", "a keras.Model")
-    return int(sum(np.prod(w.shape) for w in model.trainable_weights))
-
-
 def block_index(layer_name: str) -> int:
     """torchvision's ``features`` block (0..18) that a Keras MobileNetV2 layer belongs to."""
     checks.text(layer_name, "layer_name")
@@ -118,7 +112,7 @@ def set_level(
         if freeze_batchnorm and isinstance(layer, keras.layers.BatchNormalization):
             layer.trainable = False
     model.get_layer("head").trainable = level >= 2
-    return trainable_params(model)
+    return count_params(model, trainable_only=True)
 
 
 def extract_features(model: keras.Model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:

@@ -7,7 +7,7 @@ import pytest
 
 from companion.data import ImageSet
 from companion.tf import transfer
-from companion.tf.backbones import preprocess
+from companion.tf.backbones import count_params, preprocess
 from companion.tf.training import fit, predict
 from companion.transfer import DENSENET_BLOCKS, dense_connections, densenet_channels
 
@@ -42,6 +42,13 @@ def test_trainable_counts_follow_the_architecture():
     assert transfer.set_level(model, 4) == MOBILENET_V2 - (1280 * 1000 + 1000) + HEAD
     with pytest.raises(ValueError, match="level must be"):
         transfer.set_level(model, 0)
+    assert transfer.set_level(model, 2) == count_params(model, trainable_only=True) == HEAD
+
+
+def test_new_heads_have_the_chapters_parameter_counts():
+    """The chapter's exercise: a dense head from d features to n classes has d n + n parameters."""
+    assert count_params(transfer.new_head(5), trainable_only=True) == 1280 * 5 + 5
+    assert count_params(transfer.new_head(5, n_features=1024), trainable_only=True) == 1024 * 5 + 5
 
 
 def _changed(layers, before):
