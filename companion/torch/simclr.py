@@ -11,7 +11,6 @@ only that layer. The TensorFlow edition (``companion.tf.simclr``) has the same n
 from __future__ import annotations
 
 import pickle
-import time
 from pathlib import Path
 
 import numpy as np
@@ -20,21 +19,15 @@ from torch import nn
 from torch.nn import functional as F
 from torchvision.models import resnet18
 from torchvision.transforms import v2
-from tqdm.auto import tqdm
 
 from .. import checks
 from .. import simclr as core
 from ..data import ImageSet
 from . import training
-from .training import to_float
+from .training import _Checkpoint, device, to_float
 
 ARCHS = ("small", "resnet18")
 OTHER_FRAMEWORK = (".keras", ".h5", ".npz")
-
-
-def device() -> torch.device:
-    """Where pretraining and feature extraction run: the GPU when there is one (the gpu profile)."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 # --- augmentation -------------------------------------------------------------------------------
@@ -289,8 +282,9 @@ def pretrain(
     """Contrastive pretraining on unlabelled uint8 NHWC ``images``: Adam on the info-NCE loss.
 
     Every epoch shuffles the images and drops the last incomplete batch (info-NCE needs the full
-    batch). Returns per-epoch ``loss``, ``top1`` (how often the positive has the highest logit)
-    and ``seconds``; with ``checkpoint`` the model is written there atomically after every epoch.
+    batch). Returns per-epoch ``loss``, ``top1`` (how often the positive has the highest logit),
+    ``lr`` and ``seconds`` (``training.train_loop``'s history); with ``checkpoint`` the model is
+    written there atomically after every epoch. Trains on ``device()``, back on the CPU at the end.
     """
     checks.instance(model, SimCLRModel, "model", "a SimCLRModel")
     images = checks.array(images, "images", what="uint8 N x H x W x C images", empty=True)
@@ -303,35 +297,30 @@ def pretrain(
     core.check_temperature(temperature)
     if augment is None:
         augment = augmentation(images.shape[1], images.shape[-1])
-    model.to(device())  # back on the CPU at the end, like every other model of the chapter
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)  # the augmentations draw from torch's global generator
-    history = {"loss": [], "top1": [], "seconds": []}
-    for epoch in range(epochs):
-        start, order = time.perf_counter(), torch.randperm(len(images), generator=generator).numpy()
-        model.train()
-        total = correct = steps = 0
-        batches = range(0, len(images) - batch_size + 1, batch_size)
-        for i in tqdm(
-            batches, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=False
-        ):
-            views = two_views(images[order[i : i + batch_size]], augment, n_views).to(device())
-            logits, labels = info_nce_loss(model(views), batch_size, n_views, temperature)
-            loss = F.cross_entropy(logits, labels)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += loss.item()
-            correct += (logits.argmax(1) == 0).float().mean().item()
-            steps += 1
-        history["loss"].append(total / steps)
-        history["top1"].append(correct / steps)
-        history["seconds"].append(time.perf_counter() - start)
-        if checkpoint is not None:
-            save_checkpoint(model, checkpoint)
-    model.cpu()
-    return history
+
+    def epoch_batches(epoch):  # a new shuffle each epoch; the last incomplete batch dropped
+        order = torch.randperm(len(images), generator=generator).numpy()
+        for i in range(0, len(images) - batch_size + 1, batch_size):
+            yield (two_views(images[order[i : i + batch_size]], augment, n_views),)
+
+    def step(model, batch):
+        logits, labels = info_nce_loss(model(batch[0]), batch_size, n_views, temperature)
+        top1 = (logits.argmax(1) == 0).float().mean().item()  # the positive has the top logit
+        return F.cross_entropy(logits, labels), {"top1": top1 * batch_size}, batch_size
+
+    return training.train_loop(
+        model,
+        step,
+        epoch_batches,
+        epochs,
+        optimizer,
+        callbacks=[] if checkpoint is None else [_Checkpoint(model, checkpoint, save_checkpoint)],
+        progress=progress,
+        steps=len(images) // batch_size,
+    )
 
 
 def load_encoder(
@@ -412,7 +401,8 @@ def train_linear(
     seed: int = 0,
     standardize: bool = True,
 ) -> dict:
-    """Train the linear layer ``fc`` on fixed features with cross-entropy (Adam); per-epoch loss.
+    """Train the linear layer ``fc`` on fixed features with cross-entropy (Adam); per-epoch
+    ``loss``, ``lr`` and ``seconds`` (``training.train_loop``'s history).
 
     With ``standardize`` the layer trains on features scaled to zero mean and unit variance (the
     training set's statistics), and the scaling is then folded into ``fc``'s weights, so ``fc``
@@ -439,24 +429,25 @@ def train_linear(
     )
     x = (x - mean) / std
     optimizer = torch.optim.Adam(fc.parameters(), lr=lr, weight_decay=weight_decay)
-    generator, losses = torch.Generator().manual_seed(seed), []
-    fc.train()
-    for _ in range(epochs):
-        order, total = torch.randperm(len(x), generator=generator), 0.0
+    generator = torch.Generator().manual_seed(seed)
+
+    def epoch_batches(epoch):
+        order = torch.randperm(len(x), generator=generator)
         for i in range(0, len(x), batch_size):
             idx = order[i : i + batch_size]
-            loss = F.cross_entropy(fc(x[idx]), y[idx])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(idx)
-        losses.append(total / len(x))
+            yield x[idx], y[idx]
+
+    def step(fc, batch):
+        features, labels = batch
+        return F.cross_entropy(fc(features), labels), {}, len(labels)
+
+    history = training.train_loop(fc, step, epoch_batches, epochs, optimizer, progress=False)
     if standardize:
         with torch.no_grad():
             fc.weight /= std
             fc.bias -= fc.weight @ mean
     fc.eval()
-    return {"loss": losses}
+    return history
 
 
 def linear_evaluation(

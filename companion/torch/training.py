@@ -1,12 +1,21 @@
-"""A compact training loop for PyTorch: ImageSets (or feature arrays) in, history dict out.
+"""The PyTorch edition's one training loop, and ``fit``, the classifier trainer built on it.
 
-``fit`` is the one training helper. A ``TrainerSpec`` (``companion.transfer``) picks the optimizer,
-the StepLR schedule and step validation; ``keep_best`` / ``checkpoint`` keep the best validation
-weights.
+``train_loop`` runs epochs of ``step(model, batch)`` calls, the way Keras' ``fit`` runs a
+``train_step`` (and pytorch-metric-learning a trainer's loss): the step computes a batch's loss
+and statistics, the loop does everything else (device, train mode, gradients, optimizer and
+schedule, per-epoch means, validation, timing, callbacks) and returns the one history format
+every trainer of the edition shares: a dict of per-epoch lists with ``loss``, ``lr``, ``seconds``,
+the step's statistics and ``val_*`` ones. ``fit`` (cross-entropy), ``simclr.pretrain``,
+``simclr.train_linear``, ``triplet.fit_siamese`` and ``triplet.fit_supervised`` are each a step
+function and a call of the loop.
+
+In ``fit`` a ``TrainerSpec`` (``companion.training``) picks the optimizer, the StepLR schedule and
+step validation; ``keep_best`` / ``checkpoint`` keep the best validation weights.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
 from pathlib import Path
@@ -19,6 +28,40 @@ from tqdm.auto import tqdm
 from .. import checks, files
 from ..data import ImageSet, inputs_and_labels
 from ..training import TrainerSpec
+
+
+def device() -> torch.device:
+    """Where training and inference run: the GPU when there is one (the gpu profile), else the
+    CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@contextlib.contextmanager
+def _on_device(model: torch.nn.Module):
+    """``model`` on ``device()`` for the block, then back where it was (the CPU, or the GPU in
+    the middle of ``train_loop``); yields the device."""
+    home = next(itertools.chain(model.parameters(), model.buffers()), torch.empty(0)).device
+    here = device()
+    model.to(here)
+    try:
+        yield here
+    finally:
+        model.to(home)
+
+
+def freeze_frozen_batchnorm(module: torch.nn.Module) -> torch.nn.Module:
+    """Put every BatchNorm layer of ``module`` whose parameters are all frozen in eval mode, so a
+    frozen part keeps its running statistics (as Keras does for frozen BatchNorm layers).
+
+    Call it at the end of a ``train()`` override (``TransferNet``, ``triplet.EmbeddingNet``).
+    """
+    checks.instance(module, torch.nn.Module, "module", "a torch.nn.Module")
+    for m in module.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and not any(
+            p.requires_grad for p in m.parameters()
+        ):
+            m.eval()
+    return module
 
 
 def to_float(images) -> torch.Tensor:
@@ -71,12 +114,13 @@ def predict(
     checks.batch(images, "images")
     checks.integer(batch_size, "batch_size", 1)
     model.eval()
-    return torch.cat(
-        [
-            model(_apply(preprocess, images[i : i + batch_size]))
-            for i in range(0, len(images), batch_size)
-        ]
-    ).numpy()
+    with _on_device(model) as here:
+        return torch.cat(
+            [
+                model(_apply(preprocess, images[i : i + batch_size]).to(here)).cpu()
+                for i in range(0, len(images), batch_size)
+            ]
+        ).numpy()
 
 
 def evaluate(
@@ -105,7 +149,7 @@ def load_checkpoint(model: torch.nn.Module, path) -> torch.nn.Module:
     checks.instance(model, torch.nn.Module, "model", "a torch.nn.Module")
     path = checks.existing_file(path, "checkpoint", "train with fit(..., checkpoint=path) first")
     try:
-        state = torch.load(path, weights_only=True)
+        state = torch.load(path, weights_only=True, map_location="cpu")
     except Exception as err:  # truncated zip, pickle or tensor data: torch raises several kinds
         if "Weights only load failed" in str(err):  # holds code, not just tensors: refused
             raise ValueError(
@@ -145,6 +189,108 @@ def _optimizer(model, spec: TrainerSpec):
     return torch.optim.Adam(params, lr=spec.lr)
 
 
+def _to(batch, here: torch.device):
+    """Every tensor of a batch (a tensor, or a tuple or list of them) moved to ``here``."""
+    if torch.is_tensor(batch):
+        return batch.to(here)
+    return type(batch)(t.to(here) if torch.is_tensor(t) else t for t in batch)
+
+
+def train_loop(
+    model: torch.nn.Module,
+    step,
+    batches,
+    epochs: int,
+    optimizer: torch.optim.Optimizer,
+    *,
+    scheduler=None,
+    validate=None,
+    callbacks=(),
+    progress: bool = True,
+    steps: int | None = None,
+) -> dict:
+    """Train ``model`` for ``epochs`` epochs of ``step`` calls; return the per-epoch history.
+
+    ``step(model, batch)`` returns ``(loss, totals, n)``: the batch's mean loss (a tensor to
+    backpropagate), a dict of sums over the batch's ``n`` examples (e.g. ``{"accuracy": number
+    right}``) and ``n``. ``batches`` is an iterable passed over again each epoch (a DataLoader)
+    or a function of the epoch (from 0) giving its batches; every tensor of a batch is moved to
+    the model's device first. Each epoch records ``lr`` (at its start), sets ``model.train()``,
+    runs the steps (``zero_grad``, ``backward``, ``optimizer.step()``), records the epoch's
+    ``loss`` (the mean over its examples) and each total divided by the examples seen, steps
+    ``scheduler``, records ``validate(model)`` (a dict; keys prefixed ``val_``) and ``seconds``.
+    Each of ``callbacks`` may have ``on_step_end(model, epoch, step)`` (``step`` counts all the
+    steps so far, from 1) and ``on_epoch_end(model, epoch, history)``.
+
+    The model trains on ``device()`` and is back on the CPU at the end. The loop itself draws no
+    random numbers, so a run repeats exactly given the batches' and the model's generators.
+    ``steps`` (the number of batches an epoch, when ``batches`` has no length) only sizes the
+    progress bar.
+    """
+    checks.instance(model, torch.nn.Module, "model", "a torch.nn.Module")
+    if not callable(step):
+        raise TypeError(
+            f"step: expected a function (model, batch) -> (loss, totals, n), got "
+            f"{checks.describe(step)}"
+        )
+    checks.integer(epochs, "epochs", 0)
+    checks.instance(optimizer, torch.optim.Optimizer, "optimizer", "a torch.optim.Optimizer")
+    here, history, count = device(), {"loss": [], "lr": [], "seconds": []}, 0
+    hooks = [(getattr(c, "on_step_end", None), getattr(c, "on_epoch_end", None)) for c in callbacks]
+    model.to(here)
+    try:
+        for epoch in range(epochs):
+            start, lr = time.perf_counter(), optimizer.param_groups[0]["lr"]
+            model.train()
+            epoch_batches = batches(epoch) if callable(batches) else batches
+            sums, seen = {"loss": 0.0}, 0
+            bar = tqdm(  # updated by hand: wrapping a DataLoader, tqdm.auto iterates it twice
+                desc=f"epoch {epoch + 1}/{epochs}",
+                disable=not progress,
+                leave=False,
+                total=steps or (len(epoch_batches) if hasattr(epoch_batches, "__len__") else None),
+            )
+            for batch in epoch_batches:
+                bar.update()
+                loss, totals, n = step(model, _to(batch, here))
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                sums["loss"] += loss.item() * n
+                for name, total in totals.items():
+                    sums[name] = sums.get(name, 0.0) + total
+                seen, count = seen + n, count + 1
+                for on_step_end, _ in hooks:
+                    if on_step_end is not None:
+                        on_step_end(model, epoch, count)
+            bar.close()
+            if scheduler is not None:
+                scheduler.step()
+            record = {name: total / seen if seen else float("nan") for name, total in sums.items()}
+            record["lr"] = lr
+            if validate is not None:
+                record |= {f"val_{name}": value for name, value in validate(model).items()}
+            record["seconds"] = time.perf_counter() - start
+            for name, value in record.items():
+                history.setdefault(name, []).append(value)
+            for _, on_epoch_end in hooks:
+                if on_epoch_end is not None:
+                    on_epoch_end(model, epoch, history)
+    finally:
+        model.cpu()
+    return history
+
+
+class _Checkpoint:
+    """A ``train_loop`` callback: ``save(module, path)`` after every epoch."""
+
+    def __init__(self, module: torch.nn.Module, path, save=save_checkpoint):
+        self.module, self.path, self.save = module, path, save
+
+    def on_epoch_end(self, model, epoch, history):
+        self.save(self.module, self.path)
+
+
 def _endless(batches):
     """The batches of ``batches`` again and again; each pass reshuffles (the loader's generator)."""
     while True:
@@ -169,6 +315,30 @@ class _Best:
             self.state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
             if self.checkpoint is not None:
                 save_checkpoint(self.model, self.checkpoint)
+
+
+class _Validation:
+    """``fit``'s callback: validation every ``spec.validate_every`` steps from ``spec.min_epoch``
+    on (``val_steps``), and the best weights (``best``) over those and the epoch-end
+    validations."""
+
+    def __init__(self, val, preprocess, spec: TrainerSpec, best: _Best | None):
+        self.val, self.preprocess, self.spec, self.best = val, preprocess, spec, best
+        self.val_steps, self.step = [], 0
+
+    def on_step_end(self, model, epoch, step):
+        self.step = step
+        every = self.spec.validate_every
+        if every and epoch >= self.spec.min_epoch and step % every == 0:
+            accuracy = evaluate(model, self.val, self.preprocess)["accuracy"]
+            self.val_steps.append((step, accuracy))
+            if self.best is not None:
+                self.best.offer(accuracy, step)
+            model.train()
+
+    def on_epoch_end(self, model, epoch, history):
+        if self.best is not None and epoch >= self.spec.min_epoch:
+            self.best.offer(history["val_accuracy"][-1], self.step)
 
 
 def fit(
@@ -196,7 +366,9 @@ def fit(
     ``(x, y)`` arrays (e.g. cached features) with ``preprocess=None``. ``steps_per_epoch`` makes an
     epoch that many batches of one endless stream (a new shuffle at each pass over the data, as
     Keras ``fit(steps_per_epoch=)`` on a repeated dataset), so data sets of different sizes get the
-    same number of gradient steps (``companion.imbalance.step_budget``).
+    same number of gradient steps (``companion.imbalance.step_budget``). With ``val`` the history
+    also has ``val_steps`` (the step validations: ``(step, accuracy)``), and with ``keep_best`` or
+    ``checkpoint`` ``best`` (``val_accuracy`` and ``step``).
     """
     checks.instance(model, torch.nn.Module, "model", "a torch.nn.Module")
     checks.integer(epochs, "epochs", 0)
@@ -214,51 +386,47 @@ def fit(
     )
     batches = loader(train, batch_size, shuffle=True, sampler=sampler, seed=seed)
     stream = _endless(batches) if steps_per_epoch else None
-    history = {"loss": [], "accuracy": [], "lr": [], "seconds": []}
-    if val is not None:
-        history |= {"val_loss": [], "val_accuracy": [], "val_steps": []}
-    best, step = (_Best(model, checkpoint) if keep_best or checkpoint is not None else None), 0
-    for epoch in range(epochs):
-        start = time.perf_counter()
-        history["lr"].append(optimizer.param_groups[0]["lr"])
-        model.train()  # train phase
-        total, correct, seen = 0.0, 0, 0
-        epoch_batches = itertools.islice(stream, steps_per_epoch) if stream else batches
-        for x, labels in tqdm(
-            epoch_batches,
-            desc=f"epoch {epoch + 1}/{epochs}",
-            disable=not progress,
-            leave=False,
-            total=steps_per_epoch or len(batches),
-        ):
-            logits = model(_apply(preprocess, x))
-            if step == 0:  # labels without an output: one line, not "Target 7 is out of bounds"
-                checks.labels(inputs_and_labels(train)[1], "train labels", logits.shape[1])
-            loss = torch.nn.functional.cross_entropy(logits, labels)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(labels)
-            correct += (logits.argmax(1) == labels).sum().item()
-            seen += len(labels)
-            step += 1
-            if spec.validate_every and epoch >= spec.min_epoch and step % spec.validate_every == 0:
-                accuracy = evaluate(model, val, preprocess)["accuracy"]
-                history["val_steps"].append((step, accuracy))
-                if best is not None:
-                    best.offer(accuracy, step)
-                model.train()
-        if scheduler is not None:
-            scheduler.step()
-        history["loss"].append(total / seen)
-        history["accuracy"].append(correct / seen)
-        if val is not None:  # validation phase
-            scores = evaluate(model, val, preprocess)
-            history["val_loss"].append(scores["loss"])
-            history["val_accuracy"].append(scores["accuracy"])
-            if best is not None and epoch >= spec.min_epoch:
-                best.offer(scores["accuracy"], step)
-        history["seconds"].append(time.perf_counter() - start)
+
+    def epoch_batches(epoch):  # preprocessed on the CPU, then moved by the loop
+        if stream is None:
+            # fit's progress bar used to wrap the loader, and tqdm.auto makes an iterator it never
+            # uses, which draws a seed from the loader's generator: this one keeps the batches of
+            # every run made so far (notebooks and tolerances) exactly as they were
+            iter(batches)
+        for x, labels in itertools.islice(stream, steps_per_epoch) if stream else batches:
+            yield _apply(preprocess, x), labels
+
+    checked = []
+
+    def step(model, batch):
+        x, labels = batch
+        logits = model(x)
+        if not checked:  # labels without an output: one line, not "Target 7 is out of bounds"
+            checks.labels(inputs_and_labels(train)[1], "train labels", logits.shape[1])
+            checked.append(True)
+        loss = torch.nn.functional.cross_entropy(logits, labels)
+        return loss, {"accuracy": (logits.argmax(1) == labels).sum().item()}, len(labels)
+
+    best = _Best(model, checkpoint) if keep_best or checkpoint is not None else None
+    validation = _Validation(val, preprocess, spec, best) if val is not None else None
+    history = train_loop(
+        model,
+        step,
+        epoch_batches,
+        epochs,
+        optimizer,
+        scheduler=scheduler,
+        validate=None if val is None else lambda model: evaluate(model, val, preprocess),
+        callbacks=[validation] if validation is not None else [],
+        progress=progress,
+        steps=steps_per_epoch or len(batches),
+    )
+    keys = ["loss", "accuracy", "lr", "seconds"] + (
+        ["val_loss", "val_accuracy"] if val is not None else []
+    )
+    history = {key: [] for key in keys} | history  # every key, even after 0 epochs
+    if validation is not None:
+        history["val_steps"] = validation.val_steps
     if best is not None and best.state is not None:
         model.load_state_dict(best.state)
         history["best"] = {"val_accuracy": best.accuracy, "step": best.step}

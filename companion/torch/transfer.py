@@ -10,7 +10,8 @@ from torch import nn
 from torchvision import models
 
 from .. import checks
-from .backbones import mobilenet_v2, preprocess
+from .backbones import count_params, mobilenet_v2, preprocess
+from .training import freeze_frozen_batchnorm
 
 LEVELS = (1, 2, 3, 4)
 UNFREEZE_AT = 16  # level 3 trains MobileNetV2 blocks 16..18 (of 0..18) and the head
@@ -45,12 +46,7 @@ class TransferNet(nn.Module):
 
     def train(self, mode: bool = True):
         super().train(mode)
-        for m in self.modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm) and not any(
-                p.requires_grad for p in m.parameters()
-            ):
-                m.eval()
-        return self
+        return freeze_frozen_batchnorm(self)
 
 
 def transfer_model(n_classes: int, pretrained: bool = True, dropout: float = 0.2) -> TransferNet:
@@ -65,12 +61,6 @@ def imagenet_classifier() -> nn.Module:
     """The pretrained 1000-class ImageNet head (level 1): pooled features in, ImageNet logits
     out."""
     return mobilenet_v2().classifier.eval()
-
-
-def trainable_params(model: nn.Module) -> int:
-    """Number of parameters that training updates."""
-    checks.instance(model, nn.Module, "model", "a torch.nn.Module")
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 def set_level(
@@ -102,7 +92,7 @@ def set_level(
             if isinstance(m, nn.modules.batchnorm._BatchNorm):
                 m.requires_grad_(False)
     model.head.requires_grad_(level >= 2)
-    return trainable_params(model)
+    return count_params(model, trainable_only=True)
 
 
 @torch.no_grad()

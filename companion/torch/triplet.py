@@ -7,7 +7,6 @@ Stem features are float32 N x C x H x W (torch layout); embeddings are float32 N
 
 from __future__ import annotations
 
-import time
 from collections import OrderedDict
 
 import numpy as np
@@ -21,7 +20,7 @@ from tqdm.auto import tqdm
 from .. import checks
 from ..triplet import CONTRAST, CROP_FRACTION, EMBEDDING_DIM, MARGIN, TRAINABLE_FROM
 from .backbones import count_params, mobilenet_v2, preprocess
-from .training import save_checkpoint
+from .training import _Checkpoint, device, freeze_frozen_batchnorm, train_loop
 
 
 def _crop_size(size: int) -> int:
@@ -66,12 +65,7 @@ class EmbeddingNet(nn.Module):
 
     def train(self, mode: bool = True):
         super().train(mode)
-        for m in self.modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm) and not any(
-                p.requires_grad for p in m.parameters()
-            ):
-                m.eval()
-        return self
+        return freeze_frozen_batchnorm(self)
 
 
 def _head(n_features: int, embedding_dim: int = EMBEDDING_DIM) -> nn.Sequential:
@@ -263,13 +257,14 @@ def _mean_loss(model: nn.Module, step_loss, data: tuple, batch_size: int) -> flo
     total = 0.0
     with torch.no_grad():
         for i in range(0, len(data[0]), batch_size):
-            batch = [t[i : i + batch_size] for t in data]
-            total += step_loss(*batch).item() * len(batch[0])
+            batch = [t[i : i + batch_size].to(device()) for t in data]
+            total += step_loss(model, *batch).item() * len(batch[0])
     return total / len(data[0])
 
 
 def _fit(model, step_loss, train, val, epochs, batch_size, lr, seed, checkpoint, progress) -> dict:
-    """Adam on shuffled batches; per-epoch mean loss (and val_loss in eval mode) and seconds."""
+    """Adam on shuffled batches of ``step_loss(model, *batch)``: ``training.train_loop``'s history
+    (per-epoch mean ``loss``, ``lr``, ``seconds``, and ``val_loss`` in eval mode with ``val``)."""
     if epochs < 0 or batch_size < 1:
         raise ValueError(f"expected epochs >= 0 and batch_size >= 1, got {epochs} and {batch_size}")
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
@@ -280,25 +275,18 @@ def _fit(model, step_loss, train, val, epochs, batch_size, lr, seed, checkpoint,
         generator=torch.Generator().manual_seed(seed),
         drop_last=len(train[0]) % batch_size == 1,
     )  # BatchNorm1d needs 2+ samples
-    history = {"loss": [], "seconds": []} | ({"val_loss": []} if val is not None else {})
-    bar = tqdm(range(epochs), desc="epochs", disable=not progress)
-    for _ in bar:
-        start, total, seen = time.perf_counter(), 0.0, 0
-        model.train()
-        for batch in batches:
-            loss = step_loss(*batch)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total, seen = total + loss.item() * len(batch[0]), seen + len(batch[0])
-        history["loss"].append(total / seen)
-        if val is not None:
-            history["val_loss"].append(_mean_loss(model, step_loss, val, batch_size))
-        if checkpoint is not None:
-            save_checkpoint(model.network, checkpoint)  # only fit_siamese checkpoints
-        history["seconds"].append(time.perf_counter() - start)
-        bar.set_postfix(loss=history["loss"][-1])
-    return history
+    return train_loop(
+        model,
+        lambda model, batch: (step_loss(model, *batch), {}, len(batch[0])),
+        batches,
+        epochs,
+        optimizer,
+        validate=None
+        if val is None
+        else lambda m: {"loss": _mean_loss(m, step_loss, val, batch_size)},
+        callbacks=[] if checkpoint is None else [_Checkpoint(model.network, checkpoint)],
+        progress=progress,
+    )
 
 
 def _triplets(data, name: str) -> tuple:
@@ -333,7 +321,9 @@ def fit_siamese(
     if len(train[0]) < 2:
         raise ValueError(f"expected at least 2 training triplets, got {len(train[0])}")
     val = None if val is None else _triplets(val, "val")
-    return _fit(model, model.loss, train, val, epochs, batch_size, lr, seed, checkpoint, progress)
+    return _fit(
+        model, SiameseModel.loss, train, val, epochs, batch_size, lr, seed, checkpoint, progress
+    )
 
 
 def pairwise_distances(embeddings: torch.Tensor, squared: bool = True) -> torch.Tensor:
@@ -343,7 +333,7 @@ def pairwise_distances(embeddings: torch.Tensor, squared: bool = True) -> torch.
         raise ValueError(f"expected non-empty B x D embeddings, got {list(embeddings.shape)}")
     norms = embeddings.square().sum(1)
     d = (norms[:, None] - 2 * embeddings @ embeddings.T + norms[None, :]).clamp(min=0)
-    d = d * (1 - torch.eye(len(d), dtype=d.dtype))
+    d = d * (1 - torch.eye(len(d), dtype=d.dtype, device=d.device))
     if squared:
         return d
     zero = (d == 0).to(d.dtype)
@@ -370,7 +360,7 @@ def semi_hard_negatives(distances: torch.Tensor, labels) -> torch.Tensor:
         raise ValueError(f"expected a non-empty B x B distance matrix, got {list(distances.shape)}")
     labels = _labels(labels, len(distances))
     same = labels[:, None] == labels[None, :]
-    positive, negative = same & ~torch.eye(len(same), dtype=torch.bool), ~same
+    positive, negative = same & ~torch.eye(len(same), dtype=torch.bool, device=same.device), ~same
     d_an = distances[:, None, :].expand(-1, len(same), -1)  # [a, p, n]
     farther = negative[:, None, :] & (d_an > distances[:, :, None])
     closest_farther = torch.where(farther, d_an, torch.inf).argmin(-1)
@@ -417,7 +407,7 @@ def fit_supervised(
         raise ValueError(f"expected at least 2 training samples, got {len(data['train'][0])}")
     return _fit(
         top,
-        lambda x, y: semi_hard_triplet_loss(y, top(x), margin),
+        lambda top, x, y: semi_hard_triplet_loss(y, top(x), margin),
         data["train"],
         data.get("val"),
         epochs,

@@ -6,7 +6,7 @@ import torch
 
 from companion.data import ImageSet
 from companion.torch import transfer
-from companion.torch.backbones import preprocess
+from companion.torch.backbones import count_params, preprocess
 from companion.torch.training import fit, predict
 from companion.transfer import DENSENET_BLOCKS, dense_connections, densenet_channels
 
@@ -146,4 +146,4 @@ def test_densenet_transfer_reads_the_features_torchvision_classifies():
         theirs = torch.nn.functional.adaptive_avg_pool2d(torch.relu(net.features(x)), 1).flatten(1)
     torch.testing.assert_close(ours, theirs)
     assert transfer.extract_features(model, _images(3, size=64).images).shape == (3, 1024)
-    assert transfer.trainable_params(model.head) == 1024 * 5 + 5
+    assert count_params(model.head, trainable_only=True) == 1024 * 5 + 5

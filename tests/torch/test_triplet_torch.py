@@ -161,7 +161,7 @@ def test_fit_siamese_lowers_the_loss_and_checkpoints(tmp_path):
     history = T.fit_siamese(
         model, _triplets(32, 0), _triplets(8, 1), epochs=2, lr=1e-3, checkpoint=path, progress=False
     )
-    assert set(history) == {"loss", "val_loss", "seconds"} and len(history["loss"]) == 2
+    assert set(history) == {"loss", "lr", "val_loss", "seconds"} and len(history["loss"]) == 2
     assert history["loss"][1] < history["loss"][0]
     restored = load_checkpoint(T.siamese_network(_model(seed=1).top), path)
     model.eval(), restored.eval()
@@ -185,7 +185,7 @@ def test_fit_supervised_lowers_the_semi_hard_loss():
         lr=1e-3,
         progress=False,
     )
-    assert set(history) == {"loss", "val_loss", "seconds"}
+    assert set(history) == {"loss", "lr", "val_loss", "seconds"}
     assert history["loss"][1] < history["loss"][0]
 
 
