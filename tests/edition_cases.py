@@ -9,14 +9,19 @@ A case here holds both editions to one expectation; where the editions word a me
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Callable
 
 import numpy as np
+import pytest
 
-from bad_input import call, case
+from bad_input import call, case, check, uncovered
+from companion.book.runner import environment
 from companion.data import ImageSet, load
 
 T, V, F = TypeError, ValueError, FileNotFoundError
@@ -53,17 +58,7 @@ def inputs(image_size: int) -> SimpleNamespace:
 class Edition:
     """What the shared tables need of one edition: its modules, its objects and its words."""
 
-    # the edition's modules
-    activations: ModuleType
-    backbones: ModuleType
-    cam: ModuleType
-    models: ModuleType
-    sampling: ModuleType
-    shapes_net: ModuleType
-    simclr: ModuleType
-    training: ModuleType
-    transfer: ModuleType
-    triplet: ModuleType
+    package: ModuleType  # the edition, companion.torch or companion.tf (its modules are read)
     # framework-free inputs (``inputs(image_size)``) and a folder for files
     data: SimpleNamespace
     tmp: Path
@@ -114,6 +109,36 @@ class Edition:
     fc: str  # "Linear fc" or "Dense fc"
     head: str  # what train_linear wants: "nn.Linear" or "Dense layer"
     simclr_module: str  # what SimCLR's functions want: "nn.Module" or "a Keras model"
+
+    def __getattr__(self, name: str) -> ModuleType:
+        """The edition's module ``name`` (``e.cam`` is companion.<edition>.cam)."""
+        if name.startswith("_") or name not in MODULES:
+            raise AttributeError(name)
+        return importlib.import_module(f"{self.package.__name__}.{name}")
+
+
+MODULES = (
+    "activations",
+    "backbones",
+    "cam",
+    "models",
+    "sampling",
+    "shapes_net",
+    "simclr",
+    "training",
+    "transfer",
+    "triplet",
+)
+
+
+def built_with(variables: dict, build: Callable) -> Callable:
+    """A function that calls ``build()`` with the environment ``variables`` set, then restored."""
+
+    def run():
+        with environment(variables):
+            return build()
+
+    return run
 
 
 def sampling_cases(e: Edition) -> list:
@@ -484,6 +509,34 @@ def shared_cases(e: Edition) -> list:
         *triplet_cases(e),
         *simclr_cases(e),
     ]
+
+
+def suite(cases: list, package: ModuleType, tmp: Path) -> tuple:
+    """The tests of an edition's table, to assign to names in its test module: every case raises
+    one line naming what was expected; every public function of ``package`` has three cases;
+    ``tmp`` is removed at the end."""
+    prefix = f"{package.__name__}."
+    modules = sorted(m.name for m in pkgutil.walk_packages(package.__path__, prefix))
+
+    @pytest.fixture(scope="module", autouse=True)
+    def cleanup():
+        yield
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    @pytest.mark.parametrize(
+        "c", cases, ids=[f"{c.name.removeprefix(prefix)}-{i}" for i, c in enumerate(cases)]
+    )
+    def test_bad_input_raises_one_line_naming_what_was_expected(c):
+        check(c)
+
+    def test_every_public_function_has_three_bad_input_cases():
+        assert not uncovered(cases, modules, {})
+
+    return (
+        cleanup,
+        test_bad_input_raises_one_line_naming_what_was_expected,
+        test_every_public_function_has_three_bad_input_cases,
+    )
 
 
 # --- the silent failures both editions once had --------------------------------------------------

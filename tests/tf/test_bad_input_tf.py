@@ -3,26 +3,22 @@ raises one line that says what it expected. The cases both editions share are in
 tests/edition_cases.py; this file builds the Keras objects they need and adds the cases only Keras
 has (the harness is tests/bad_input.py)."""
 
-import pkgutil
 import shutil
 import tempfile
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 import companion.tf  # TensorFlow only in this process; sets the Keras backend first
 import keras
 import tensorflow as tf
 
-from bad_input import case, check, uncovered
+from bad_input import case
 from companion import weights
 from companion.book.runner import environment
 from companion.tf import (
-    activations,
     backbones,
     cam,
-    models,
     sampling,
     shapes_net,
     simclr,
@@ -32,11 +28,13 @@ from companion.tf import (
 )
 from edition_cases import (
     Edition,
+    built_with,
     F,
     T,
     check_float_pictures_are_augmented_as_pictures,
     inputs,
     shared_cases,
+    suite,
     with_alpha,
 )
 
@@ -81,22 +79,8 @@ def replaced_port():
         return backbones.mobilenet_v2(image_size=32)
 
 
-def missing_port():
-    with environment({"COMPANION_CACHE": str(TMP / "empty-cache")}):
-        return backbones.mobilenet_v2(image_size=32)
-
-
 KERAS = Edition(
-    activations=activations,
-    backbones=backbones,
-    cam=cam,
-    models=models,
-    sampling=sampling,
-    shapes_net=shapes_net,
-    simclr=simclr,
-    training=training,
-    transfer=transfer,
-    triplet=triplet,
+    package=companion.tf,
     data=D,
     tmp=TMP,
     net=NET,
@@ -129,7 +113,9 @@ KERAS = Edition(
     unexpected_key="body.extra.kernel",
     not_simclr=OTHER_NPZ,
     corrupt_weights=replaced_port,
-    missing_weights=missing_port,
+    missing_weights=built_with(
+        {"COMPANION_CACHE": str(TMP / "empty-cache")}, lambda: backbones.mobilenet_v2(image_size=32)
+    ),
     module="a keras.Model",
     module_or_layer="a keras.Model or layer",
     conv_class="Conv2D",
@@ -292,24 +278,11 @@ KERAS_ONLY = [
 ]
 CASES = shared_cases(KERAS) + KERAS_ONLY
 
-TF_MODULES = sorted(m.name for m in pkgutil.walk_packages(companion.tf.__path__, "companion.tf."))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _cleanup():
-    yield
-    shutil.rmtree(TMP, ignore_errors=True)
-
-
-@pytest.mark.parametrize(
-    "c", CASES, ids=[f"{c.name.removeprefix('companion.tf.')}-{i}" for i, c in enumerate(CASES)]
-)
-def test_bad_input_raises_one_line_naming_what_was_expected(c):
-    check(c)
-
-
-def test_every_public_function_has_three_bad_input_cases():
-    assert not uncovered(CASES, TF_MODULES, {})
+(
+    _cleanup,
+    test_bad_input_raises_one_line_naming_what_was_expected,
+    test_every_public_function_has_three_bad_input_cases,
+) = suite(CASES, companion.tf, TMP)
 
 
 def test_float_pictures_are_augmented_as_pictures_not_black():

@@ -3,8 +3,6 @@ line that says what it expected. The cases both editions share are in tests/edit
 file builds the torch objects they need and adds the cases only torch has (the harness is
 tests/bad_input.py)."""
 
-import pkgutil
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -14,14 +12,12 @@ import torch
 from torch import nn
 
 import companion.torch
-from bad_input import case, check, uncovered
+from bad_input import case
 from companion import weights
 from companion.book.runner import environment
 from companion.torch import (
-    activations,
     backbones,
     cam,
-    models,
     sampling,
     shapes_net,
     simclr,
@@ -31,11 +27,13 @@ from companion.torch import (
 )
 from edition_cases import (
     Edition,
+    built_with,
     F,
     T,
     check_float_pictures_are_augmented_as_pictures,
     inputs,
     shared_cases,
+    suite,
     with_alpha,
 )
 
@@ -75,22 +73,8 @@ def truncated_weights():
         return backbones.mobilenet_v2()
 
 
-def missing_weights():
-    with environment({"TORCH_HOME": str(TMP / "empty-home")}):
-        return backbones.mobilenet_v2()
-
-
 TORCH = Edition(
-    activations=activations,
-    backbones=backbones,
-    cam=cam,
-    models=models,
-    sampling=sampling,
-    shapes_net=shapes_net,
-    simclr=simclr,
-    training=training,
-    transfer=transfer,
-    triplet=triplet,
+    package=companion.torch,
     data=D,
     tmp=TMP,
     net=NET,
@@ -123,7 +107,7 @@ TORCH = Edition(
     unexpected_key="body.extra.weight",
     not_simclr=CKPT,
     corrupt_weights=truncated_weights,
-    missing_weights=missing_weights,
+    missing_weights=built_with({"TORCH_HOME": str(TMP / "empty-home")}, backbones.mobilenet_v2),
     module="torch.nn.Module",
     module_or_layer="torch.nn.Module",
     conv_class="Conv2d",
@@ -213,26 +197,11 @@ TORCH_ONLY = [
 ]
 CASES = shared_cases(TORCH) + TORCH_ONLY
 
-TORCH_MODULES = sorted(
-    m.name for m in pkgutil.walk_packages(companion.torch.__path__, "companion.torch.")
-)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _cleanup():
-    yield
-    shutil.rmtree(TMP, ignore_errors=True)
-
-
-@pytest.mark.parametrize(
-    "c", CASES, ids=[f"{c.name.removeprefix('companion.torch.')}-{i}" for i, c in enumerate(CASES)]
-)
-def test_bad_input_raises_one_line_naming_what_was_expected(c):
-    check(c)
-
-
-def test_every_public_function_has_three_bad_input_cases():
-    assert not uncovered(CASES, TORCH_MODULES, {})
+(
+    _cleanup,
+    test_bad_input_raises_one_line_naming_what_was_expected,
+    test_every_public_function_has_three_bad_input_cases,
+) = suite(CASES, companion.torch, TMP)
 
 
 def test_float_pictures_are_augmented_as_pictures_not_black():
