@@ -33,6 +33,9 @@ Guided Grad-CAM at relu2: dx x normalised Grad-CAM [[1/6, 1/6], [1, 1/2]] = [[1/
 """
 
 import numpy as np
+import pytest
+
+from companion import conv
 
 # --- CAM, Grad-CAM and guided backprop, worked out by hand -------------------------------------
 X = np.array([[1, -1], [8, 3]], np.float32).reshape(1, 2, 2, 1)
@@ -62,6 +65,26 @@ def conv_case(stride, padding, c_in, c_out):
         rng.normal(size=(3, 3, c_in, c_out)).astype(np.float32),
         rng.normal(size=c_out).astype(np.float32),
     )
+
+
+def check_conv2d_equals_numpy(conv2d, stride, padding, c_in, c_out) -> None:
+    """An edition's ``models.conv2d`` equals the numpy reference ``companion.conv.conv2d``."""
+    x, w, b = conv_case(stride, padding, c_in, c_out)
+    ours = conv.conv2d(x, w, b, stride=stride, padding=padding)
+    theirs = conv2d(x, w, b, stride=stride, padding=padding)
+    assert theirs.shape == ours.shape
+    assert np.abs(ours - theirs).max() < 1e-5
+
+
+def augmented_bars(augment) -> tuple[np.ndarray, np.ndarray]:
+    """20 pictures of an off-centre bar and ``augment`` of them, which must shift and flip most
+    of them and keep uint8 pictures of the same shape."""
+    images = np.zeros((20, 28, 28, 1), np.uint8)
+    images[:, 10:18, 12:15] = 200  # an off-centre bar, well inside the frame
+    out = augment(images, seed=0)
+    assert out.shape == images.shape and out.dtype == np.uint8
+    assert (out != images).any(axis=(1, 2, 3)).sum() > 10
+    return images, out
 
 
 # --- training: two linearly separable classes ----------------------------------------------------
@@ -98,3 +121,57 @@ def triplet_batch(n=12, dim=3, classes=3, seed=0):
     """Seeded float32 embeddings (no ties among distances) and labels, every class present."""
     rng = np.random.default_rng(seed)
     return rng.normal(size=(n, dim)).astype(np.float32), np.arange(n) % classes
+
+
+# --- CAM checks both editions run on their own networks -----------------------------------------
+def check_hand_worked_cam_and_grad_cam(cam, net, to_tensor) -> None:
+    """CAM and Grad-CAM of the hand-set network (``tiny_net``) equal the maps worked out above."""
+    for c in (0, 1):
+        np.testing.assert_allclose(cam.cam(net, X, "relu2", c, to_tensor)[0], CAM_RELU2[c])
+        np.testing.assert_allclose(cam.grad_cam(net, X, "relu2", c, to_tensor)[0], GRADCAM_RELU2[c])
+    np.testing.assert_allclose(cam.grad_cam(net, X, "relu2", None, to_tensor)[0], GRADCAM_RELU2[0])
+    np.testing.assert_allclose(cam.grad_cam(net, X, "relu1", 0, to_tensor)[0], GRADCAM_RELU1)
+
+
+def check_hand_worked_guided_backprop(cam, net, to_tensor) -> None:
+    """Guided backprop and guided Grad-CAM of the hand-set network (ReLU6 included)."""
+    np.testing.assert_allclose(cam.guided_backprop(net, X, 0, to_tensor)[0, ..., 0], GUIDED)
+    np.testing.assert_allclose(
+        cam.guided_grad_cam(net, X, "relu2", 0, to_tensor)[0, ..., 0], GUIDED_GRADCAM, atol=1e-7
+    )
+
+
+def check_cam_equals_normalised_grad_cam(cam, saliency, net) -> None:
+    """On a GAP + linear model (``shapes_net(width=4)``), Grad-CAM is ReLU(CAM) / (h x w)."""
+    images = np.random.default_rng(0).integers(0, 256, (4, 24, 24, 3), dtype=np.uint8)
+    for classes in (None, [3, 2, 1, 0]):
+        c = cam.cam(net, images, "relu4", classes)
+        g = cam.grad_cam(net, images, "relu4", classes)
+        np.testing.assert_allclose(g, np.maximum(c, 0) / 36, rtol=1e-5, atol=1e-7)  # 6 x 6: 1/36
+        np.testing.assert_allclose(saliency.normalise(c), saliency.normalise(g), atol=1e-5)
+    with pytest.raises(ValueError, match="right before pooling"):
+        cam.cam(net, images, "relu2")
+
+
+def check_batch_of_eight_matches_images_alone(cam, net) -> None:
+    """Maps of a batch of eight are the maps of each picture alone."""
+    images = np.random.default_rng(1).integers(0, 256, (8, 16, 16, 3), dtype=np.uint8)
+    batch = {
+        "gc": cam.grad_cam(net, images, "relu2"),
+        "gb": cam.guided_backprop(net, images, [1] * 8),
+    }
+    for i in (0, 5):
+        np.testing.assert_allclose(
+            cam.grad_cam(net, images[i : i + 1], "relu2")[0], batch["gc"][i], atol=1e-6
+        )
+        np.testing.assert_allclose(
+            cam.guided_backprop(net, images[i : i + 1], 1)[0], batch["gb"][i], atol=1e-6
+        )
+
+
+def check_frozen_model_still_gives_grad_cam(cam, frozen_net, to_tensor) -> None:
+    """A model whose weights are frozen still gives Grad-CAM and guided backprop."""
+    np.testing.assert_allclose(
+        cam.grad_cam(frozen_net, X, "relu2", 0, to_tensor)[0], GRADCAM_RELU2[0]
+    )
+    np.testing.assert_allclose(cam.guided_backprop(frozen_net, X, 0, to_tensor)[0, ..., 0], GUIDED)

@@ -5,18 +5,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from cases import CONV_COMBOS, conv_case
+from cases import CONV_COMBOS, check_conv2d_equals_numpy
 from companion import conv
 from companion.tf import models
 
 
 @pytest.mark.parametrize("stride,padding,c_in,c_out", CONV_COMBOS)
 def test_numpy_conv_equals_tensorflow(stride, padding, c_in, c_out):
-    x, w, b = conv_case(stride, padding, c_in, c_out)
-    ours = conv.conv2d(x, w, b, stride=stride, padding=padding)
-    theirs = models.conv2d(x, w, b, stride=stride, padding=padding)
-    assert theirs.shape == ours.shape
-    assert np.abs(ours - theirs).max() < 1e-5
+    check_conv2d_equals_numpy(models.conv2d, stride, padding, c_in, c_out)
 
 
 def test_keras_same_padding_at_stride_one_is_padding_one():

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from cases import augmented_bars
 from companion.data import ImageSet
 from companion.tf import activations, models, sampling
 
@@ -45,11 +46,7 @@ def test_balanced_dataset_draws_classes_equally():
 
 
 def test_augment_shifts_and_flips_but_keeps_the_object():
-    images = np.zeros((20, 28, 28, 1), np.uint8)
-    images[:, 10:18, 12:15] = 200  # an off-centre bar, well inside the frame
-    out = sampling.augment(images, seed=0)
-    assert out.shape == images.shape and out.dtype == np.uint8
-    assert (out != images).any(axis=(1, 2, 3)).sum() > 10
+    images, out = augmented_bars(sampling.augment)
     np.testing.assert_allclose(
         out.sum(axis=(1, 2, 3)), images.sum(axis=(1, 2, 3)), rtol=0.02
     )  # interpolated
