@@ -13,9 +13,6 @@ from companion.torch import simclr
 import simclr_cases as cases
 
 
-TORCH_LOSS_FILE = "torch_info_nce.npz"
-
-
 def _images(n=16, size=16, channels=1, seed=0):
     return np.random.default_rng(seed).integers(0, 256, (n, size, size, channels), dtype=np.uint8)
 
@@ -45,13 +42,6 @@ def test_identical_embeddings_give_log_2n_minus_1():
 def test_separated_pairs_at_low_temperature_give_near_zero():
     logits, labels = simclr.info_nce_loss(torch.from_numpy(cases.separated()), cases.BATCH, 2, 0.01)
     assert torch.nn.functional.cross_entropy(logits, labels).item() < 1e-6
-
-
-def test_writes_the_loss_for_the_cross_framework_check(tmp_path):
-    """The TF tests read this file's twin, written by a torch subprocess (see tests/tf)."""
-    logits, _ = simclr.info_nce_loss(torch.from_numpy(cases.FEATURES_B4), cases.BATCH, 2, 0.5)
-    np.savez(tmp_path / TORCH_LOSS_FILE, logits=logits.numpy())
-    assert np.load(tmp_path / TORCH_LOSS_FILE)["logits"].shape == (8, 7)
 
 
 @pytest.mark.parametrize(
@@ -197,18 +187,83 @@ def test_supervised_training_runs_and_scores(checkpoint):
     assert 0 <= simclr.predict_top1(model, data) <= 1
 
 
+def _unfolded_linear(x, y, epochs, batch_size, lr, weight_decay, seed):
+    """train_linear's recipe written out: Adam, one randperm of a seeded generator per epoch."""
+    torch.manual_seed(seed)
+    fc = torch.nn.Linear(x.shape[1], 2)
+    optimizer = torch.optim.Adam(fc.parameters(), lr=lr, weight_decay=weight_decay)
+    generator = torch.Generator().manual_seed(seed)
+    x, y = torch.from_numpy(x), torch.from_numpy(y)
+    for _ in range(epochs):
+        order = torch.randperm(len(x), generator=generator)
+        for i in range(0, len(x), batch_size):
+            idx = order[i : i + batch_size]
+            loss = torch.nn.functional.cross_entropy(fc(x[idx]), y[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return fc
+
+
 def test_standardisation_is_folded_into_the_layer():
+    """The folded layer on raw features predicts what an unfolded one trained on z-scores does."""
     x = np.random.default_rng(0).normal(5, 3, size=(40, 4)).astype(np.float32)
     y = (x[:, 0] > 5).astype(np.int64)
-    fc = torch.nn.Linear(4, 2)
-    simclr.train_linear(fc, x, y, epochs=2, batch_size=10)
-    z = (x - x.mean(0)) / x.std(0)
-    weight = fc.weight.detach().numpy() * x.std(0)  # undo the folding by hand
-    bias = fc.bias.detach().numpy() + fc.weight.detach().numpy() @ x.mean(0)
+    z = ((x - x.mean(0)) / x.std(0)).astype(np.float32)  # the standardisation, in numpy
+    settings = {"epochs": 5, "batch_size": 10, "lr": 0.05, "weight_decay": 1e-4, "seed": 3}
+    unfolded = _unfolded_linear(z, y, **settings)
     with torch.no_grad():
-        np.testing.assert_allclose(
-            fc(torch.from_numpy(x)).numpy(), z @ weight.T + bias, rtol=1e-4, atol=1e-4
-        )
+        expected = unfolded(torch.from_numpy(z)).numpy()
+    for standardize in (True, False):
+        torch.manual_seed(settings["seed"])
+        fc = torch.nn.Linear(4, 2)
+        simclr.train_linear(fc, x, y, standardize=standardize, **settings)
+        with torch.no_grad():
+            got = fc(torch.from_numpy(x)).numpy()
+        assert np.allclose(got, expected, rtol=1e-4, atol=1e-4) == standardize
+    assert np.abs(expected).max() > 1  # the layer did train away from its small initial weights
+
+
+def _patterns(n, seed, size=16):
+    """Three classes of grey 16 x 16 textures: horizontal stripes, vertical stripes, a checkerboard,
+    each of random frequency, phase, brightness and contrast, with noise."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 3
+    yy, xx = np.mgrid[:size, :size].astype(np.float32)
+    freq, phase = rng.uniform(0.6, 1.2, (n, 1, 1)), rng.uniform(0, 2 * np.pi, (n, 1, 1))
+    stripes = np.sin(freq * np.where((labels == 0)[:, None, None], yy, xx) + phase)
+    checker = np.sin(freq * yy + phase) * np.sin(freq * xx + phase)
+    wave = np.where((labels == 2)[:, None, None], checker, stripes)
+    level, contrast = rng.uniform(60, 190, (n, 1, 1)), rng.uniform(20, 60, (n, 1, 1))
+    images = level + contrast * wave + rng.normal(0, 20, (n, size, size))
+    return np.clip(images, 0, 255).astype(np.uint8)[..., None], labels
+
+
+def test_pretraining_makes_features_that_group_the_classes():
+    """kNN on the encoder's features: chance is 1/3; random weights do better (the textures differ
+    in the responses they excite), contrastive pretraining clearly better still."""
+    (train, train_labels), (test, test_labels) = _patterns(128, 0), _patterns(150, 1)
+    torch.manual_seed(0)
+    model = simclr.SimCLRModel("small", in_channels=1, width=8, out_dim=32)
+
+    def knn():
+        features = [simclr.extract_features(model, images) for images in (train, test)]
+        return core.knn_accuracy(features[0], train_labels, features[1], test_labels, k=10)
+
+    before = knn()
+    history = simclr.pretrain(
+        model,
+        train,
+        epochs=20,
+        batch_size=32,
+        lr=1e-3,
+        temperature=0.2,
+        augment=simclr.augmentation(16, 1, min_scale=0.5, blur=0),
+        progress=False,
+    )
+    after = knn()
+    assert after >= 0.8 and after >= before + 0.1, (before, after)
+    assert history["loss"][-1] < history["loss"][0] - 0.5
 
 
 def test_reset_fc_gives_the_linear_layer_fresh_weights():

@@ -192,3 +192,87 @@ def test_steps_per_epoch_gives_equal_steps_whatever_the_data_size():
         xs, ys = np.arange(n, dtype=np.float32)[:, None], np.arange(n) % 2
         training.fit(model, (xs, ys), epochs=1, batch_size=4, preprocess=None, progress=False)
         assert len(model.seen) == steps
+
+
+class _Recorder:
+    """A train_loop callback noting every step and epoch it is told of."""
+
+    def __init__(self):
+        self.steps, self.epochs = [], []
+
+    def on_step_end(self, model, epoch, step):
+        self.steps.append((epoch, step))
+
+    def on_epoch_end(self, model, epoch, history):
+        self.epochs.append((epoch, len(history["loss"])))
+
+
+def _square_error(model, batch):
+    """loss = mean((w x - t)^2); totals: the sum of |w x - t| over the batch."""
+    x, t = batch
+    error = model(x[:, None])[:, 0] - t
+    return error.square().mean(), {"error": error.abs().sum().item()}, len(x)
+
+
+def test_train_loop_takes_the_hand_derived_sgd_step():
+    # x = (1, 3), t = 0. Epoch 1, w = 2: loss = (2^2 + 6^2) / 2 = 20, error = (2 + 6) / 2 = 4,
+    # dloss/dw = (2*2*1 + 2*6*3) / 2 = 20, so SGD at lr 1/8 takes w to 2 - 20/8 = -0.5.
+    # Epoch 2, w = -0.5, lr halved: loss = (0.25 + 2.25) / 2 = 1.25, error = (0.5 + 1.5) / 2 = 1,
+    # dloss/dw = (-1 - 9) / 2 = -5, w = -0.5 + 5/16 = -0.1875 (all exact in binary)
+    model = torch.nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        model.weight.fill_(2.0)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.125)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1, 0.5)
+    batch = (torch.tensor([1.0, 3.0]), torch.zeros(2))
+    recorder, rng = _Recorder(), torch.get_rng_state()
+    h = training.train_loop(
+        model,
+        _square_error,
+        [batch],
+        2,
+        optimizer,
+        scheduler=scheduler,
+        validate=lambda m: {"w": m.weight.item(), "training": m.training},
+        callbacks=[recorder],
+        progress=False,
+    )
+    assert set(h) == {"loss", "error", "lr", "seconds", "val_w", "val_training"}
+    assert h["loss"] == [20.0, 1.25] and h["error"] == [4.0, 1.0]
+    assert h["lr"] == [0.125, 0.0625] and h["val_w"] == [-0.5, -0.1875]
+    assert h["val_training"] == [True, True] and len(h["seconds"]) == 2  # as training left it
+    assert model.weight.item() == -0.1875 and model.weight.device.type == "cpu"
+    assert recorder.steps == [(0, 1), (1, 2)] and recorder.epochs == [(0, 1), (1, 2)]
+    assert torch.equal(torch.get_rng_state(), rng)  # the loop draws no random numbers
+
+
+def test_train_loop_weights_the_means_by_batch_size_and_asks_for_each_epochs_batches():
+    # lr 0 keeps w = 1: the batches (2) and (1, 1, 1) have losses 4 and 1, errors 2 and 3
+    model = torch.nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        model.weight.fill_(1.0)
+    asked = []
+
+    def batches(epoch):
+        asked.append(epoch)
+        return [(torch.tensor([2.0]), torch.zeros(1)), (torch.ones(3), torch.zeros(3))]
+
+    h = training.train_loop(
+        model,
+        _square_error,
+        batches,
+        2,
+        torch.optim.SGD(model.parameters(), lr=0.0),
+        progress=False,
+    )
+    assert asked == [0, 1]
+    assert h["loss"] == [7 / 4] * 2 and h["error"] == [5 / 4] * 2  # (4 + 3) / 4, (2 + 3) / 4
+    assert set(h) == {"loss", "error", "lr", "seconds"}
+
+
+def test_frozen_batchnorm_stays_in_eval_mode():
+    model = torch.nn.Sequential(torch.nn.BatchNorm1d(2), torch.nn.BatchNorm1d(2))
+    model[0].requires_grad_(False)
+    model.train()
+    assert training.freeze_frozen_batchnorm(model) is model
+    assert [m.training for m in model] == [False, True]
