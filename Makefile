@@ -142,10 +142,11 @@ test-tf: setup
 # nbval runs every notebook at the smoke profile and compares only the cells marked
 # NBVAL_CHECK_OUTPUT (pyproject.toml makes it lax): once with the default threads, once with one
 # thread, so an output that depends on the machine fails here and not on a student's laptop.
+# The one-thread pass runs a notebook per core (xdist, each notebook's cells on one worker in order).
 NBVAL = COMPANION_PROFILE=smoke $(BIN)/python -m pytest -q --nbval $(NOTEBOOKS)
 test-notebooks: setup
 	$(NBVAL)
-	OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 $(NBVAL)
+	OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 $(NBVAL) -n $(JOBS) --dist loadscope
 
 # Re-execute the notebooks in place at the cpu profile (ONLY=05 for one chapter): the committed
 # outputs the book shows; then rewrite book/results.md and the cpu reference from them.

@@ -58,6 +58,7 @@ FEATS = torch.ones(8, 3)
 NAN_FEATS = FEATS.clone()
 NAN_FEATS[0, 0] = float("nan")
 FROZEN = simclr.linear_model(2, width=2)
+OPT = torch.optim.SGD(nn.Linear(1, 1).parameters(), lr=0.1)
 simclr.freeze_for_linear_eval(FROZEN)
 
 
@@ -194,6 +195,15 @@ TORCH_ONLY = [
         [0, 1, 1, 0],
         expected="N x 3 features",
     ),
+    # training's one loop and the frozen-BatchNorm rule
+    case(training.train_loop, "net", print, [], 1, OPT, error=T, expected="a torch.nn.Module"),
+    case(training.train_loop, NET, None, [], 1, OPT, error=T, expected="step: expected a function"),
+    case(training.train_loop, NET, print, [], -1, OPT, expected="epochs must be an integer in [0"),
+    case(training.train_loop, NET, print, [], 1, "adam", error=T, expected="torch.optim.Optimizer"),
+    *[
+        case(training.freeze_frozen_batchnorm, bad, error=T, expected="a torch.nn.Module")
+        for bad in ("net", None, NET.state_dict())
+    ],
 ]
 CASES = shared_cases(TORCH) + TORCH_ONLY
 
