@@ -9,7 +9,6 @@ from companion import plotting, simclr
 import simclr_cases as cases
 
 
-
 def loop_info_nce(features, batch_size, n_views, temperature):
     """The NT-Xent loss written as the SimCLR paper states it, one row at a time (two views):
     l_i = -log(exp(s_ij / t) / sum_{k != i} exp(s_ik / t)), j the other view of image i."""
