@@ -163,6 +163,26 @@ def topk_accuracy(logits, labels, ks=(1, 5)) -> dict:
     return {k: float(np.mean((order[:, :k] == labels[:, None]).any(1))) for k in ks}
 
 
+def probe_scores(logits, labels) -> dict:
+    """``{"top1", "top5"}`` of a linear probe's test logits (top-5 is top-C with fewer than 5
+    classes), as both editions' ``linear_evaluation`` and ``linear_probe`` report them."""
+    logits = checks.array(logits, "logits", 2, "N x C logits")
+    k = min(5, logits.shape[1])
+    scores = topk_accuracy(logits, labels, (1, k))
+    return {"top1": scores[1], "top5": scores[k]}
+
+
+def probe_features(train_features, test_features, n_classes: int) -> tuple:
+    """The training and test features of a linear probe, checked (N x D, finite), and its class
+    count (an integer >= 2)."""
+    checks.integer(n_classes, "n_classes", 2)
+    train_features = checks.array(
+        train_features, "train_features", 2, "N x D features", finite=True
+    )
+    test_features = checks.array(test_features, "test_features", 2, "N x D features", finite=True)
+    return train_features, test_features
+
+
 def knn_accuracy(train_features, train_labels, test_features, test_labels, k: int = 20) -> float:
     """Top-1 accuracy of a ``k``-nearest-neighbour vote by cosine similarity (scikit-learn): each
     test feature takes the majority label of its ``k`` most similar training features."""

@@ -175,3 +175,15 @@ def check_frozen_model_still_gives_grad_cam(cam, frozen_net, to_tensor) -> None:
         cam.grad_cam(frozen_net, X, "relu2", 0, to_tensor)[0], GRADCAM_RELU2[0]
     )
     np.testing.assert_allclose(cam.guided_backprop(frozen_net, X, 0, to_tensor)[0, ..., 0], GUIDED)
+
+
+def random_imageset(n=20, size=32, seed=0):
+    """``n`` random grey ``size`` x ``size`` images labelled 0-9 in turn (Chapter 2's tests)."""
+    from companion.data import ImageSet
+
+    rng = np.random.default_rng(seed)
+    return ImageSet(
+        rng.integers(0, 256, (n, size, size, 1), dtype=np.uint8),
+        np.arange(n) % 10,
+        [str(i) for i in range(10)],
+    )

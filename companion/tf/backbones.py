@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from .. import checks, files
 from ..weights import verified_keras_port
+from .training import to_float
 
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
@@ -69,16 +70,9 @@ def preprocess(images) -> tf.Tensor:
 
     torchvision's normalisation, since the weights come from there; usable inside ``tf.data``.
     """
-    if not tf.is_tensor(images):
-        images = checks.array(images, "images", what="uint8 N x H x W x C images", empty=True)
-    x = tf.convert_to_tensor(images)
-    if x.shape.rank != 4 or x.dtype != tf.uint8:
-        raise ValueError(
-            f"expected uint8 N x H x W x C images, got {x.dtype.name} {tuple(x.shape)}"
-        )
+    x = to_float(images)
     if x.shape[-1] not in (None, 1, 3, 4):
         raise ValueError(f"images: expected 1, 3 or 4 channels, got shape {tuple(x.shape)}")
-    x = tf.cast(x, tf.float32) / 255
     if x.shape[-1] == 4:
         x = x[..., :3]  # alpha dropped, as companion.images.to_rgb_batch does
     if x.shape[-1] == 1:

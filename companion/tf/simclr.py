@@ -615,12 +615,6 @@ def train_linear(
     return {"loss": losses}
 
 
-def _scores(logits, labels, n_classes):
-    k = min(5, n_classes)
-    scores = core.topk_accuracy(logits, labels, (1, k))
-    return {"top1": scores[1], "top5": scores[k]}
-
-
 def linear_evaluation(
     model: Encoder,
     train: ImageSet,
@@ -660,11 +654,7 @@ def linear_evaluation(
         standardize,
     )
     logits = model.fc(features["test"]).numpy()
-    return {
-        **_scores(logits, test.labels, logits.shape[1]),
-        "history": history,
-        "features": features,
-    }
+    return {**core.probe_scores(logits, test.labels), "history": history, "features": features}
 
 
 def linear_probe(
@@ -681,18 +671,14 @@ def linear_probe(
     standardize: bool = True,
 ) -> dict:
     """The same protocol on features computed elsewhere (e.g. the ImageNet MobileNetV2's)."""
-    checks.integer(n_classes, "n_classes", 2)
-    train_features = checks.array(
-        train_features, "train_features", 2, "N x D features", finite=True
-    )
-    test_features = checks.array(test_features, "test_features", 2, "N x D features", finite=True)
+    train_features, test_features = core.probe_features(train_features, test_features, n_classes)
     keras.utils.set_random_seed(seed)
     fc = keras.layers.Dense(n_classes, name="fc")
     history = train_linear(
         fc, train_features, train_labels, epochs, batch_size, lr, weight_decay, seed, standardize
     )
     logits = fc(np.asarray(test_features, np.float32)).numpy()
-    return {**_scores(logits, test_labels, n_classes), "history": history}
+    return {**core.probe_scores(logits, test_labels), "history": history}
 
 
 class _Augmented(keras.Model):

@@ -499,9 +499,7 @@ def linear_evaluation(
     model.eval()
     with torch.no_grad():
         logits = model.fc(torch.from_numpy(features["test"])).numpy()
-    k = min(5, logits.shape[1])
-    scores = core.topk_accuracy(logits, test.labels, (1, k))
-    return {"top1": scores[1], "top5": scores[k], "history": history, "features": features}
+    return {**core.probe_scores(logits, test.labels), "history": history, "features": features}
 
 
 def linear_probe(
@@ -518,11 +516,7 @@ def linear_probe(
     standardize: bool = True,
 ) -> dict:
     """The same protocol on features computed elsewhere (e.g. the ImageNet MobileNetV2's)."""
-    checks.integer(n_classes, "n_classes", 2)
-    train_features = checks.array(
-        train_features, "train_features", 2, "N x D features", finite=True
-    )
-    test_features = checks.array(test_features, "test_features", 2, "N x D features", finite=True)
+    train_features, test_features = core.probe_features(train_features, test_features, n_classes)
     torch.manual_seed(seed)
     fc = nn.Linear(np.shape(train_features)[1], n_classes)
     history = train_linear(
@@ -530,9 +524,7 @@ def linear_probe(
     )
     with torch.no_grad():
         logits = fc(torch.as_tensor(np.asarray(test_features, np.float32))).numpy()
-    k = min(5, n_classes)
-    scores = core.topk_accuracy(logits, test_labels, (1, k))
-    return {"top1": scores[1], "top5": scores[k], "history": history}
+    return {**core.probe_scores(logits, test_labels), "history": history}
 
 
 def train_supervised(

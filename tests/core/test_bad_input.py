@@ -872,6 +872,12 @@ CASES = [
     case(plotting.plot_embedding, FEATS[0], [0], ["a"], expected="N x 2 points and N labels"),
     case(plotting.plot_embedding, "x", [0], ["a"], expected="N x 2 points and N labels"),
     # companion.simclr: the checks added for Chapter 4 (NaN, wrong types, empty, out of range)
+    case(simclr.probe_scores, FEATS[0], [0], expected="N x C logits"),
+    case(simclr.probe_scores, FEATS, [0], expected="N x C logits and N labels"),
+    case(simclr.probe_scores, FEATS, [9] * 8, expected="class indices in [0, 4)"),
+    case(simclr.probe_features, FEATS, FEATS, 1, expected="n_classes must be an integer in [2"),
+    case(simclr.probe_features, FEATS[0], FEATS, 2, expected="train_features"),
+    case(simclr.probe_features, FEATS, FEATS * np.nan, 2, expected="finite"),
     case(simclr.similarity_matrix, nan(FEATS), 4, expected="finite values"),
     case(simclr.similarity_matrix, "x", 4, error=T, expected="a 2-D array (rows x dimensions)"),
     case(simclr.info_nce_steps, nan(FEATS), 4, expected="finite values"),

@@ -6,22 +6,12 @@ import pytest
 
 from companion import training, transfer
 from companion.data import ImageSet
+from companion.data.fashion import CLASS_NAMES
 from companion.imagenet import imagenet_classes
 from companion.images import resize_images
 from companion.metrics import per_class_matrix, per_class_table, write_per_class_csv
 
-FASHION = [
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-]
+FASHION = CLASS_NAMES
 
 
 def test_dense_connections_is_the_arithmetic_series():

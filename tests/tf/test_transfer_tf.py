@@ -5,25 +5,16 @@ import keras
 import numpy as np
 import pytest
 
-from companion.data import ImageSet
 from companion.tf import transfer
 from companion.tf.backbones import count_params, preprocess
 from companion.tf.training import fit, predict
+from cases import random_imageset
 from companion.transfer import DENSENET_BLOCKS, dense_connections, densenet_channels
 
 HEAD = 1280 * 10 + 10  # new dense head: 1280 features -> 10 classes
 MOBILENET_V2 = (
     3_504_872  # published count with the 1000-class head (BatchNorm moving statistics excluded)
 )
-
-
-def _images(n=20, size=32, seed=0):
-    rng = np.random.default_rng(seed)
-    return ImageSet(
-        rng.integers(0, 256, (n, size, size, 1), dtype=np.uint8),
-        np.arange(n) % 10,
-        [str(i) for i in range(10)],
-    )
 
 
 def _weights(layer):
@@ -64,21 +55,37 @@ def test_level_3_then_level_2_train_only_what_they_should():
     layers = [layer for layer in model.get_layer("features").layers if layer.weights]
     transfer.set_level(model, 3, unfreeze_at=18)
     before = {layer.name: _weights(layer) for layer in layers}
-    fit(model, _images(), epochs=1, batch_size=5, lr=1e-2, preprocess=preprocess, progress=False)
+    fit(
+        model,
+        random_imageset(),
+        epochs=1,
+        batch_size=5,
+        lr=1e-2,
+        preprocess=preprocess,
+        progress=False,
+    )
     assert _changed(layers, before) == {"Conv_1", "Conv_1_bn"}  # block 18 only
     transfer.set_level(model, 2)  # fit compiles again, so the change of `trainable` takes effect
     before, head = (
         {layer.name: _weights(layer) for layer in layers},
         _weights(model.get_layer("head")),
     )
-    fit(model, _images(), epochs=2, batch_size=5, lr=1e-2, preprocess=preprocess, progress=False)
+    fit(
+        model,
+        random_imageset(),
+        epochs=2,
+        batch_size=5,
+        lr=1e-2,
+        preprocess=preprocess,
+        progress=False,
+    )
     assert _changed(layers, before) == set()  # every weight and moving statistic bit-identical
     assert not np.array_equal(head[0], model.get_layer("head").weights[0].numpy())
 
 
 def test_frozen_batchnorm_runs_in_inference_mode():
     model = transfer.transfer_model(10, image_size=32)
-    x = preprocess(_images(8).images)
+    x = preprocess(random_imageset(8).images)
     pool = keras.Model(model.inputs, model.get_layer("pool").output)
     transfer.set_level(model, 2)
     np.testing.assert_array_equal(pool(x, training=True).numpy(), pool(x, training=False).numpy())
@@ -90,7 +97,7 @@ def test_frozen_batchnorm_runs_in_inference_mode():
 
 def test_cached_features_feed_the_head_like_the_whole_model():
     model = transfer.transfer_model(10, image_size=32)
-    images = _images(6).images
+    images = random_imageset(6).images
     features = transfer.extract_features(model, images, batch_size=4)
     assert features.shape == (6, 1280) and features.dtype == np.float32
     np.testing.assert_allclose(
@@ -142,7 +149,7 @@ def test_trainable_batchnorm_moves_its_statistics_like_torch():
     model = transfer.transfer_model(10, pretrained=False, image_size=32)
     transfer.set_level(model, 4)
     features = model.get_layer("features")
-    data = _images(5)
+    data = random_imageset(5)
     conv = keras.Model(features.inputs, features.get_layer("Conv1").output)(
         preprocess(data.images)
     ).numpy()
@@ -172,18 +179,26 @@ def test_recipe_freezes_batchnorm_so_it_runs_in_inference_mode():
         == transfer.set_level(model, 4) - bn_params
     )
     transfer.set_level(model, 4, freeze_batchnorm=True)
-    x = preprocess(_images(8).images)
+    x = preprocess(random_imageset(8).images)
     pool = keras.Model(model.inputs, model.get_layer("pool").output)
     np.testing.assert_array_equal(pool(x, training=True).numpy(), pool(x, training=False).numpy())
     before = {layer.name: _weights(layer) for layer in bn}
     conv = model.get_layer("features").get_layer("Conv_1").kernel.numpy().copy()
-    fit(model, _images(), epochs=1, batch_size=5, lr=1e-2, preprocess=preprocess, progress=False)
+    fit(
+        model,
+        random_imageset(),
+        epochs=1,
+        batch_size=5,
+        lr=1e-2,
+        preprocess=preprocess,
+        progress=False,
+    )
     assert _changed(bn, before) == set()  # scale, shift and moving statistics
     assert not np.array_equal(conv, model.get_layer("features").get_layer("Conv_1").kernel.numpy())
 
 
 def test_densenet_transfer_has_the_transfer_layout():
     model = transfer.densenet_transfer(5, pretrained=False, image_size=64)
-    assert transfer.extract_features(model, _images(3, size=64).images).shape == (3, 1024)
+    assert transfer.extract_features(model, random_imageset(3, size=64).images).shape == (3, 1024)
     assert transfer.set_level(model, 2) == 1024 * 5 + 5
     assert model.get_layer("features").output.shape[1:] == (2, 2, 1024)

@@ -4,25 +4,16 @@ import numpy as np
 import pytest
 import torch
 
-from companion.data import ImageSet
 from companion.torch import transfer
 from companion.torch.backbones import count_params, preprocess
 from companion.torch.training import fit, predict
+from cases import random_imageset
 from companion.transfer import DENSENET_BLOCKS, dense_connections, densenet_channels
 
 HEAD = 1280 * 10 + 10  # new linear head: 1280 features -> 10 classes
 MOBILENET_V2 = (
     3_504_872  # torchvision's published count, with the 1000-class head (1280 x 1000 + 1000)
 )
-
-
-def _images(n=20, size=32, seed=0):
-    rng = np.random.default_rng(seed)
-    return ImageSet(
-        rng.integers(0, 256, (n, size, size, 1), dtype=np.uint8),
-        np.arange(n) % 10,
-        [str(i) for i in range(10)],
-    )
 
 
 def test_trainable_counts_follow_the_architecture():
@@ -49,7 +40,15 @@ def test_level_2_leaves_every_backbone_weight_bit_identical():
     model = transfer.transfer_model(10)
     transfer.set_level(model, 2)
     before, head = _state(model.features), _state(model.head)
-    fit(model, _images(), epochs=2, batch_size=5, lr=1e-2, preprocess=preprocess, progress=False)
+    fit(
+        model,
+        random_imageset(),
+        epochs=2,
+        batch_size=5,
+        lr=1e-2,
+        preprocess=preprocess,
+        progress=False,
+    )
     after = model.features.state_dict()
     assert all(
         torch.equal(before[k], after[k]) for k in before
@@ -62,7 +61,15 @@ def test_level_3_trains_only_the_top_blocks():
     model = transfer.transfer_model(10)
     transfer.set_level(model, 3, unfreeze_at=18)
     before = _state(model.features)
-    fit(model, _images(), epochs=1, batch_size=5, lr=1e-2, preprocess=preprocess, progress=False)
+    fit(
+        model,
+        random_imageset(),
+        epochs=1,
+        batch_size=5,
+        lr=1e-2,
+        preprocess=preprocess,
+        progress=False,
+    )
     after = model.features.state_dict()
     changed = {k.split(".")[0] for k in before if not torch.equal(before[k], after[k])}
     assert changed == {"18"}
@@ -71,7 +78,7 @@ def test_level_3_trains_only_the_top_blocks():
 def test_cached_features_feed_the_head_like_the_whole_model():
     torch.manual_seed(0)
     model = transfer.transfer_model(10)
-    images = _images(6).images
+    images = random_imageset(6).images
     features = transfer.extract_features(model, images, batch_size=4)
     assert features.shape == (6, 1280) and features.dtype == np.float32
     np.testing.assert_allclose(
@@ -130,7 +137,15 @@ def test_recipe_freezes_batchnorm_scale_shift_and_statistics():
     transfer.set_level(model, 4, freeze_batchnorm=True)
     before = [_state(m) for m in bn]
     conv = model.features[18][0].weight.detach().clone()
-    fit(model, _images(), epochs=1, batch_size=5, lr=1e-2, preprocess=preprocess, progress=False)
+    fit(
+        model,
+        random_imageset(),
+        epochs=1,
+        batch_size=5,
+        lr=1e-2,
+        preprocess=preprocess,
+        progress=False,
+    )
     assert all(torch.equal(b[k], m.state_dict()[k]) for b, m in zip(before, bn) for k in b)
     assert not torch.equal(conv, model.features[18][0].weight)  # the convolutions did train
 
@@ -140,10 +155,10 @@ def test_densenet_transfer_reads_the_features_torchvision_classifies():
     net = transfer.densenet(121).eval()
     model = transfer.densenet_transfer(5, pretrained=False).eval()
     model.features[0].load_state_dict(net.features.state_dict())
-    x = preprocess(_images(2, size=64).images)
+    x = preprocess(random_imageset(2, size=64).images)
     with torch.no_grad():  # torchvision's forward: features, ReLU, average pool, classifier
         ours = model.pool(model.features(x))
         theirs = torch.nn.functional.adaptive_avg_pool2d(torch.relu(net.features(x)), 1).flatten(1)
     torch.testing.assert_close(ours, theirs)
-    assert transfer.extract_features(model, _images(3, size=64).images).shape == (3, 1024)
+    assert transfer.extract_features(model, random_imageset(3, size=64).images).shape == (3, 1024)
     assert count_params(model.head, trainable_only=True) == 1024 * 5 + 5
