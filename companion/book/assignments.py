@@ -167,7 +167,7 @@ def build(source, out="_build/assignments", book="book/assignments") -> Path:
             f"{err.ename}: {checks.one_line(err.evalue)[:200]}: fix the source "
             f"(the executed copy is {executed})"
         ) from None
-    # the solution is graded against the autograder zip by tests/assignments, not twice here
+    # the solution is graded against the autograder zip by tests/book/assignments, not twice here
     _otter("assign", "--no-pdfs", "--no-run-tests", str(executed), str(target))
     student = read_notebook(target / "student" / source.name, "student notebook")
     copy = checks.path(book, "book") / source.parent.name / source.name

@@ -13,7 +13,7 @@ import pytest
 
 from companion.book import assignments
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SOURCES = assignments.sources(ROOT)
 PLANTS = Path(__file__).with_name("plants")
 
@@ -81,6 +81,7 @@ def _with_answers(solution: Path, answers, target: Path) -> Path:
 def test_every_chapter_has_both_editions():
     names = {_id(s) for s in SOURCES}
     chapters = {p.name[:2] for p in (ROOT / "notebooks/torch").glob("[0-9][0-9]_*.ipynb")}
+    assert len(chapters) == 6, f"expected the book's six chapters under {ROOT}, got {chapters}"
     assert names == {f"ch{c}-{e}" for c in chapters for e in ("torch", "tf")}
 
 
