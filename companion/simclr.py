@@ -32,6 +32,59 @@ HEAD_PREFIX = (
 BACKBONE_PREFIX = "backbone."
 
 
+ARCHS = ("small", "resnet18")
+
+
+def check_augmentation(image_size, channels, min_scale, strength, blur) -> None:
+    """The settings of SimCLR's augmentation, as both editions' ``augmentation`` take them."""
+    checks.integer(image_size, "image_size")
+    checks.number(min_scale, "min_scale", 0, 1)
+    checks.number(strength, "strength", 0)
+    checks.number(blur, "blur", 0, 1)
+    if image_size < 8 or channels not in (1, 3):
+        raise ValueError(
+            f"expected image_size >= 8 and 1 or 3 channels, got {image_size} and {channels}"
+        )
+
+
+def check_n_views(n_views) -> int:
+    """The number of augmented views of each image (at least 2)."""
+    checks.integer(n_views, "n_views")
+    if n_views < 2:
+        raise ValueError(f"n_views must be >= 2, got {n_views}")
+    return n_views
+
+
+def check_encoder(arch, in_channels, width) -> None:
+    """An encoder's architecture name, input channels and width, as ``build_encoder`` takes them."""
+    if arch not in ARCHS:
+        raise ValueError(f"arch must be one of {ARCHS}, got {arch!r}")
+    if in_channels not in (1, 3):
+        raise ValueError(f"in_channels must be 1 or 3, got {in_channels}")
+    checks.integer(width, "width", 1)
+
+
+def check_n_classes(n_classes) -> int:
+    """The class count of a linear classifier on the encoder (at least 2)."""
+    checks.integer(n_classes, "n_classes")
+    if n_classes < 2:
+        raise ValueError(f"n_classes must be >= 2, got {n_classes}")
+    return n_classes
+
+
+def pretraining_images(images, batch_size, epochs) -> np.ndarray:
+    """The unlabelled uint8 N x H x W x C images of a pretraining run, checked against its batch
+    size (info-NCE needs whole batches) and epochs."""
+    images = checks.array(images, "images", what="uint8 N x H x W x C images", empty=True)
+    if images.ndim != 4 or images.dtype != np.uint8:
+        raise ValueError(f"expected uint8 N x H x W x C images, got {images.dtype} {images.shape}")
+    checks.integer(batch_size, "batch_size", 2)
+    checks.integer(epochs, "epochs", 0)
+    if len(images) < batch_size:
+        raise ValueError(f"need at least batch_size = {batch_size} images, got {len(images)}")
+    return images
+
+
 def check_views(n_rows: int, batch_size: int, n_views: int) -> None:
     """Fail with one line unless ``n_rows == batch_size * n_views`` with batch_size >= 2, n_views >=
     2."""

@@ -24,7 +24,7 @@ from ..data import ImageSet
 from . import training
 from .training import to_float
 
-ARCHS = ("small", "resnet18")
+ARCHS = core.ARCHS
 OTHER_FRAMEWORK = (".pt", ".pth", ".bin")
 BN = {
     "momentum": 0.9,
@@ -110,15 +110,8 @@ def augmentation(
     horizontal flip, colour jitter with probability 0.8 (brightness, contrast, and for colour
     images saturation and hue), grey-scale with probability 0.2 (colour images), Gaussian blur
     with probability ``blur``."""
-    checks.integer(image_size, "image_size")
-    checks.number(min_scale, "min_scale", 0, 1)
-    checks.number(strength, "strength", 0)
-    checks.number(blur, "blur", 0, 1)
+    core.check_augmentation(image_size, channels, min_scale, strength, blur)
     checks.integer(seed, "seed", 0)
-    if image_size < 8 or channels not in (1, 3):
-        raise ValueError(
-            f"expected image_size >= 8 and 1 or 3 channels, got {image_size} and {channels}"
-        )
     s = strength
     steps = [
         RandomResizedCrop(image_size, (min_scale, 1.0), seed=seed, name="crop"),
@@ -165,9 +158,7 @@ def augment_batch(images, augment) -> tf.Tensor:
 def two_views(images, augment, n_views: int = 2) -> tf.Tensor:
     """``n_views`` augmented views of every image, view after view: rows ``i`` and ``i + N`` are
     two views of image ``i`` (the order ``info_nce_loss`` expects)."""
-    checks.integer(n_views, "n_views")
-    if n_views < 2:
-        raise ValueError(f"n_views must be >= 2, got {n_views}")
+    core.check_n_views(n_views)
     checks.batch(images, "images", 4, "uint8 N x H x W x C images")
     return tf.concat([augment_batch(images, augment) for _ in range(n_views)], axis=0)
 
@@ -239,11 +230,7 @@ def build_encoder(arch: str = "small", in_channels: int = 1, width: int = 32, fc
     1, 2, 2, 2) and global average pooling, 4 x ``width`` features; ``resnet18``: ResNet-18 adapted
     to small images as in SimCLR's CIFAR setting (3x3 stride-1 stem, no max-pool), 512 features.
     ``fc`` (default: the identity) is the layer on top."""
-    if arch not in ARCHS:
-        raise ValueError(f"arch must be one of {ARCHS}, got {arch!r}")
-    if in_channels not in (1, 3):
-        raise ValueError(f"in_channels must be 1 or 3, got {in_channels}")
-    checks.integer(width, "width", 1)
+    core.check_encoder(arch, in_channels, width)
     body, dim = (
         (_small_body(in_channels, width), 4 * width)
         if arch == "small"
@@ -273,9 +260,7 @@ def linear_model(
     n_classes: int, arch: str = "small", in_channels: int = 1, width: int = 32
 ) -> Encoder:
     """An encoder with ``fc = Dense(n_classes)``: random weights until loaded or trained."""
-    checks.integer(n_classes, "n_classes")
-    if n_classes < 2:
-        raise ValueError(f"n_classes must be >= 2, got {n_classes}")
+    core.check_n_classes(n_classes)
     return build_encoder(arch, in_channels, width, keras.layers.Dense(n_classes, name="fc"))
 
 
@@ -455,14 +440,8 @@ def pretrain(
     and ``seconds``; with ``checkpoint`` the model is written there atomically after every epoch.
     """
     checks.instance(model, SimCLRModel, "model", "a SimCLRModel")
-    images = checks.array(images, "images", what="uint8 N x H x W x C images", empty=True)
-    if images.ndim != 4 or images.dtype != np.uint8:
-        raise ValueError(f"expected uint8 N x H x W x C images, got {images.dtype} {images.shape}")
-    checks.integer(batch_size, "batch_size", 2)
-    checks.integer(epochs, "epochs", 0)
+    images = core.pretraining_images(images, batch_size, epochs)
     checks.integer(n_views, "n_views", 2)
-    if len(images) < batch_size:
-        raise ValueError(f"need at least batch_size = {batch_size} images, got {len(images)}")
     model.temperature = core.check_temperature(temperature)
     model.augment = (
         augment

@@ -26,7 +26,7 @@ from ..data import ImageSet
 from . import training
 from .training import _Checkpoint, device, to_float
 
-ARCHS = ("small", "resnet18")
+ARCHS = core.ARCHS
 OTHER_FRAMEWORK = (".keras", ".h5", ".npz")
 
 
@@ -43,14 +43,7 @@ def augmentation(
     with probability 0.8 (brightness, contrast, and for colour images saturation and hue), grey-
     scale
     with probability 0.2 (colour images), Gaussian blur with probability ``blur``."""
-    checks.integer(image_size, "image_size")
-    checks.number(min_scale, "min_scale", 0, 1)
-    checks.number(strength, "strength", 0)
-    checks.number(blur, "blur", 0, 1)
-    if image_size < 8 or channels not in (1, 3):
-        raise ValueError(
-            f"expected image_size >= 8 and 1 or 3 channels, got {image_size} and {channels}"
-        )
+    core.check_augmentation(image_size, channels, min_scale, strength, blur)
     s = strength
     jitter = (
         v2.ColorJitter(0.8 * s, 0.8 * s, 0.8 * s, 0.2 * s)
@@ -95,9 +88,7 @@ def augment_batch(images, augment) -> torch.Tensor:
 def two_views(images, augment, n_views: int = 2) -> torch.Tensor:
     """``n_views`` augmented views of every image, view after view: rows ``i`` and ``i + N`` are
     two views of image ``i`` (the order ``info_nce_loss`` expects)."""
-    checks.integer(n_views, "n_views")
-    if n_views < 2:
-        raise ValueError(f"n_views must be >= 2, got {n_views}")
+    core.check_n_views(n_views)
     checks.batch(images, "images", 4, "uint8 N x H x W x C images")
     return torch.cat([augment_batch(images, augment) for _ in range(n_views)])
 
@@ -132,11 +123,7 @@ def build_encoder(
     1, 2, 2, 2) and global average pooling, 4 x ``width`` features; ``resnet18``: torchvision's
     ResNet-18 adapted to small images as in SimCLR's CIFAR setting (3x3 stride-1 stem, no max-pool),
     512 features. ``fc`` (default: the identity) is the layer on top."""
-    if arch not in ARCHS:
-        raise ValueError(f"arch must be one of {ARCHS}, got {arch!r}")
-    if in_channels not in (1, 3):
-        raise ValueError(f"in_channels must be 1 or 3, got {in_channels}")
-    checks.integer(width, "width", 1)
+    core.check_encoder(arch, in_channels, width)
     if fc is not None:
         checks.instance(fc, nn.Module, "fc", "a torch nn.Module (or None)")
     if arch == "small":
@@ -191,9 +178,7 @@ def linear_model(
 ) -> Encoder:
     """An encoder with ``fc = Linear(features, n_classes)``: random weights until loaded or
     trained."""
-    checks.integer(n_classes, "n_classes")
-    if n_classes < 2:
-        raise ValueError(f"n_classes must be >= 2, got {n_classes}")
+    core.check_n_classes(n_classes)
     model = build_encoder(arch, in_channels, width)
     model.fc = nn.Linear(model.feature_dim, n_classes)
     return model
@@ -287,13 +272,7 @@ def pretrain(
     written there atomically after every epoch. Trains on ``device()``, back on the CPU at the end.
     """
     checks.instance(model, SimCLRModel, "model", "a SimCLRModel")
-    images = checks.array(images, "images", what="uint8 N x H x W x C images", empty=True)
-    if images.ndim != 4 or images.dtype != np.uint8:
-        raise ValueError(f"expected uint8 N x H x W x C images, got {images.dtype} {images.shape}")
-    checks.integer(batch_size, "batch_size", 2)
-    checks.integer(epochs, "epochs", 0)
-    if len(images) < batch_size:
-        raise ValueError(f"need at least batch_size = {batch_size} images, got {len(images)}")
+    images = core.pretraining_images(images, batch_size, epochs)
     core.check_temperature(temperature)
     if augment is None:
         augment = augmentation(images.shape[1], images.shape[-1])
