@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import checks
+from .data import ImageSet, inputs_and_labels
 
 
 @dataclass(frozen=True)
@@ -67,3 +68,27 @@ def sgd_trainer(
     """The article's second trainer: SGD with momentum and StepLR, a validation phase after every
     epoch."""
     return TrainerSpec("sgd", lr, momentum=momentum, step_size=step_size, gamma=gamma)
+
+
+def fit_spec(trainer, lr, epochs, steps_per_epoch, val, keep_best, checkpoint) -> TrainerSpec:
+    """The ``TrainerSpec`` both editions' ``fit`` run with (Adam at ``lr`` unless ``trainer`` is
+    given), after checking the options: keeping the best weights, a checkpoint and step
+    validation all need a validation set."""
+    checks.integer(epochs, "epochs", 0)
+    if steps_per_epoch is not None:
+        checks.integer(steps_per_epoch, "steps_per_epoch", 1)
+    spec = trainer or TrainerSpec("adam", lr)
+    checks.instance(spec, TrainerSpec, "trainer", "a TrainerSpec")
+    if (keep_best or checkpoint is not None or spec.validate_every) and val is None:
+        raise ValueError("keep_best, checkpoint and step validation need a validation set (val=)")
+    return spec
+
+
+def batch_arrays(data: ImageSet, batch_size: int) -> tuple:
+    """The inputs and labels both editions' ``loader`` batch: a non-empty data set (an ImageSet
+    or an ``(x, y)`` pair) and a batch size of at least 1."""
+    x, y = inputs_and_labels(data)
+    if len(x) == 0:
+        raise ValueError("cannot make batches of an empty data set: expected at least one example")
+    checks.integer(batch_size, "batch_size", 1)
+    return x, y

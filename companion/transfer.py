@@ -24,6 +24,12 @@ FASHION_TO_IMAGENET = {
     "Ankle boot": ["cowboy boot", "clog"],
 }
 
+# The four levels of transfer learning (the model as it is, a new head, the last blocks
+# unfrozen, all of it fine-tuned); level 3 trains MobileNetV2 blocks 16..18 (of 0..18,
+# torchvision's numbering) and the head.
+LEVELS = (1, 2, 3, 4)
+UNFREEZE_AT = 16
+
 # DenseNet-BC variants of torchvision and Keras: layers per dense block (growth rate 32, 64 stem
 # channels).
 DENSENET_BLOCKS = {121: (6, 12, 24, 16), 169: (6, 12, 32, 32), 201: (6, 12, 48, 32)}
@@ -125,3 +131,22 @@ def densenet_channels(
             channels //= 2
             out.append((f"transition{i}", channels))
     return out
+
+
+def check_level(level, freeze_batchnorm) -> None:
+    """A transfer level (``LEVELS``) and the BatchNorm flag, as both editions' ``set_level`` take
+    them."""
+    if level not in LEVELS or isinstance(level, bool):
+        raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+    if not isinstance(freeze_batchnorm, bool):
+        raise TypeError(
+            f"freeze_batchnorm must be True or False, got {checks.describe(freeze_batchnorm)}"
+        )
+
+
+def check_densenet(depth, pretrained) -> None:
+    """A DenseNet depth (``DENSENET_BLOCKS``: 121, 169, 201) and the ImageNet-weights flag."""
+    if isinstance(depth, bool) or depth not in DENSENET_BLOCKS:
+        raise ValueError(f"depth must be one of {sorted(DENSENET_BLOCKS)}, got {depth}")
+    if not isinstance(pretrained, bool):
+        raise TypeError(f"pretrained must be True or False, got {checks.describe(pretrained)}")

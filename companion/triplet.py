@@ -24,6 +24,21 @@ ARTICLE_CLASSES = ("daisy", "dandelion", "roses", "sunflowers", "tulips")  # tf-
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Sneaker", "Bag")  # the offline stand-in
 
 
+def check_margin(margin) -> float:
+    """The triplet loss's margin: a finite number >= 0."""
+    if checks.number(margin, "margin") < 0:
+        raise ValueError(f"margin must be >= 0, got {margin}")
+    return margin
+
+
+def check_triplet_shapes(anchor, positive, negative) -> None:
+    """Anchor, positive and negative embeddings of one shape B x D (broadcasting would pair the
+    wrong rows without a word); each argument has a ``.shape``."""
+    shapes = [tuple(t.shape) for t in (anchor, positive, negative)]
+    if len(set(shapes)) != 1:
+        raise ValueError(f"expected anchor, positive and negative of one shape B x D, got {shapes}")
+
+
 def select_classes(
     data: ImageSet, class_names, n_per_class: int | None = None, seed: int = 0
 ) -> ImageSet:

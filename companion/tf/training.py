@@ -1,6 +1,6 @@
 """Training with Keras ``fit`` on ``tf.data`` pipelines built from ImageSets (or feature arrays).
 
-``fit`` is the one training helper. A ``TrainerSpec`` (``companion.transfer``) picks the optimizer,
+``fit`` is the one training helper. A ``TrainerSpec`` (``companion.training``) picks the optimizer,
 the
 step schedule (``LearningRateScheduler``) and step validation (``Validation``, which also keeps the
 best
@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from .. import checks, files
 from ..data import ImageSet, inputs_and_labels
-from ..training import TrainerSpec
+from ..training import TrainerSpec, batch_arrays, fit_spec
 
 
 def to_float(images) -> tf.Tensor:
@@ -42,10 +42,7 @@ def loader(
 ) -> tf.data.Dataset:
     """A ``tf.data`` pipeline of (preprocessed inputs, labels) batches; ``preprocess=None`` keeps
     inputs."""
-    x, y = inputs_and_labels(data)
-    if len(x) == 0:
-        raise ValueError("cannot make batches of an empty data set: expected at least one example")
-    checks.integer(batch_size, "batch_size", 1)
+    x, y = batch_arrays(data, batch_size)
     dataset = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle:
         dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
@@ -256,16 +253,10 @@ def fit(
     (``companion.imbalance.step_budget``).
     """
     checks.instance(model, keras.Model, "model", "a keras.Model")
-    checks.integer(epochs, "epochs", 0)
-    if steps_per_epoch is not None:
-        checks.integer(steps_per_epoch, "steps_per_epoch", 1)
-    spec = trainer or TrainerSpec("adam", lr)
-    checks.instance(spec, TrainerSpec, "trainer", "a TrainerSpec")
+    spec = fit_spec(trainer, lr, epochs, steps_per_epoch, val, keep_best, checkpoint)
     outputs = getattr(model, "outputs", None)
     if dataset is None and outputs:  # labels without an output: one line, not Keras's 26
         checks.labels(inputs_and_labels(train)[1], "train labels", outputs[0].shape[-1])
-    if (keep_best or checkpoint is not None or spec.validate_every) and val is None:
-        raise ValueError("keep_best, checkpoint and step validation need a validation set (val=)")
     if not model.trainable_weights:
         raise ValueError("the model has no trainable weights: unfreeze some (set_level) before fit")
     compile_classifier(

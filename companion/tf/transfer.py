@@ -10,12 +10,9 @@ import numpy as np
 import pandas as pd
 
 from .. import checks
+from .. import transfer as core
+from ..transfer import UNFREEZE_AT
 from .backbones import count_params, mobilenet_v2, model_with_layers, preprocess
-
-LEVELS = (1, 2, 3, 4)
-UNFREEZE_AT = (
-    16  # level 3 trains MobileNetV2 blocks 16..18 (of 0..18, torchvision's numbering) and the head
-)
 
 
 def new_head(n_classes: int, n_features: int = 1280, dropout: float = 0.2) -> keras.Sequential:
@@ -97,12 +94,7 @@ def set_level(
     runs in inference mode, also inside ``fit``: the fine-tuning recipe's setting.
     """
     _transfer(model)
-    if level not in LEVELS or isinstance(level, bool):
-        raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
-    if not isinstance(freeze_batchnorm, bool):
-        raise TypeError(
-            f"freeze_batchnorm must be True or False, got {checks.describe(freeze_batchnorm)}"
-        )
+    core.check_level(level, freeze_batchnorm)
     if not 0 <= checks.integer(unfreeze_at, "unfreeze_at") <= 18:
         raise ValueError(f"unfreeze_at must be a block index in 0..18, got {unfreeze_at}")
     features = model.get_layer("features")
@@ -160,10 +152,7 @@ def densenet(
         169: keras.applications.DenseNet169,
         201: keras.applications.DenseNet201,
     }
-    if isinstance(depth, bool) or depth not in builders:
-        raise ValueError(f"depth must be one of {sorted(builders)}, got {depth}")
-    if not isinstance(pretrained, bool):
-        raise TypeError(f"pretrained must be True or False, got {checks.describe(pretrained)}")
+    core.check_densenet(depth, pretrained)
     if include_top:
         return builders[depth](weights="imagenet" if pretrained else None)
     checks.integer(image_size, "image_size", 32)

@@ -63,11 +63,6 @@ def _check_features(features, shape) -> np.ndarray:
     return features
 
 
-def _check_margin(margin: float) -> None:
-    if checks.number(margin, "margin") < 0:
-        raise ValueError(f"margin must be >= 0, got {margin}")
-
-
 def _embedding(model) -> keras.Model:
     return model_with_layers(model, {"stem", "top"}, "an embedding_model(...)")
 
@@ -203,14 +198,9 @@ class DistanceLayer(keras.layers.Layer):
         return d if self.squared else keras.ops.sqrt(keras.ops.maximum(d, 1e-12))  # finite gradient
 
     def call(self, anchor, positive, negative):
-        shapes = [
-            tuple(checks.batch(t, name, what="B x D embeddings").shape)
-            for t, name in ((anchor, "anchor"), (positive, "positive"), (negative, "negative"))
-        ]
-        if len(set(shapes)) != 1:  # broadcasting would pair the wrong rows without a word
-            raise ValueError(
-                f"expected anchor, positive and negative of one shape B x D, got {shapes}"
-            )
+        for t, name in ((anchor, "anchor"), (positive, "positive"), (negative, "negative")):
+            checks.batch(t, name, what="B x D embeddings")
+        _spec.check_triplet_shapes(anchor, positive, negative)
         return self._distance(anchor, positive), self._distance(anchor, negative)
 
     def get_config(self):
@@ -219,7 +209,7 @@ class DistanceLayer(keras.layers.Layer):
 
 def triplet_loss(ap_distance, an_distance, margin: float = MARGIN) -> tf.Tensor:
     """Mean over the batch of ``max(ap - an + margin, 0)``."""
-    _check_margin(margin)
+    _spec.check_margin(margin)
     ap, an = tf.convert_to_tensor(ap_distance), tf.convert_to_tensor(an_distance)
     if ap.shape.rank != 1 or ap.shape.as_list() != an.shape.as_list() or ap.shape[0] == 0:
         raise ValueError(
@@ -243,7 +233,7 @@ class SiameseModel(keras.Model):
 
     def __init__(self, network: keras.Model, margin: float = MARGIN, **kwargs):
         super().__init__(**kwargs)
-        _check_margin(margin)
+        _spec.check_margin(margin)
         checks.instance(network, keras.Model, "network", "a siamese_network(top)")
         self.network, self.margin = network, margin
         self.loss_tracker = keras.metrics.Mean(name="loss")
@@ -383,7 +373,7 @@ def semi_hard_negatives(distances, labels) -> tf.Tensor:
 def semi_hard_triplet_loss(labels, embeddings, margin: float = MARGIN) -> tf.Tensor:
     """Mean of ``max(d(a, p) - d(a, n) + margin, 0)`` (squared distances) over the positive pairs
     with a mined semi-hard negative; 0 when there are none. Keras order: (y_true, y_pred)."""
-    _check_margin(margin)
+    _spec.check_margin(margin)
     d = pairwise_distances(embeddings)
     negatives = tf.stop_gradient(semi_hard_negatives(d, labels))
     valid = negatives >= 0
@@ -405,7 +395,7 @@ def fit_supervised(
 ) -> dict:
     """The label-aware ceiling: ``top`` trained with ``semi_hard_triplet_loss`` on shuffled batches
     of ``(stem_features, labels)``; per-epoch ``loss`` (``val_loss`` with ``val``), ``seconds``."""
-    _check_margin(margin)
+    _spec.check_margin(margin)
     checks.instance(top, keras.Model, "top", "a keras.Model (the embedding top)")
     checks.integer(epochs, "epochs", 0)
     checks.integer(batch_size, "batch_size", 1)

@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 
 from .. import checks, files
 from ..data import ImageSet, inputs_and_labels
-from ..training import TrainerSpec
+from ..training import TrainerSpec, batch_arrays, fit_spec
 
 
 def device() -> torch.device:
@@ -86,10 +86,7 @@ def loader(
     seed: int = 0,
 ) -> DataLoader:
     """Batches of (uint8 NHWC images, labels), or of (features, labels) for an ``(x, y)`` pair."""
-    x, y = inputs_and_labels(data)
-    if len(x) == 0:
-        raise ValueError("cannot make batches of an empty data set: expected at least one example")
-    checks.integer(batch_size, "batch_size", 1)
+    x, y = batch_arrays(data, batch_size)
     if sampler is not None:
         checks.instance(
             sampler, Sampler, "sampler", "a torch Sampler (e.g. balanced_sampler(data))"
@@ -371,13 +368,7 @@ def fit(
     ``checkpoint`` ``best`` (``val_accuracy`` and ``step``).
     """
     checks.instance(model, torch.nn.Module, "model", "a torch.nn.Module")
-    checks.integer(epochs, "epochs", 0)
-    if steps_per_epoch is not None:
-        checks.integer(steps_per_epoch, "steps_per_epoch", 1)
-    spec = trainer or TrainerSpec("adam", lr)
-    checks.instance(spec, TrainerSpec, "trainer", "a TrainerSpec")
-    if (keep_best or checkpoint is not None or spec.validate_every) and val is None:
-        raise ValueError("keep_best, checkpoint and step validation need a validation set (val=)")
+    spec = fit_spec(trainer, lr, epochs, steps_per_epoch, val, keep_best, checkpoint)
     optimizer = optimizer or _optimizer(model, spec)
     scheduler = (
         torch.optim.lr_scheduler.StepLR(optimizer, spec.step_size, spec.gamma)

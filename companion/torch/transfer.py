@@ -10,11 +10,10 @@ from torch import nn
 from torchvision import models
 
 from .. import checks
+from .. import transfer as core
+from ..transfer import UNFREEZE_AT
 from .backbones import count_params, mobilenet_v2, preprocess
 from .training import freeze_frozen_batchnorm
-
-LEVELS = (1, 2, 3, 4)
-UNFREEZE_AT = 16  # level 3 trains MobileNetV2 blocks 16..18 (of 0..18) and the head
 
 
 def new_head(n_classes: int, n_features: int = 1280, dropout: float = 0.2) -> nn.Sequential:
@@ -75,12 +74,7 @@ def set_level(
     setting.
     """
     checks.instance(model, TransferNet, "model", "a TransferNet (transfer_model(...))")
-    if level not in LEVELS or isinstance(level, bool):
-        raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
-    if not isinstance(freeze_batchnorm, bool):
-        raise TypeError(
-            f"freeze_batchnorm must be True or False, got {checks.describe(freeze_batchnorm)}"
-        )
+    core.check_level(level, freeze_batchnorm)
     if checks.integer(unfreeze_at, "unfreeze_at") < 0 or not 0 <= unfreeze_at < len(model.features):
         raise ValueError(
             f"unfreeze_at must be a block index in 0..{len(model.features) - 1}, got {unfreeze_at}"
@@ -139,10 +133,7 @@ def densenet(depth: int = 121, pretrained: bool = False) -> nn.Module:
         169: (models.densenet169, models.DenseNet169_Weights),
         201: (models.densenet201, models.DenseNet201_Weights),
     }
-    if isinstance(depth, bool) or depth not in builders:
-        raise ValueError(f"depth must be one of {sorted(builders)}, got {depth}")
-    if not isinstance(pretrained, bool):
-        raise TypeError(f"pretrained must be True or False, got {checks.describe(pretrained)}")
+    core.check_densenet(depth, pretrained)
     build, weights = builders[depth]
     return build(weights=weights.IMAGENET1K_V1 if pretrained else None)
 

@@ -18,6 +18,7 @@ from torchvision.transforms import v2
 from tqdm.auto import tqdm
 
 from .. import checks
+from .. import triplet as _spec
 from ..triplet import CONTRAST, CROP_FRACTION, EMBEDDING_DIM, MARGIN, TRAINABLE_FROM
 from .backbones import count_params, mobilenet_v2, preprocess
 from .training import _Checkpoint, device, freeze_frozen_batchnorm, train_loop
@@ -183,14 +184,9 @@ class DistanceLayer(nn.Module):
         self.squared = squared
 
     def forward(self, anchor, positive, negative):
-        shapes = [
-            tuple(checks.batch(t, name, 2, "B x D embeddings").shape)
-            for t, name in ((anchor, "anchor"), (positive, "positive"), (negative, "negative"))
-        ]
-        if len(set(shapes)) != 1:  # broadcasting would pair the wrong rows without a word
-            raise ValueError(
-                f"expected anchor, positive and negative of one shape B x D, got {shapes}"
-            )
+        for t, name in ((anchor, "anchor"), (positive, "positive"), (negative, "negative")):
+            checks.batch(t, name, 2, "B x D embeddings")
+        _spec.check_triplet_shapes(anchor, positive, negative)
         if self.squared:
             return (anchor - positive).square().sum(-1), (anchor - negative).square().sum(-1)
         return (
@@ -199,16 +195,11 @@ class DistanceLayer(nn.Module):
         )
 
 
-def _check_margin(margin: float) -> None:
-    if checks.number(margin, "margin") < 0:
-        raise ValueError(f"margin must be >= 0, got {margin}")
-
-
 def triplet_loss(
     ap_distance: torch.Tensor, an_distance: torch.Tensor, margin: float = MARGIN
 ) -> torch.Tensor:
     """Mean over the batch of max(d(a, p) - d(a, n) + margin, 0)."""
-    _check_margin(margin)
+    _spec.check_margin(margin)
     checks.batch(ap_distance, "ap_distance", 1, "a 1-D distance batch")
     checks.batch(an_distance, "an_distance", 1, "a 1-D distance batch")
     if ap_distance.ndim != 1 or ap_distance.shape != an_distance.shape or len(ap_distance) == 0:
@@ -241,7 +232,7 @@ class SiameseModel(nn.Module):
 
     def __init__(self, network: nn.Module, margin: float = MARGIN):
         super().__init__()
-        _check_margin(margin)
+        _spec.check_margin(margin)
         checks.instance(network, nn.Module, "network", "a siamese_network(top)")
         self.network, self.margin = network, margin
 
@@ -373,7 +364,7 @@ def semi_hard_triplet_loss(
     labels, embeddings: torch.Tensor, margin: float = MARGIN
 ) -> torch.Tensor:
     """Mean of max(d(a, p) - d(a, n) + margin, 0), squared distances, semi-hard mined negatives."""
-    _check_margin(margin)
+    _spec.check_margin(margin)
     d = pairwise_distances(embeddings)
     negatives = semi_hard_negatives(d.detach(), labels)
     a, p = torch.nonzero(negatives >= 0, as_tuple=True)
@@ -394,7 +385,7 @@ def fit_supervised(
     progress: bool = True,
 ) -> dict:
     """Train ``top`` on (stem_features, labels) with the semi-hard triplet loss (label-aware)."""
-    _check_margin(margin)
+    _spec.check_margin(margin)
     data = {}
     for name, pair in (("train", train), ("val", val)):
         if pair is None:

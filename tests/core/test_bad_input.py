@@ -871,6 +871,32 @@ CASES = [
     case(plotting.plot_embedding, FEATS, [0], ["a"], expected="N x 2 points and N labels"),
     case(plotting.plot_embedding, FEATS[0], [0], ["a"], expected="N x 2 points and N labels"),
     case(plotting.plot_embedding, "x", [0], ["a"], expected="N x 2 points and N labels"),
+    # the checks both editions' trainers, transfer levels and triplets share
+    case(training.fit_spec, None, 1e-3, -1, None, None, False, None, expected="epochs must be"),
+    case(training.fit_spec, None, 1e-3, 1, 0, None, False, None, expected="steps_per_epoch must"),
+    case(
+        training.fit_spec, "sgd", 1e-3, 1, None, None, False, None, error=T, expected="TrainerSpec"
+    ),
+    case(
+        training.fit_spec, None, 1e-3, 1, None, None, True, None, expected="need a validation set"
+    ),
+    case(training.batch_arrays, (IMGS[:0], np.zeros(0)), 4, expected="empty data set"),
+    case(training.batch_arrays, DATA, 0, expected="batch_size must be an integer in [1"),
+    case(training.batch_arrays, "x", 4, error=T, expected="ImageSet"),
+    case(transfer.check_level, 5, False, expected="level must be one of (1, 2, 3, 4)"),
+    case(transfer.check_level, True, False, expected="level must be one of"),
+    case(
+        transfer.check_level, 2, "yes", error=T, expected="freeze_batchnorm must be True or False"
+    ),
+    case(transfer.check_densenet, 100, True, expected="depth must be one of [121, 169, 201]"),
+    case(transfer.check_densenet, True, True, expected="depth must be one of"),
+    case(transfer.check_densenet, 121, 1, error=T, expected="pretrained must be True or False"),
+    case(triplet.check_margin, -0.1, expected="margin must be >= 0"),
+    case(triplet.check_margin, "x", error=T, expected="margin must be a finite number"),
+    case(triplet.check_margin, float("nan"), expected="margin must be a finite number"),
+    case(triplet.check_triplet_shapes, FEATS, FEATS[:2], FEATS, expected="of one shape B x D"),
+    case(triplet.check_triplet_shapes, FEATS, FEATS, FEATS[:, :2], expected="of one shape B x D"),
+    case(triplet.check_triplet_shapes, FEATS[0], FEATS, FEATS, expected="of one shape B x D"),
     # companion.simclr: the checks added for Chapter 4 (NaN, wrong types, empty, out of range)
     case(simclr.check_augmentation, 4, 3, 0.2, 0.5, 0.5, expected="image_size >= 8"),
     case(simclr.check_augmentation, 32, 2, 0.2, 0.5, 0.5, expected="1 or 3 channels"),
