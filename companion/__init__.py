@@ -11,7 +11,7 @@ import os
 import platform
 import random
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -20,12 +20,16 @@ __all__ = [
     "PROFILES",
     "profile",
     "describe_run",
+    "device_name",
+    "dry_run",
     "seed_everything",
     "record",
     "recorded",
 ]
 
 PROFILE_ENV = "COMPANION_PROFILE"
+DRY_RUN_ENV = "COMPANION_DRYRUN"  # "1": the gpu profile's choices with its compute knobs shrunk
+_UNSET = object()
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class Profile:
     batch_size: int
     image_size: int  # side of the square images fed to ImageNet backbones
     extra: dict = field(default_factory=dict, compare=False)
+    dry: bool = False  # a gpu dry run: every choice of the gpu profile, its compute at smoke's
 
     def __post_init__(self):
         from .checks import integer
@@ -48,9 +53,27 @@ class Profile:
         for key in ("n_train", "n_test", "epochs", "batch_size", "image_size"):
             integer(getattr(self, key), f"Profile.{key}", 1)
 
+        if self.dry and self.name != "gpu":
+            raise ValueError(f"only the gpu profile has a dry run, got dry=True for {self.name!r}")
+
     def pick(self, smoke, cpu, gpu):
-        """Return the value of this profile among three chapter-specific choices."""
+        """This profile's value among three chapter-specific choices (data set, architecture,
+        image size, counts that depend on the data): a dry run takes the gpu value."""
         return {"smoke": smoke, "cpu": cpu, "gpu": gpu}[self.name]
+
+    def compute(self, smoke, cpu, gpu, dry=_UNSET):
+        """This profile's value of a compute knob (epochs, steps, sweep grids, counts that do
+        not depend on the data set): a gpu dry run takes ``dry``, by default smoke's value."""
+        if self.dry:
+            return smoke if dry is _UNSET else dry
+        return self.pick(smoke, cpu, gpu)
+
+    @property
+    def deterministic(self) -> bool:
+        """Whether the frameworks run their deterministic kernels: not at the gpu profile, where
+        cuDNN's fastest (non-deterministic) kernels cut the hours and the run is not compared
+        digit by digit with any other."""
+        return self.name != "gpu"
 
 
 PROFILES = {
@@ -60,12 +83,28 @@ PROFILES = {
 }
 
 
+_RUN_PROFILE: list[Profile] = []  # the profile this run asked for last (seed_everything reads it)
+
+
+def dry_run() -> bool:
+    """Whether this process is a gpu dry run (``$COMPANION_DRYRUN`` is ``1``)."""
+    value = os.environ.get(DRY_RUN_ENV, "")
+    if value not in ("", "0", "1"):
+        raise ValueError(f"${DRY_RUN_ENV} must be '1' (a gpu dry run) or '0', got {value!r}")
+    return value == "1"
+
+
 def profile(name: str | None = None) -> Profile:
-    """The profile called ``name``; by default ``$COMPANION_PROFILE`` or ``smoke``."""
+    """The profile called ``name``; by default ``$COMPANION_PROFILE`` or ``smoke``. With
+    ``$COMPANION_DRYRUN=1`` the gpu profile is its dry run (compute knobs at smoke's values)."""
     name = name or os.environ.get(PROFILE_ENV) or "smoke"
     if not isinstance(name, str) or name not in PROFILES:
         raise ValueError(f"unknown profile {name!r}: expected one of {', '.join(PROFILES)}")
-    return PROFILES[name]
+    chosen = PROFILES[name]
+    if name == "gpu" and dry_run():
+        chosen = replace(chosen, epochs=PROFILES["smoke"].epochs, dry=True)
+    _RUN_PROFILE[:] = [chosen]
+    return chosen
 
 
 RUN_KEY = "companion_run"
@@ -92,12 +131,41 @@ def _threads_setting() -> str:
     return os.environ.get(variable, "default")
 
 
+def _gib(n_bytes) -> str:
+    return f"{n_bytes / 2**30:.1f} GiB"
+
+
+def device_name() -> str:
+    """The accelerator the loaded framework computes on: ``"cuda: NVIDIA ... (80.0 GiB)"``,
+    ``"GPU: ..."`` for TensorFlow, or ``"cpu"``; imports no framework."""
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        props = torch.cuda.get_device_properties(0)
+        return f"cuda: {props.name} ({_gib(props.total_memory)})"
+    tf = sys.modules.get("tensorflow")
+    if tf is not None and (gpus := tf.config.list_physical_devices("GPU")):
+        details = tf.config.experimental.get_device_details(gpus[0])
+        return f"GPU: {details.get('device_name') or gpus[0].name}"
+    return "cpu"
+
+
 def describe_run(p: Profile) -> dict:
-    """Show and return what a run's numbers depend on: profile, CPU, cores, threads and date."""
+    """Show and return what a run's numbers depend on: profile, device, CPU, cores, threads and
+    date. At the gpu profile (not its dry run) it fails when the framework sees no GPU."""
     if not isinstance(p, Profile):
         raise TypeError(f"describe_run takes companion.profile(...), got {type(p).__name__}")
+    device = device_name()
+    if p.name == "gpu" and not p.dry and device == "cpu":
+        loaded = [name for name in FRAMEWORKS if name in sys.modules] or ["no framework"]
+        raise RuntimeError(
+            f"the gpu profile needs a GPU, but {loaded[0]} sees none: run at the cpu profile "
+            f"(PROFILE = 'cpu'), or install the framework's CUDA build"
+        )
     info = {
         "profile": p.name,
+        **({"dry_run": "compute shrunk, not a result"} if p.dry else {}),
+        "device": device,
+        "deterministic": p.deterministic,
         "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "threads": _threads_setting(),
@@ -111,18 +179,25 @@ def describe_run(p: Profile) -> dict:
     return info
 
 
-def seed_everything(seed: int = 0) -> int:
-    """Seed python, numpy and whichever of torch / TensorFlow is already imported."""
+def seed_everything(seed: int = 0, deterministic: bool | None = None) -> int:
+    """Seed python, numpy and whichever of torch / TensorFlow is already imported.
+    ``deterministic`` (by default: unless the run's profile is gpu, see ``Profile.deterministic``)
+    asks the loaded framework for its deterministic kernels."""
     # checked before anything is set: child processes inherit PYTHONHASHSEED
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
         raise ValueError(f"seed must be an int in [0, 2**32) (numpy's range), got {seed!r}")
+    if deterministic is None:
+        deterministic = _RUN_PROFILE[0].deterministic if _RUN_PROFILE else True
+    elif not isinstance(deterministic, bool):
+        raise TypeError(f"deterministic must be True, False or None, got {deterministic!r}")
     os.environ["PYTHONHASHSEED"] = str(seed)
     random.seed(seed)
     np.random.seed(seed)
     torch = sys.modules.get("torch")  # seed only what is loaded: never import a framework here
     if torch is not None:
         torch.manual_seed(seed)
-        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.use_deterministic_algorithms(deterministic, warn_only=True)
+        torch.backends.cudnn.benchmark = not deterministic  # fastest kernels, found by timing
     keras = sys.modules.get("keras")
     if keras is not None:
         keras.utils.set_random_seed(seed)  # python, numpy and TensorFlow

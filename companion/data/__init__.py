@@ -6,11 +6,11 @@ from __future__ import annotations
 import inspect
 
 from ..files import sha256sum
-from .fetch import cache_dir, download, fetch_archive, safe_extract
+from .fetch import cache_dir, download, fetch_archive, fetch_file, safe_extract
 from .fashion import load_fashion_mnist
 from .folder import load_folder, scan_folder, write_folder
 from .imageset import ImageSet, inputs_and_labels, resized
-from .online import load_stl10, load_tf_flowers
+from .online import keras_densenet_weights, load_stl10, load_tf_flowers, skipped_offline
 from .photos import PHOTOS, load_sample_photos, photo
 from .shapes import load_shapes
 
@@ -64,6 +64,9 @@ __all__ = [
     "cache_dir",
     "download",
     "fetch_archive",
+    "fetch_file",
+    "skipped_offline",
+    "keras_densenet_weights",
     "safe_extract",
     "sha256sum",
 ]

@@ -1,3 +1,4 @@
+import socket
 import tarfile
 import time
 import warnings
@@ -118,11 +119,13 @@ def test_write_folder_round_trips(tmp_path):
 
 def test_online_datasets_fail_fast_offline(monkeypatch, tmp_path):
     monkeypatch.setenv("COMPANION_CACHE", str(tmp_path))
+    for proxy in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "COMPANION_MIRROR"):
+        monkeypatch.delenv(proxy, raising=False)
 
-    def unreachable(address, timeout):
+    def unreachable(address, timeout=None, *args, **kwargs):
         raise OSError("network is unreachable")
 
-    monkeypatch.setattr(dl.socket, "create_connection", unreachable)
+    monkeypatch.setattr(socket, "create_connection", unreachable)
     start = time.perf_counter()
     for name in ("tf-flowers", "stl10"):
         with pytest.raises(ConnectionError, match="'shapes'.*'fashion-mnist'"):
@@ -135,9 +138,7 @@ def test_download_keeps_a_verified_file_and_rejects_a_wrong_one(monkeypatch, tmp
     path.write_bytes(b"hello")
     good = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"  # sha256("hello")
     assert dl.download("http://example.invalid/blob", path, good) == path
-    monkeypatch.setattr(
-        dl, "check_online", lambda *a, **k: (_ for _ in ()).throw(ConnectionError("offline"))
-    )
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")  # nothing listens on the discard port
     with pytest.raises(ConnectionError):
         dl.download("http://example.invalid/blob", path, "0" * 64)
 

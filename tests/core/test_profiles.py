@@ -54,7 +54,81 @@ def test_run_description_names_the_thread_setting_the_framework_reads(monkeypatc
     monkeypatch.delitem(sys.modules, "tensorflow", raising=False)
     assert companion.describe_run(companion.profile("smoke"))["threads"] == "1"
     # TensorFlow's kernels ignore OMP_NUM_THREADS: with TensorFlow loaded, one thread is TF's own
-    monkeypatch.setitem(sys.modules, "tensorflow", types.ModuleType("tensorflow"))
+    monkeypatch.setitem(sys.modules, "tensorflow", fake_tensorflow([]))
     assert companion.describe_run(companion.profile("smoke"))["threads"] == "default"
     monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "1")
     assert companion.describe_run(companion.profile("smoke"))["threads"] == "1"
+
+
+def fake_tensorflow(gpus: list):
+    """A stand-in ``tensorflow`` module whose ``tf.config`` lists ``gpus`` (names)."""
+    tf = types.ModuleType("tensorflow")
+    details = {name: {"device_name": f"NVIDIA {name}"} for name in gpus}
+    tf.config = types.SimpleNamespace(
+        list_physical_devices=lambda kind: list(gpus) if kind == "GPU" else [],
+        experimental=types.SimpleNamespace(get_device_details=lambda gpu: details[gpu]),
+    )
+    return tf
+
+
+def fake_torch(calls: list):
+    """A stand-in ``torch`` module without CUDA that logs what ``seed_everything`` asks of it."""
+    torch = types.ModuleType("torch")
+    torch.manual_seed = lambda seed: calls.append(("seed", seed))
+    torch.use_deterministic_algorithms = lambda on, warn_only: calls.append(("deterministic", on))
+    torch.backends = types.SimpleNamespace(cudnn=types.SimpleNamespace(benchmark=None))
+    torch.cuda = types.SimpleNamespace(is_available=lambda: False)
+    return torch
+
+
+def test_a_gpu_dry_run_keeps_the_gpu_choices_and_shrinks_only_the_compute(monkeypatch):
+    monkeypatch.setenv("COMPANION_DRYRUN", "1")
+    dry = companion.profile("gpu")
+    assert dry.name == "gpu" and dry.dry and dry.epochs == 1
+    assert dry.pick(smoke="fashion-mnist", cpu="fashion-mnist", gpu="stl10") == "stl10"
+    assert dry.compute(smoke=1, cpu=25, gpu=100) == 1
+    assert dry.compute(smoke=None, cpu=None, gpu=None, dry=2) == 2
+    assert companion.profile("cpu").compute(smoke=1, cpu=25, gpu=100) == 25
+    monkeypatch.setenv("COMPANION_DRYRUN", "0")
+    full = companion.profile("gpu")
+    assert not full.dry and full.epochs == 20 and full.compute(smoke=1, cpu=25, gpu=100) == 100
+    monkeypatch.setenv("COMPANION_DRYRUN", "yes")
+    with pytest.raises(ValueError, match="COMPANION_DRYRUN must be '1'"):
+        companion.profile("gpu")
+    with pytest.raises(ValueError, match="only the gpu profile has a dry run"):
+        companion.Profile("cpu", 1, 1, 1, 1, 1, dry=True)
+
+
+def test_the_gpu_profile_refuses_to_run_without_a_gpu_and_names_the_one_it_has(monkeypatch):
+    monkeypatch.delenv("COMPANION_DRYRUN", raising=False)
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
+    monkeypatch.setitem(sys.modules, "tensorflow", fake_tensorflow([]))
+    with pytest.raises(RuntimeError, match="gpu profile needs a GPU, but tensorflow sees none"):
+        companion.describe_run(companion.profile("gpu"))
+    assert companion.describe_run(companion.profile("cpu"))["device"] == "cpu"
+    monkeypatch.setitem(sys.modules, "tensorflow", fake_tensorflow(["H200"]))
+    info = companion.describe_run(companion.profile("gpu"))
+    assert info["device"] == "GPU: NVIDIA H200" and info["deterministic"] is False
+    monkeypatch.setitem(sys.modules, "tensorflow", fake_tensorflow([]))
+    monkeypatch.setenv("COMPANION_DRYRUN", "1")  # a dry run proves the code path on a CPU
+    info = companion.describe_run(companion.profile("gpu"))
+    assert info["device"] == "cpu" and "not a result" in info["dry_run"]
+
+
+def test_seed_everything_asks_for_determinism_except_at_the_gpu_profile(monkeypatch):
+    calls = []
+    monkeypatch.setitem(sys.modules, "torch", fake_torch(calls))
+    monkeypatch.delitem(sys.modules, "keras", raising=False)
+    monkeypatch.delenv("COMPANION_DRYRUN", raising=False)
+    companion.profile("cpu")
+    companion.seed_everything(1)
+    assert calls == [("seed", 1), ("deterministic", True)]
+    assert sys.modules["torch"].backends.cudnn.benchmark is False
+    companion.profile("gpu")
+    companion.seed_everything(2)
+    assert calls[-1] == ("deterministic", False)
+    assert sys.modules["torch"].backends.cudnn.benchmark is True
+    companion.seed_everything(3, deterministic=True)  # asked for explicitly
+    assert calls[-1] == ("deterministic", True)
+    with pytest.raises(TypeError, match="deterministic must be True, False or None"):
+        companion.seed_everything(3, deterministic="yes")
