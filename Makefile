@@ -11,7 +11,7 @@ export PYTHONHASHSEED := 0
 export TF_CPP_MIN_LOG_LEVEL := 3
 
 .PHONY: setup lock lint assets book-assets chromium book check-book format test test-core test-torch test-tf \
-	test-notebooks test-format test-assignments assignments grade notebooks check bench clean
+	test-notebooks test-format test-assignments assignments grade notebooks check gpu-dryrun bench clean
 
 setup: $(STAMP) assets
 
@@ -156,6 +156,13 @@ notebooks: setup
 # Re-execute ONLY=... at the cpu profile and compare its metrics with the committed ones.
 check: setup
 	$(BIN)/python -m companion check --profile cpu $(if $(ONLY),--only $(ONLY))
+
+# The gpu profile proven on this machine, offline: every notebook through the real runner in the
+# GPU workflow's shards, then the build, with the gpu profile's choices and only its compute
+# shrunk; tf-flowers, STL10 and the hubs' weights are local stand-ins served on 127.0.0.1
+# (companion/book/dryrun.py). ONLY=02 for one chapter (no shards).
+gpu-dryrun: setup
+	$(BIN)/python -m companion.book.dryrun --out _build/gpu-dryrun $(if $(ONLY),--only $(ONLY))
 
 # Meaningful numbers on a CPU: every notebook with the cpu profile (minutes each).
 bench: setup
