@@ -178,6 +178,7 @@ def _link_assets(real_cache: Path, dry_cache: Path, torch_home: Path) -> None:
             if not target.exists():
                 target.symlink_to(source)
     checkpoint = torch_home / "hub" / "checkpoints" / torch_checkpoint().name
+    checkpoint.parent.mkdir(parents=True, exist_ok=True)
     if torch_checkpoint().exists() and not checkpoint.exists():
         checkpoint.symlink_to(torch_checkpoint())
 
