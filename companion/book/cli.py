@@ -46,7 +46,9 @@ def main(argv=None) -> int:
     )
     run.add_argument("--seed", type=int, help="override the notebooks' SEED parameter")
     check = sub.add_parser(
-        "check", help="re-execute notebooks, compare their metrics with the committed ones"
+        "check",
+        help="cpu: re-execute notebooks, compare their metrics with the committed ones; "
+        "gpu: check a gpu run's results.json against the gpu bands (executes nothing)",
     )
     check.add_argument("--profile", choices=list(PROFILES), default="cpu")
     check.add_argument("--framework", choices=FRAMEWORKS)
@@ -57,6 +59,10 @@ def main(argv=None) -> int:
         "--out", default="_build/check", help="folder for executed copies and results"
     )
     check.add_argument("--seed", type=int, help="override the notebooks' SEED parameter")
+    check.add_argument(
+        "--results",
+        help="gpu profile only: the results.json of `run --profile gpu --out DIR` to check",
+    )
     sub.add_parser(
         "results", help="rewrite book/results.md and the cpu reference from the committed notebooks"
     )
@@ -93,6 +99,14 @@ def main(argv=None) -> int:
         print("rewrote book/results.md and companion/data/reference_cpu.json")
         return 0
     if args.command == "check":
+        if args.profile == "gpu":
+            from .tolerances import check_gpu
+
+            if args.results is None:
+                parser.error("check --profile gpu needs --results DIR/results.json of a gpu run")
+            return check_gpu(args.results, ".", args.framework, args.only)
+        if args.results is not None:
+            parser.error("--results is for --profile gpu: the other profiles re-execute")
         return check_notebooks(".", args.profile, args.framework, args.only, args.out, args.seed)
     if args.command == "list":
         print("\n".join(select(notebooks_in_toc("."), args.framework)))
