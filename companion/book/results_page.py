@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from .. import FRAMEWORKS, checks
 from ..results import articles, cell_text, chapter_of
-from .tolerances import ABSOLUTE, ERROR_BOUND, FACTOR, TIME_FACTOR, tolerance
+from .tolerances import (
+    ABSOLUTE,
+    BANDS_FILE,
+    ERROR_BOUND,
+    FACTOR,
+    TIME_FACTOR,
+    band_text,
+    check_band,
+    load_bands,
+    tolerance,
+)
 
 COMMITTED = (
     "the committed notebooks: a `cpu`-profile run made by `make notebooks`, which also "
@@ -13,8 +23,35 @@ COMMITTED = (
 )
 
 
-def results_page(reference: dict, source: str = COMMITTED) -> str:
-    """The markdown of ``book/results.md``: every chapter's metrics, both editions side by side."""
+EDITIONS = {"torch": "PyTorch", "tensorflow": "Keras"}
+
+
+def _band_on_page(band: dict) -> str:
+    """``band_text``, with the metric a relative band compares with set as code."""
+    return f"> `{band['above']}`" if "above" in band else band_text(band)
+
+
+def gpu_target(bands: list[dict], name: str, entries: dict) -> str:
+    """The gpu bands of metric ``name`` as the page shows them; where an edition's column holds a
+    gpu run (``entries``: framework -> result entry), whether that run met each band."""
+    cells = []
+    for band in (b for b in bands if b["metric"] == name):
+        text = _band_on_page(band)
+        if band.get("framework"):
+            text += f" ({EDITIONS[band['framework']]})"
+        verdicts = [
+            f"{EDITIONS[fw]} {'met' if check_band(band, e.get('metrics', {}))['ok'] else 'MISSED'}"
+            for fw, e in entries.items()
+            if e.get("profile") == "gpu" and band.get("framework") in (None, fw)
+        ]
+        cells.append(text + (f" ({', '.join(verdicts)})" if verdicts else ""))
+    return "; ".join(cells)
+
+
+def results_page(reference: dict, source: str = COMMITTED, bands: dict | None = None) -> str:
+    """The markdown of ``book/results.md``: every chapter's metrics, both editions side by side,
+    beside the article's numbers and the gpu targets (``bands``: by default the gpu bands)."""
+    bands = load_bands() if bands is None else bands
     if not isinstance(reference, dict) or not all(isinstance(r, dict) for r in reference.values()):
         raise TypeError(
             f"reference: expected {{notebook path: result entry}}, got {checks.describe(reference)}"
@@ -34,6 +71,17 @@ def results_page(reference: dict, source: str = COMMITTED) -> str:
         "`python -m companion check` compares a re-run with these values (see the end of the "
         "page).",
         "",
+        "The gpu target column gives the acceptance bands a `gpu`-profile run must meet "
+        f"(`companion/data/{BANDS_FILE.name}`, checked by `python -m companion check --profile "
+        "gpu --results DIR/results.json`); "
+        + (
+            "the columns marked with a gpu profile below hold such a run, and each target says "
+            "whether it was met."
+            if any(r.get("profile") == "gpu" for r in reference.values())
+            else "no gpu run has been published yet, so these targets stand beside the "
+            "article's numbers until a real gpu run replaces them."
+        ),
+        "",
     ]
     chapters = sorted({chapter_of(p) for p in reference})
     for chapter in chapters:
@@ -44,14 +92,17 @@ def results_page(reference: dict, source: str = COMMITTED) -> str:
         )
         source = articles().get(chapter, {})
         article = source.get("metrics", {})
+        chapter_bands = bands.get(chapter, [])
+        entries = {fw: reference[p] for fw, p in paths.items()}
         title = (torch_r or tf_r).get("title", "")
         lines += [
             f"## Chapter {chapter}: {title}",
             "",
             f"Source article: {source.get('source', '')}.",
             "",
-            "| metric | PyTorch | TensorFlow/Keras | article | tolerance of the check |",
-            "|---|---|---|---|---|",
+            "| metric | PyTorch | TensorFlow/Keras | article | gpu target "
+            "| tolerance of the check |",
+            "|---|---|---|---|---|---|",
         ]
         names = list(dict.fromkeys([*torch_r.get("metrics", {}), *tf_r.get("metrics", {})]))
         for name in names:
@@ -59,11 +110,12 @@ def results_page(reference: dict, source: str = COMMITTED) -> str:
             lines.append(
                 f"| `{name}` | {cell_text(t)} | {cell_text(k)} | "
                 f"{article.get(name, {}).get('article', '')} | "
+                f"{gpu_target(chapter_bands, name, entries)} | "
                 f"{tolerance(name, t if t is not None else k)} |"
             )
         lines.append(
             f"| notebook seconds | {cell_text(torch_r.get('seconds'))} | "
-            f"{cell_text(tf_r.get('seconds'))} | | |"
+            f"{cell_text(tf_r.get('seconds'))} | | | |"
         )
         lines.append("")
         for r, edition in ((torch_r, "PyTorch"), (tf_r, "TensorFlow/Keras")):
@@ -75,6 +127,10 @@ def results_page(reference: dict, source: str = COMMITTED) -> str:
                 )
         for name, entry in article.items():
             lines.append(f"- `{name}` differs from the article's: {entry['why_ours_differs']}.")
+        for band in chapter_bands:
+            lines.append(
+                f"- gpu target `{band['metric']}` {_band_on_page(band)}: {band['reason']}."
+            )
         lines.append("")
     lines += [
         "## How the check compares",

@@ -1,11 +1,15 @@
 """How the reproduction check compares a re-run metric with the committed one: the tolerance of
-each kind of metric and the spread it comes from."""
+each kind of metric and the spread it comes from; and what a good gpu run is: the acceptance
+bands a gpu run's ``results.json`` is checked against (``check --profile gpu``)."""
 
 from __future__ import annotations
 
+import json
 import math
+import sys
+from pathlib import Path
 
-from .. import checks
+from .. import FRAMEWORKS, checks
 
 # Reproduction tolerances. Counts, labels and flags must match exactly. The others come from
 # the spread measured at the cpu profile on this project's 2-core machine (2026-11-25): the same
@@ -119,3 +123,209 @@ def compare(committed: dict, new: dict) -> list[dict]:
         }
         for name, value in committed.items()
     ]
+
+
+# What a good gpu run is: acceptance bands (companion/data/gpu_bands.json), since a gpu run cannot
+# be re-executed on the cpu machines that hold the reference. Each band names a metric and is
+# absolute (at_least / at_most / equals) or relative (above: another metric of the same results).
+BANDS_FILE = Path(__file__).resolve().parents[1] / "data" / "gpu_bands.json"
+ABSOLUTE_KEYS = ("at_least", "at_most", "equals")
+RELATIVE_KEYS = ("above",)
+
+
+def _band(band, where: str) -> dict:
+    """``band`` checked: a metric, a reason, one kind of bound, optionally a framework."""
+    if not isinstance(band, dict):
+        raise TypeError(
+            f"{where}: expected a band {{metric, reason, ...}}, got {checks.describe(band)}"
+        )
+    checks.text(band.get("metric"), f"{where}: 'metric'")
+    checks.text(band.get("reason"), f"{where}: 'reason'")
+    keys = set(band) - {"metric", "reason", "framework"}
+    unknown = keys - set(ABSOLUTE_KEYS) - set(RELATIVE_KEYS)
+    if (
+        unknown
+        or not keys
+        or ("equals" in keys and len(keys) > 1)
+        or ("above" in keys and len(keys) > 1)
+    ):
+        raise ValueError(
+            f"{where}: expected 'at_least' and/or 'at_most', or 'equals', or 'above' (a metric), "
+            f"got {sorted(keys)}"
+        )
+    for key in ("at_least", "at_most"):
+        if key in band:
+            checks.number(band[key], f"{where}: {key!r}")
+    if "above" in band:
+        checks.text(band["above"], f"{where}: 'above'")
+    if band.get("framework") not in (None, *FRAMEWORKS):
+        raise ValueError(
+            f"{where}: 'framework' must be 'torch' or 'tensorflow', got {band['framework']!r}"
+        )
+    return band
+
+
+def load_bands(file=BANDS_FILE) -> dict:
+    """The gpu bands by chapter: ``{"04": [band, ...]}``, each band checked."""
+    file = checks.path(file, "file")
+    try:
+        chapters = json.loads(file.read_text(encoding="utf-8"))["chapters"]
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as err:
+        raise ValueError(
+            checks.file_error(
+                file, f"holds no gpu bands ({checks.one_line(err)})", "restore it with git"
+            )
+        ) from None
+    return {
+        chapter: [
+            _band(b, f"{file.name}, chapter {chapter}, band {i}") for i, b in enumerate(bands)
+        ]
+        for chapter, bands in chapters.items()
+    }
+
+
+def bands_for(bands: dict, path: str) -> list[dict]:
+    """The bands that apply to the notebook ``path``: its chapter's, for its framework."""
+    from ..results import chapter_of
+    from .runner import framework_of
+
+    framework = framework_of(path)
+    return [b for b in bands.get(chapter_of(path), []) if b.get("framework") in (None, framework)]
+
+
+def band_text(band: dict) -> str:
+    """A band in words, as the check and the results page show it: ``≥ 0.6928``."""
+    if "equals" in band:
+        return f"= {band['equals']}"
+    if "above" in band:
+        return f"> {band['above']}"
+    low, high = band.get("at_least"), band.get("at_most")
+    if low is not None and high is not None:
+        return f"{low:g} to {high:g}"
+    return f"≥ {low:g}" if low is not None else f"≤ {high:g}"
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def check_band(band: dict, metrics: dict) -> dict:
+    """One band against one notebook's recorded ``metrics``: the metric, its value, the band, the
+    reason, the verdict, and what failed (a missing metric is a failure that names it)."""
+    _band(band, f"band of {band.get('metric')!r}" if isinstance(band, dict) else "band")
+    if not isinstance(metrics, dict):
+        raise TypeError(
+            f"metrics: expected a dict {{metric: value}}, got {checks.describe(metrics)}"
+        )
+    name = band["metric"]
+    row = {
+        "metric": name,
+        "value": metrics.get(name),
+        "band": band_text(band),
+        "reason": band["reason"],
+    }
+    value, problem = metrics.get(name), ""
+    if name not in metrics or value is None:
+        problem = f"{name} is missing from the results"
+    elif "equals" in band:
+        problem = "" if value == band["equals"] else f"{name} is {value!r}, not {band['equals']!r}"
+    elif not _number(value):
+        problem = f"{name} is {value!r}, not a finite number"
+    elif "above" in band:
+        other = band["above"]
+        row["against"] = f"{other} = {metrics.get(other)}"
+        if other not in metrics or metrics[other] is None:
+            problem = f"{other} (what {name} must exceed) is missing from the results"
+        elif not _number(metrics[other]):
+            problem = f"{other} is {metrics[other]!r}, not a finite number"
+        elif not value > metrics[other]:
+            problem = f"{name} {value:g} is not above {other} {metrics[other]:g}"
+    elif "at_least" in band and value < band["at_least"]:
+        problem = f"{name} {value:g} is below {band['at_least']:g}"
+    elif "at_most" in band and value > band["at_most"]:
+        problem = f"{name} {value:g} is above {band['at_most']:g}"
+    return {**row, "ok": not problem, "problem": problem}
+
+
+def check_gpu_results(results: dict, paths: list[str], bands: dict | None = None) -> dict:
+    """For each notebook in ``paths``: its rows of ``check_band`` against a gpu run's
+    ``results.json`` content, plus a failing row when the run is missing, failed or is not at the
+    gpu profile."""
+    if not isinstance(results, dict) or not all(isinstance(r, dict) for r in results.values()):
+        raise TypeError(
+            f"results: expected {{notebook path: result entry}}, got {checks.describe(results)}"
+        )
+    bands = load_bands() if bands is None else bands
+    report = {}
+    for path in paths:
+        entry = results.get(path)
+        rows = []
+        if entry is None:
+            rows.append(_failure("(notebook)", f"{path} is not in the results"))
+            entry = {}
+        elif "error" in entry:
+            rows.append(
+                _failure("(notebook)", f"the notebook failed: {checks.one_line(entry['error'])}")
+            )
+        elif entry.get("profile") != "gpu":
+            rows.append(_failure("(profile)", f"a {entry.get('profile')!r} run, not a gpu one"))
+        metrics = entry.get("metrics", {})
+        rows += [
+            check_band(b, metrics if isinstance(metrics, dict) else {})
+            for b in bands_for(bands, path)
+        ]
+        report[path] = rows
+    return report
+
+
+def _failure(metric: str, problem: str) -> dict:
+    return {
+        "metric": metric,
+        "value": None,
+        "band": "",
+        "reason": "",
+        "ok": False,
+        "problem": problem,
+    }
+
+
+def _value_text(row: dict) -> str:
+    text = "missing" if row["value"] is None else f"{row['value']}"
+    return text + (f" ({row['against']})" if row.get("against") else "")
+
+
+def check_gpu(results_file, root=".", framework=None, only=None) -> int:
+    """``python -m companion check --profile gpu --results FILE``: print one line per band of the
+    selected notebooks (pass or FAIL, value, band, reason); 1 when one fails, 0 when all pass.
+    Nothing is executed: a gpu run is checked from its ``results.json``."""
+    from .runner import notebooks_in_toc, select
+
+    file = checks.path(results_file, "results")
+    if not file.is_file():
+        raise FileNotFoundError(
+            checks.file_error(
+                file,
+                "does not exist",
+                "write it with `python -m companion run --profile gpu --out DIR`",
+            )
+        )
+    try:
+        results = json.loads(file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(
+            checks.file_error(file, f"is not valid JSON ({err})", "re-run the gpu run")
+        ) from None
+    paths = select(notebooks_in_toc(root), framework, only=only)
+    if not paths:
+        print("no notebook matches the selection", file=sys.stderr)
+        return 2
+    failed = 0
+    for path, rows in check_gpu_results(results, paths).items():
+        print(f"\n{path}")
+        for row in rows:
+            failed += not row["ok"]
+            verdict = "pass" if row["ok"] else "FAIL"
+            cells = [verdict, row["metric"], _value_text(row), row["band"], row["reason"]]
+            print(" | ".join(cells + ([] if row["ok"] else [row["problem"]])))
+    print(f"\n{failed} gpu band(s) failed" if failed else "\nevery gpu band passed")
+    return 1 if failed else 0
