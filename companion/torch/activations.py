@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from .. import checks
-from .training import to_float
+from .training import _on_device, to_float
 
 
 def layer_names(model: torch.nn.Module, kind: type | tuple = torch.nn.Conv2d) -> list[str]:
@@ -28,7 +28,8 @@ def layer_activations(
 ) -> dict:
     """Outputs of the named layers (default: every Conv2d) for uint8 NHWC images, as float32 NHWC.
 
-    The hooks are removed afterwards, whatever happens: the model is left as it was.
+    The hooks are removed afterwards, whatever happens: the model is left as it was (its mode
+    and its device: it runs on ``training.device()``).
     """
     names = checks.names(names) if names is not None else layer_names(model)
     checks.image_batch(images)
@@ -42,12 +43,13 @@ def layer_activations(
     was_training = model.training
     try:
         model.eval()
-        model(preprocess(images))
+        with _on_device(model) as here:
+            model(torch.as_tensor(preprocess(images)).to(here))
     finally:
         for handle in handles:
             handle.remove()
         model.train(was_training)
     return {
-        n: (outputs[n].permute(0, 2, 3, 1) if outputs[n].ndim == 4 else outputs[n]).numpy()
+        n: (outputs[n].permute(0, 2, 3, 1) if outputs[n].ndim == 4 else outputs[n]).cpu().numpy()
         for n in names
     }

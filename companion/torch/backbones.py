@@ -9,6 +9,7 @@ from torchvision.models import MobileNet_V2_Weights, mobilenet_v2 as tv_mobilene
 from .. import checks
 from ..weights import verified_torch_checkpoint
 from ..images import to_rgb_batch
+from .training import infer
 
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
@@ -47,16 +48,15 @@ def feature_extractor(model: torch.nn.Module) -> torch.nn.Module:
 
 @torch.no_grad()
 def predict_proba(model: torch.nn.Module, images: np.ndarray, batch_size: int = 32) -> np.ndarray:
-    """Softmax class probabilities (float32 N x classes) for uint8 NHWC images, in eval mode."""
+    """Softmax class probabilities (float32 N x classes) for uint8 NHWC images, in eval mode, on
+    ``device()`` (the model stays where it was)."""
     checks.instance(model, torch.nn.Module, "model", "a torch.nn.Module")
     images = checks.images(images)
     checks.integer(batch_size, "batch_size", 1)
     model.eval()
-    out = [
-        torch.softmax(model(preprocess(images[i : i + batch_size])), dim=1)
-        for i in range(0, len(images), batch_size)
-    ]
-    return torch.cat(out).numpy()
+    return infer(
+        model, lambda x: torch.softmax(model(x).float(), dim=1), images, batch_size, preprocess
+    )
 
 
 def count_params(model: torch.nn.Module, trainable_only: bool = False) -> int:
@@ -100,9 +100,10 @@ def export_mobilenet_v2(path) -> None:
 @torch.no_grad()
 def block_output(model: torch.nn.Module, images: np.ndarray, block: int) -> np.ndarray:
     """Feature maps after MobileNetV2 block ``block`` (0 = stem ... 18 = last 1x1 conv), float32
-    NHWC."""
+    NHWC; one batch, on ``device()`` (the model stays where it was)."""
     n = len(_mobilenet(model).features)
     if checks.integer(block, "block") < 0 or block >= n:
         raise ValueError(f"block must be in 0..{n - 1}, got {block}")
     checks.images(images)
-    return model.features[: block + 1](preprocess(images)).permute(0, 2, 3, 1).numpy()
+    part = model.features[: block + 1]
+    return infer(part, lambda x: part(x).permute(0, 2, 3, 1), images, len(images), preprocess)

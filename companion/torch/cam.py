@@ -5,7 +5,9 @@ In the style of pytorch-grad-cam: ``BaseCAM`` runs one forward and one backward 
 batch and weights the channels of a named layer; each method overrides ``channel_weights``.
 Maps come back as float32 N x h x w numpy arrays at the layer's resolution; ``companion.saliency``
 normalises, resizes and thresholds them. Hooks live only for the duration of a call, and the
-model's training mode is restored afterwards: the model is left exactly as it was.
+model's training mode and device are restored afterwards: the model is left exactly as it was.
+Every method runs on ``training.device()`` (the GPU when there is one), in float32: gradients of
+class scores are what these maps are made of, so no mixed precision here.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import torch
 
 from .. import checks, saliency
 from .activations import check_layers, layer_names
-from .training import to_float
+from .training import _on_device, to_float
 
 
 @contextmanager
@@ -35,7 +37,7 @@ def _targets(logits: torch.Tensor, classes) -> torch.Tensor:
     """Class index per image: the top class (``None``), one index for all, or one index per
     image."""
     targets = saliency.target_classes(classes, *logits.shape)
-    return logits.argmax(1) if targets is None else torch.from_numpy(targets)
+    return logits.argmax(1) if targets is None else torch.from_numpy(targets).to(logits.device)
 
 
 def _score(logits: torch.Tensor, classes) -> tuple[torch.Tensor, torch.Tensor]:
@@ -77,8 +79,12 @@ class BaseCAM:
         store = {}
         handle = self.module.register_forward_hook(lambda _m, _i, out: store.__setitem__("a", out))
         try:
-            with _eval_mode(self.model), torch.set_grad_enabled(self.needs_gradients):
-                x = self.preprocess(images)
+            with (
+                _eval_mode(self.model),
+                _on_device(self.model) as here,
+                torch.set_grad_enabled(self.needs_gradients),
+            ):
+                x = torch.as_tensor(self.preprocess(images)).to(here)
                 logits = self.model(
                     x.requires_grad_(True) if self.needs_gradients else x
                 )  # frozen models too
@@ -88,11 +94,11 @@ class BaseCAM:
                 gradients = (
                     torch.autograd.grad(score, activations)[0] if self.needs_gradients else None
                 )
+                weights = self.channel_weights(activations.detach(), gradients, targets)
+                maps = torch.einsum("nk,nkhw->nhw", weights, activations.detach())
         finally:
             handle.remove()
-        weights = self.channel_weights(activations.detach(), gradients, targets)
-        maps = torch.einsum("nk,nkhw->nhw", weights, activations.detach())
-        return (maps.clamp(min=0) if self.relu else maps).numpy()
+        return (maps.clamp(min=0) if self.relu else maps).cpu().numpy()
 
 
 class CAM(BaseCAM):
@@ -161,14 +167,14 @@ def guided_backprop(model, images, classes=None, preprocess=to_float) -> np.ndar
         if isinstance(m, (torch.nn.ReLU, torch.nn.ReLU6))
     ]
     try:
-        with _eval_mode(model):
-            x = preprocess(images).requires_grad_(True)
+        with _eval_mode(model), _on_device(model) as here:
+            x = torch.as_tensor(preprocess(images)).to(here).requires_grad_(True)
             score, _ = _score(model(x), classes)
             gradients = torch.autograd.grad(score, x)[0]
     finally:
         for handle in handles:
             handle.remove()
-    return gradients.permute(0, 2, 3, 1).numpy()
+    return gradients.permute(0, 2, 3, 1).cpu().numpy()
 
 
 def guided_grad_cam(model, images, layer: str, classes=None, preprocess=to_float) -> np.ndarray:
@@ -228,17 +234,18 @@ def filter_pattern(
     """
     filters = saliency.filter_request(layer, filters, size, steps, jitter)
     module = check_layers(model, [layer])[layer]
-    with _eval_mode(model):
+    with _eval_mode(model), _on_device(model) as here:
         with torch.no_grad():
-            probe = _run_until(model, module, torch.zeros(1, 3, size, size))
+            probe = _run_until(model, module, torch.zeros(1, 3, size, size, device=here))
             _check_maps(model, layer, probe)
             channels = probe.shape[1]
         saliency.check_filters(layer, filters, channels)
         rng = np.random.default_rng(seed)
         start = 0.5 + 0.05 * rng.standard_normal((len(filters), size, size, 3)).astype(np.float32)
-        x = torch.from_numpy(start).permute(0, 3, 1, 2).contiguous()
-        mean, std = torch.tensor(mean).view(1, 3, 1, 1), torch.tensor(std).view(1, 3, 1, 1)
-        index = torch.arange(len(filters))
+        x = torch.from_numpy(start).permute(0, 3, 1, 2).contiguous().to(here)
+        mean = torch.tensor(mean, device=here).view(1, 3, 1, 1)
+        std = torch.tensor(std, device=here).view(1, 3, 1, 1)
+        index = torch.arange(len(filters), device=here)
         for dy, dx in rng.integers(-jitter, jitter + 1, size=(steps, 2)):
             x.requires_grad_(True)
             out = _run_until(
@@ -248,4 +255,4 @@ def filter_pattern(
             (grad,) = torch.autograd.grad(score, x)
             grad = grad / (grad.pow(2).mean(dim=(1, 2, 3), keepdim=True).sqrt() + 1e-8)
             x = (x.detach() + lr * grad).clamp(0, 1)
-    return x.permute(0, 2, 3, 1).numpy()
+    return x.permute(0, 2, 3, 1).cpu().numpy()

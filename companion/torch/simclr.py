@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch.utils.data import DataLoader, Dataset, Sampler
 from torchvision.models import resnet18
 from torchvision.transforms import v2
 
@@ -24,7 +25,7 @@ from .. import checks
 from .. import simclr as core
 from ..data import ImageSet
 from . import training
-from .training import _Checkpoint, device, to_float
+from .training import _Checkpoint, to_float
 
 ARCHS = core.ARCHS
 OTHER_FRAMEWORK = (".keras", ".h5", ".npz")
@@ -116,12 +117,26 @@ def _conv(c_in, c_out, stride):
     ]
 
 
+def _resnet18(in_channels: int, cifar: bool) -> nn.Module:
+    """torchvision's ResNet-18 trunk without weights and with ``fc`` the identity: 512 features."""
+    body = resnet18(weights=None)
+    if cifar:  # SimCLR's CIFAR setting: 3x3 stride-1 stem, no max-pool (about 15 x the compute)
+        body.conv1 = nn.Conv2d(in_channels, 64, 3, 1, 1, bias=False)
+        body.maxpool = nn.Identity()
+    elif in_channels != 3:  # the stock 7x7 stride-2 stem, for other input channels
+        body.conv1 = nn.Conv2d(in_channels, 64, 7, 2, 3, bias=False)
+    body.fc = nn.Identity()
+    return body
+
+
 def build_encoder(
     arch: str = "small", in_channels: int = 1, width: int = 32, fc: nn.Module | None = None
 ) -> Encoder:
     """``small``: four 3x3 conv-BN-ReLU layers (``width``, 2, 4, 4 x ``width`` channels, strides
     1, 2, 2, 2) and global average pooling, 4 x ``width`` features; ``resnet18``: torchvision's
-    ResNet-18 adapted to small images as in SimCLR's CIFAR setting (3x3 stride-1 stem, no max-pool),
+    stock ResNet-18 (``resnet18(weights=None)``: 7x7 stride-2 stem and max-pool), the encoder the
+    article's code (sthalles/SimCLR) trains at 96 px, 512 features; ``resnet18-cifar``: the same
+    network adapted to small images as in SimCLR's CIFAR setting (3x3 stride-1 stem, no max-pool),
     512 features. ``fc`` (default: the identity) is the layer on top."""
     core.check_encoder(arch, in_channels, width)
     if fc is not None:
@@ -138,11 +153,7 @@ def build_encoder(
         )
         encoder = Encoder(body, 4 * w)
     else:
-        body = resnet18(weights=None)
-        body.conv1 = nn.Conv2d(in_channels, 64, 3, 1, 1, bias=False)
-        body.maxpool = nn.Identity()
-        body.fc = nn.Identity()
-        encoder = Encoder(body, 512)
+        encoder = Encoder(_resnet18(in_channels, cifar=arch == "resnet18-cifar"), 512)
     if fc is not None:
         encoder.fc = fc
     return encoder
@@ -206,8 +217,10 @@ def info_nce_loss(
         )
     labels = torch.cat([torch.arange(batch_size) for _ in range(n_views)], dim=0)
     labels = (labels.unsqueeze(0) == labels.unsqueeze(1)).float()
-    features = F.normalize(features, dim=1)
-    similarity_matrix = torch.matmul(features, features.T)
+    features, full = training.full_precision(features)  # the logits in float32 under autocast
+    with full:
+        features = F.normalize(features, dim=1)
+        similarity_matrix = torch.matmul(features, features.T)
     mask = torch.eye(labels.shape[0], dtype=torch.bool, device=features.device)
     labels = labels.to(features.device)[~mask].view(labels.shape[0], -1)
     similarity_matrix = similarity_matrix[~mask].view(similarity_matrix.shape[0], -1)
@@ -269,7 +282,10 @@ def pretrain(
     Every epoch shuffles the images and drops the last incomplete batch (info-NCE needs the full
     batch). Returns per-epoch ``loss``, ``top1`` (how often the positive has the highest logit),
     ``lr`` and ``seconds`` (``training.train_loop``'s history); with ``checkpoint`` the model is
-    written there atomically after every epoch. Trains on ``device()``, back on the CPU at the end.
+    written there atomically after every epoch. Trains on ``device()`` (back where it was at the
+    end). The views are made by a DataLoader, one batch an item (``two_views``): on a GPU its
+    worker processes augment the coming batches while the GPU trains on this one; on the CPU this
+    process makes them in turn, drawing the same random numbers as ever.
     """
     checks.instance(model, SimCLRModel, "model", "a SimCLRModel")
     images = core.pretraining_images(images, batch_size, epochs)
@@ -279,27 +295,58 @@ def pretrain(
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)  # the augmentations draw from torch's global generator
-
-    def epoch_batches(epoch):  # a new shuffle each epoch; the last incomplete batch dropped
-        order = torch.randperm(len(images), generator=generator).numpy()
-        for i in range(0, len(images) - batch_size + 1, batch_size):
-            yield (two_views(images[order[i : i + batch_size]], augment, n_views),)
+    batches = DataLoader(
+        _Views(images, augment, n_views),
+        batch_size=None,  # an item is a whole batch
+        sampler=_Shuffled(len(images), batch_size, generator),
+        # the loader draws its workers' seeds from its own generator, not from the global one
+        generator=torch.Generator().manual_seed(seed),
+        **training.loader_options(),
+    )
 
     def step(model, batch):
         logits, labels = info_nce_loss(model(batch[0]), batch_size, n_views, temperature)
-        top1 = (logits.argmax(1) == 0).float().mean().item()  # the positive has the top logit
-        return F.cross_entropy(logits, labels), {"top1": top1 * batch_size}, batch_size
+        top1 = (logits.argmax(1) == 0).float().mean()  # the positive has the top logit
+        return F.cross_entropy(logits, labels), {"top1": top1.double() * batch_size}, batch_size
 
     return training.train_loop(
         model,
         step,
-        epoch_batches,
+        batches,
         epochs,
         optimizer,
         callbacks=[] if checkpoint is None else [_Checkpoint(model, checkpoint, save_checkpoint)],
         progress=progress,
-        steps=len(images) // batch_size,
     )
+
+
+class _Shuffled(Sampler):
+    """The batches of an epoch, as index arrays: a new shuffle (``generator``) each epoch, the last
+    incomplete batch dropped."""
+
+    def __init__(self, n: int, batch_size: int, generator: torch.Generator):
+        self.n, self.batch_size, self.generator = n, batch_size, generator
+
+    def __len__(self):
+        return self.n // self.batch_size
+
+    def __iter__(self):
+        order = torch.randperm(self.n, generator=self.generator).numpy()
+        for i in range(0, self.n - self.batch_size + 1, self.batch_size):
+            yield order[i : i + self.batch_size]
+
+
+class _Views(Dataset):
+    """Item ``indices``: ``(two_views(images[indices], augment, n_views),)``."""
+
+    def __init__(self, images, augment, n_views: int):
+        self.images, self.augment, self.n_views = images, augment, n_views
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, indices):
+        return (two_views(self.images[indices], self.augment, self.n_views),)
 
 
 def load_encoder(
@@ -343,7 +390,7 @@ def freeze_for_linear_eval(model: Encoder) -> list[str]:
 @torch.no_grad()
 def extract_features(model: nn.Module, images, batch_size: int = 512) -> np.ndarray:
     """Encoder features (before ``fc``) of uint8 NHWC images, in eval mode and in batches,
-    float32."""
+    float32; computed on ``device()``, the model left where it was."""
     encoder = model.backbone if isinstance(model, SimCLRModel) else model
     if not isinstance(encoder, Encoder):
         raise TypeError(f"expected an Encoder or a SimCLRModel, got {type(model).__name__}")
@@ -351,16 +398,8 @@ def extract_features(model: nn.Module, images, batch_size: int = 512) -> np.ndar
     if not torch.is_tensor(images):
         images = checks.array(images, "images", 4, "uint8 N x H x W x C images")
     checks.batch(images, "images", 4, "uint8 N x H x W x C images")
-    encoder.eval().to(device())
-    images = np.asarray(images)
-    features = torch.cat(
-        [
-            encoder.body(to_float(images[i : i + batch_size]).to(device())).cpu()
-            for i in range(0, len(images), batch_size)
-        ]
-    ).numpy()
-    encoder.cpu()
-    return features
+    encoder.eval()
+    return training.infer(encoder, encoder.body, np.asarray(images), batch_size, to_float)
 
 
 def _standardiser(features):
@@ -418,7 +457,9 @@ def train_linear(
 
     def step(fc, batch):
         features, labels = batch
-        return F.cross_entropy(fc(features), labels), {}, len(labels)
+        logits, full = training.full_precision(fc(features))
+        with full:
+            return F.cross_entropy(logits, labels), {}, len(labels)
 
     history = training.train_loop(fc, step, epoch_batches, epochs, optimizer, progress=False)
     if standardize:
@@ -476,8 +517,7 @@ def linear_evaluation(
         standardize,
     )
     model.eval()
-    with torch.no_grad():
-        logits = model.fc(torch.from_numpy(features["test"])).numpy()
+    logits = _logits(model.fc, features["test"])
     return {**core.probe_scores(logits, test.labels), "history": history, "features": features}
 
 
@@ -501,9 +541,13 @@ def linear_probe(
     history = train_linear(
         fc, train_features, train_labels, epochs, batch_size, lr, weight_decay, seed, standardize
     )
-    with torch.no_grad():
-        logits = fc(torch.as_tensor(np.asarray(test_features, np.float32))).numpy()
+    logits = _logits(fc, np.asarray(test_features, np.float32))
     return {**core.probe_scores(logits, test_labels), "history": history}
+
+
+def _logits(fc: nn.Module, features: np.ndarray) -> np.ndarray:
+    """``fc`` of all the features in one batch, on ``device()``."""
+    return training.infer(fc, fc, features, max(1, len(features)), preprocess=None)
 
 
 def train_supervised(

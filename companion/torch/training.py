@@ -9,6 +9,13 @@ the step's statistics and ``val_*`` ones. ``fit`` (cross-entropy), ``simclr.pret
 ``simclr.train_linear``, ``triplet.fit_siamese`` and ``triplet.fit_supervised`` are each a step
 function and a call of the loop.
 
+On a GPU (``device()``) every trainer and every inference path of the edition runs there: models
+and batches move to it (``_on_device``, ``_to``: pinned memory, non-blocking copies), the input
+pipelines run in DataLoader worker processes (``loader_options``), and the forward passes run in
+mixed precision (``autocast``: bfloat16 where the GPU has it, else float16 with a gradient scaler),
+losses in float32. On the CPU none of that applies: the same single-process pipelines and float32
+arithmetic as ever, so CPU results do not change.
+
 In ``fit`` a ``TrainerSpec`` (``companion.training``) picks the optimizer, the StepLR schedule and
 step validation; ``keep_best`` / ``checkpoint`` keep the best validation weights.
 """
@@ -17,12 +24,14 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import multiprocessing
+import os
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Sampler, TensorDataset
+from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset, default_collate
 from tqdm.auto import tqdm
 
 from .. import checks, files
@@ -36,11 +45,68 @@ def device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+AMP = True  # mixed precision on a GPU (``autocast``); set False for float32 everywhere
+INFER_WORKERS_FROM = 4  # inference batches from which a GPU run preprocesses in workers
+
+
+def workers() -> int:
+    """DataLoader worker processes on a GPU: one per CPU core this process may use, less one for
+    the main process (at least 1, at most 16)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(16, cores - 1))
+
+
+def loader_options(persistent: bool = True) -> dict:
+    """The DataLoader keywords that keep a GPU fed: ``workers()`` processes (forked, so they share
+    the arrays they read and need nothing pickled), pinned memory, persistent workers. On the CPU
+    none (``{}``: one process, as before, so CPU runs stay as they were)."""
+    if device().type != "cuda":
+        return {}
+    options = {"num_workers": workers(), "pin_memory": True, "persistent_workers": persistent}
+    if "fork" in multiprocessing.get_all_start_methods():
+        options["multiprocessing_context"] = "fork"
+    return options
+
+
+def amp_dtype(here: torch.device | None = None) -> torch.dtype | None:
+    """The mixed-precision type on a GPU: bfloat16 where it has it, else float16; ``None`` (float32)
+    on the CPU or with ``AMP`` off."""
+    here = device() if here is None else torch.device(here)
+    if not AMP or here.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def autocast(here: torch.device | None = None):
+    """``torch.autocast`` at ``amp_dtype(here)`` on a GPU; on the CPU a context that does
+    nothing."""
+    dtype = amp_dtype(here)
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast("cuda", dtype=dtype)
+
+
+def full_precision(x: torch.Tensor) -> tuple[torch.Tensor, contextlib.AbstractContextManager]:
+    """``x`` as float32 and a context with autocast off on its device: where a loss (logits,
+    distances) is computed inside ``autocast``. On the CPU, ``x`` itself and a context that does
+    nothing."""
+    if x.device.type != "cuda":
+        return x.float(), contextlib.nullcontext()
+    return x.float(), torch.autocast("cuda", enabled=False)
+
+
+def _home(model: torch.nn.Module) -> torch.device:
+    return next(itertools.chain(model.parameters(), model.buffers()), torch.empty(0)).device
+
+
 @contextlib.contextmanager
 def _on_device(model: torch.nn.Module):
     """``model`` on ``device()`` for the block, then back where it was (the CPU, or the GPU in
     the middle of ``train_loop``); yields the device."""
-    home = next(itertools.chain(model.parameters(), model.buffers()), torch.empty(0)).device
+    home = _home(model)
     here = device()
     model.to(here)
     try:
@@ -78,14 +144,32 @@ def _apply(preprocess, x):
     return torch.as_tensor(x) if preprocess is None else preprocess(x)
 
 
+class _Preprocessed:
+    """A DataLoader ``collate_fn``: the default one, then ``preprocess`` on the inputs (in the
+    loader's worker processes on a GPU)."""
+
+    def __init__(self, preprocess):
+        self.preprocess = preprocess
+
+    def __call__(self, samples):
+        x, y = default_collate(samples)
+        return _apply(self.preprocess, x), y
+
+
 def loader(
     data: ImageSet,
     batch_size: int,
     shuffle: bool = False,
     sampler: Sampler | None = None,
     seed: int = 0,
+    preprocess=None,
 ) -> DataLoader:
-    """Batches of (uint8 NHWC images, labels), or of (features, labels) for an ``(x, y)`` pair."""
+    """Batches of (uint8 NHWC images, labels), or of (features, labels) for an ``(x, y)`` pair.
+
+    ``preprocess`` (default: none) is applied to each batch's inputs by the loader itself. On a
+    GPU the loader has ``loader_options()``: its worker processes read and preprocess the batches
+    while the GPU trains.
+    """
     x, y = batch_arrays(data, batch_size)
     if sampler is not None:
         checks.instance(
@@ -98,26 +182,68 @@ def loader(
         shuffle=shuffle and sampler is None,
         sampler=sampler,
         generator=generator,
+        collate_fn=None if preprocess is None else _Preprocessed(preprocess),
+        **loader_options(),
+    )
+
+
+class _Slices(Dataset):
+    """Item ``i``: ``preprocess`` of the ``i``-th slice of ``batch_size`` items."""
+
+    def __init__(self, items, batch_size: int, preprocess):
+        self.items, self.batch_size, self.preprocess = items, batch_size, preprocess
+
+    def __len__(self):
+        return -(-len(self.items) // self.batch_size)
+
+    def __getitem__(self, i):
+        start = i * self.batch_size
+        return _apply(self.preprocess, self.items[start : start + self.batch_size])
+
+
+def _inference_batches(items, batch_size: int, preprocess, desc: str | None = None):
+    """The preprocessed slices of ``items``, in order: made one after another here, or on a GPU
+    with ``INFER_WORKERS_FROM`` slices or more by the worker processes of a DataLoader."""
+    slices = _Slices(items, batch_size, preprocess)
+    options = loader_options(persistent=False)
+    if options and len(slices) >= INFER_WORKERS_FROM:
+        options["num_workers"] = min(options["num_workers"], len(slices))
+        batches = DataLoader(slices, batch_size=None, **options)
+    else:
+        batches = (slices[i] for i in range(len(slices)))
+    return tqdm(
+        batches,
+        desc=desc,
+        total=len(slices),
+        disable=desc is None or len(slices) <= 10,
+        leave=False,
     )
 
 
 @torch.no_grad()
+def infer(model: torch.nn.Module, forward, items, batch_size: int, preprocess=to_float, desc=None):
+    """``forward(x)`` (e.g. ``model`` itself, or a part of it) for the batches ``x`` of
+    ``preprocess(items[i : i + batch_size])``, on ``device()`` (in ``autocast`` on a GPU), as one
+    float32 numpy array on the CPU. ``model`` (the module ``forward`` uses) is put on the device
+    for the call and back where it was; its mode is left as it is. ``desc`` names a progress bar
+    (shown for more than 10 batches)."""
+    outputs = []
+    with _on_device(model) as here, autocast(here):
+        for x in _inference_batches(items, batch_size, preprocess, desc):
+            outputs.append(forward(_to(x, here)).float().cpu())
+    return torch.cat(outputs).numpy()
+
+
 def predict(
     model: torch.nn.Module, images: np.ndarray, preprocess=to_float, batch_size: int = 256
 ) -> np.ndarray:
     """Model outputs (logits) in eval mode, as float32 numpy; ``preprocess=None`` feeds arrays as
-    they are."""
+    they are. Runs on ``device()`` (``infer``); the model stays where it was."""
     checks.instance(model, torch.nn.Module, "model", "a torch.nn.Module")
     checks.batch(images, "images")
     checks.integer(batch_size, "batch_size", 1)
     model.eval()
-    with _on_device(model) as here:
-        return torch.cat(
-            [
-                model(_apply(preprocess, images[i : i + batch_size]).to(here)).cpu()
-                for i in range(0, len(images), batch_size)
-            ]
-        ).numpy()
+    return infer(model, model, images, batch_size, preprocess)
 
 
 def evaluate(
@@ -187,10 +313,20 @@ def _optimizer(model, spec: TrainerSpec):
 
 
 def _to(batch, here: torch.device):
-    """Every tensor of a batch (a tensor, or a tuple or list of them) moved to ``here``."""
+    """Every tensor of a batch (a tensor, or a tuple or list of them) moved to ``here``; to a GPU
+    without waiting (``non_blocking``: asynchronous from the pinned memory of a loader)."""
+    non_blocking = here.type == "cuda"
     if torch.is_tensor(batch):
-        return batch.to(here)
-    return type(batch)(t.to(here) if torch.is_tensor(t) else t for t in batch)
+        return batch.to(here, non_blocking=non_blocking)
+    return type(batch)(
+        t.to(here, non_blocking=non_blocking) if torch.is_tensor(t) else t for t in batch
+    )
+
+
+def _total(value):
+    """A step's loss times n, or a statistic's sum: a float64 tensor, left on its device until the
+    epoch ends (no GPU synchronisation each step), or a number."""
+    return value.detach().double() if torch.is_tensor(value) else value
 
 
 def train_loop(
@@ -219,10 +355,12 @@ def train_loop(
     Each of ``callbacks`` may have ``on_step_end(model, epoch, step)`` (``step`` counts all the
     steps so far, from 1) and ``on_epoch_end(model, epoch, history)``.
 
-    The model trains on ``device()`` and is back on the CPU at the end. The loop itself draws no
+    The model trains on ``device()`` and is back where it was at the end; every batch is moved
+    there here, and nowhere else. On a GPU the steps run in ``autocast`` (float16 ones with a
+    ``GradScaler``), and the epoch's sums stay on the GPU until it ends. The loop itself draws no
     random numbers, so a run repeats exactly given the batches' and the model's generators.
     ``steps`` (the number of batches an epoch, when ``batches`` has no length) only sizes the
-    progress bar.
+    progress bar. A step's statistics may be numbers or tensors (summed without a GPU sync).
     """
     checks.instance(model, torch.nn.Module, "model", "a torch.nn.Module")
     if not callable(step):
@@ -232,10 +370,10 @@ def train_loop(
         )
     checks.integer(epochs, "epochs", 0)
     checks.instance(optimizer, torch.optim.Optimizer, "optimizer", "a torch.optim.Optimizer")
-    here, history, count = device(), {"loss": [], "lr": [], "seconds": []}, 0
+    history, count = {"loss": [], "lr": [], "seconds": []}, 0
     hooks = [(getattr(c, "on_step_end", None), getattr(c, "on_epoch_end", None)) for c in callbacks]
-    model.to(here)
-    try:
+    with _on_device(model) as here:
+        scaler = torch.amp.GradScaler("cuda") if amp_dtype(here) == torch.float16 else None
         for epoch in range(epochs):
             start, lr = time.perf_counter(), optimizer.param_groups[0]["lr"]
             model.train()
@@ -249,13 +387,19 @@ def train_loop(
             )
             for batch in epoch_batches:
                 bar.update()
-                loss, totals, n = step(model, _to(batch, here))
+                with autocast(here):
+                    loss, totals, n = step(model, _to(batch, here))
                 optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                sums["loss"] += loss.item() * n
+                if scaler is None:
+                    loss.backward()
+                    optimizer.step()
+                else:
+                    scaler.scale(loss).backward()
+                    scaler.step(optimizer)
+                    scaler.update()
+                sums["loss"] = sums["loss"] + _total(loss) * n
                 for name, total in totals.items():
-                    sums[name] = sums.get(name, 0.0) + total
+                    sums[name] = sums.get(name, 0.0) + _total(total)
                 seen, count = seen + n, count + 1
                 for on_step_end, _ in hooks:
                     if on_step_end is not None:
@@ -263,7 +407,9 @@ def train_loop(
             bar.close()
             if scheduler is not None:
                 scheduler.step()
-            record = {name: total / seen if seen else float("nan") for name, total in sums.items()}
+            record = {
+                name: float(total) / seen if seen else float("nan") for name, total in sums.items()
+            }
             record["lr"] = lr
             if validate is not None:
                 record |= {f"val_{name}": value for name, value in validate(model).items()}
@@ -273,8 +419,6 @@ def train_loop(
             for _, on_epoch_end in hooks:
                 if on_epoch_end is not None:
                     on_epoch_end(model, epoch, history)
-    finally:
-        model.cpu()
     return history
 
 
@@ -375,17 +519,26 @@ def fit(
         if spec.step_size
         else None
     )
-    batches = loader(train, batch_size, shuffle=True, sampler=sampler, seed=seed)
+    # on a GPU the loader's workers preprocess; on the CPU this process does, as it always has
+    in_loader = device().type == "cuda"
+    batches = loader(
+        train,
+        batch_size,
+        shuffle=True,
+        sampler=sampler,
+        seed=seed,
+        preprocess=preprocess if in_loader else None,
+    )
     stream = _endless(batches) if steps_per_epoch else None
 
     def epoch_batches(epoch):  # preprocessed on the CPU, then moved by the loop
-        if stream is None:
+        if stream is None and not in_loader:
             # fit's progress bar used to wrap the loader, and tqdm.auto makes an iterator it never
             # uses, which draws a seed from the loader's generator: this one keeps the batches of
             # every run made so far (notebooks and tolerances) exactly as they were
             iter(batches)
         for x, labels in itertools.islice(stream, steps_per_epoch) if stream else batches:
-            yield _apply(preprocess, x), labels
+            yield (x if in_loader else _apply(preprocess, x)), labels
 
     checked = []
 
@@ -395,8 +548,10 @@ def fit(
         if not checked:  # labels without an output: one line, not "Target 7 is out of bounds"
             checks.labels(inputs_and_labels(train)[1], "train labels", logits.shape[1])
             checked.append(True)
-        loss = torch.nn.functional.cross_entropy(logits, labels)
-        return loss, {"accuracy": (logits.argmax(1) == labels).sum().item()}, len(labels)
+        logits, full = full_precision(logits)
+        with full:
+            loss = torch.nn.functional.cross_entropy(logits, labels)
+        return loss, {"accuracy": (logits.argmax(1) == labels).sum()}, len(labels)
 
     best = _Best(model, checkpoint) if keep_best or checkpoint is not None else None
     validation = _Validation(val, preprocess, spec, best) if val is not None else None

@@ -13,6 +13,7 @@ from .. import checks
 from .. import transfer as core
 from ..transfer import UNFREEZE_AT
 from .backbones import count_params, mobilenet_v2, preprocess
+from . import training
 from .training import freeze_frozen_batchnorm
 
 
@@ -92,17 +93,14 @@ def set_level(
 @torch.no_grad()
 def extract_features(model: TransferNet, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Pooled trunk features (float32 N x D) of uint8 NHWC images, in eval mode: compute once,
-    reuse."""
+    reuse. Computed on ``device()``; the model stays where it was."""
     checks.instance(model, TransferNet, "model", "a TransferNet (transfer_model(...))")
     images = checks.images(images)
     checks.integer(batch_size, "batch_size", 1)
     model.eval()
-    return torch.cat(
-        [
-            model.pool(model.features(preprocess(images[i : i + batch_size])))
-            for i in range(0, len(images), batch_size)
-        ]
-    ).numpy()
+    return training.infer(
+        model, lambda x: model.pool(model.features(x)), images, batch_size, preprocess
+    )
 
 
 def replace_classifier(model: nn.Module, n_classes: int) -> nn.Module:

@@ -15,13 +15,13 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from torchvision.transforms import v2
-from tqdm.auto import tqdm
 
 from .. import checks
 from .. import triplet as _spec
 from ..triplet import CONTRAST, CROP_FRACTION, EMBEDDING_DIM, MARGIN, TRAINABLE_FROM
 from .backbones import count_params, mobilenet_v2, preprocess
-from .training import _Checkpoint, device, freeze_frozen_batchnorm, train_loop
+from . import training
+from .training import _Checkpoint, freeze_frozen_batchnorm, train_loop
 
 
 def _crop_size(size: int) -> int:
@@ -125,37 +125,24 @@ def trainable_summary(model: EmbeddingNet) -> pd.DataFrame:
     ).set_index("layer")
 
 
-def _batches(n: int, batch_size: int, desc: str):
-    starts = range(0, n, batch_size)
-    return tqdm(starts, desc=desc, disable=len(starts) <= 10, leave=False)
-
-
 @torch.no_grad()
 def stem_features(model: EmbeddingNet, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
-    """The frozen stem's output (float32 N x C x H x W) for uint8 NHWC images, in eval mode."""
+    """The frozen stem's output (float32 N x C x H x W) for uint8 NHWC images, in eval mode, on
+    ``device()`` (the model stays where it was)."""
     checks.instance(model, EmbeddingNet, "model", "an EmbeddingNet (embedding_model(...))")
     images = checks.images(images)
     model.eval()
-    return torch.cat(
-        [
-            model.stem(preprocess(images[i : i + batch_size]))
-            for i in _batches(len(images), batch_size, "stem features")
-        ]
-    ).numpy()
+    return training.infer(model, model.stem, images, batch_size, preprocess, "stem features")
 
 
 @torch.no_grad()
 def embed(model: EmbeddingNet, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
-    """Embeddings (float32 N x D) of uint8 NHWC images through stem and top, in eval mode."""
+    """Embeddings (float32 N x D) of uint8 NHWC images through stem and top, in eval mode, on
+    ``device()`` (the model stays where it was)."""
     checks.instance(model, nn.Module, "model", "an EmbeddingNet (embedding_model(...))")
     images = checks.images(images)
     model.eval()
-    return torch.cat(
-        [
-            model(preprocess(images[i : i + batch_size]))
-            for i in _batches(len(images), batch_size, "embed")
-        ]
-    ).numpy()
+    return training.infer(model, model, images, batch_size, preprocess, "embed")
 
 
 def _features(features, name: str = "features") -> torch.Tensor:
@@ -167,13 +154,12 @@ def _features(features, name: str = "features") -> torch.Tensor:
 
 @torch.no_grad()
 def embed_cached(model: nn.Module, features: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Embeddings (float32 N x D) of cached stem features: ``model.top`` (or a top), eval mode."""
+    """Embeddings (float32 N x D) of cached stem features: ``model.top`` (or a top), eval mode, on
+    ``device()`` (the model stays where it was)."""
     checks.instance(model, nn.Module, "model", "an EmbeddingNet or its top")
     x, top = _features(features), getattr(model, "top", model)
     top.eval()
-    return torch.cat(
-        [top(x[i : i + batch_size]) for i in _batches(len(x), batch_size, "embed")]
-    ).numpy()
+    return training.infer(top, top, x, batch_size, None, "embed")
 
 
 class DistanceLayer(nn.Module):
@@ -187,6 +173,15 @@ class DistanceLayer(nn.Module):
         for t, name in ((anchor, "anchor"), (positive, "positive"), (negative, "negative")):
             checks.batch(t, name, 2, "B x D embeddings")
         _spec.check_triplet_shapes(anchor, positive, negative)
+        (anchor, full), positive, negative = (
+            training.full_precision(anchor),  # distances in float32 under autocast
+            positive.float(),
+            negative.float(),
+        )
+        with full:
+            return self._distances(anchor, positive, negative)
+
+    def _distances(self, anchor, positive, negative):
         if self.squared:
             return (anchor - positive).square().sum(-1), (anchor - negative).square().sum(-1)
         return (
@@ -244,11 +239,13 @@ class SiameseModel(nn.Module):
 
 
 def _mean_loss(model: nn.Module, step_loss, data: tuple, batch_size: int) -> float:
+    """The mean of ``step_loss`` over ``data`` in eval mode, on the model's device (``train_loop``
+    validates with the model on ``device()``)."""
     model.eval()
-    total = 0.0
-    with torch.no_grad():
+    total, here = 0.0, training._home(model)
+    with torch.no_grad(), training.autocast(here):
         for i in range(0, len(data[0]), batch_size):
-            batch = [t[i : i + batch_size].to(device()) for t in data]
+            batch = training._to([t[i : i + batch_size] for t in data], here)
             total += step_loss(model, *batch).item() * len(batch[0])
     return total / len(data[0])
 
@@ -322,13 +319,15 @@ def pairwise_distances(embeddings: torch.Tensor, squared: bool = True) -> torch.
     checks.instance(embeddings, torch.Tensor, "embeddings", "a B x D torch tensor")
     if embeddings.ndim != 2 or len(embeddings) == 0:
         raise ValueError(f"expected non-empty B x D embeddings, got {list(embeddings.shape)}")
-    norms = embeddings.square().sum(1)
-    d = (norms[:, None] - 2 * embeddings @ embeddings.T + norms[None, :]).clamp(min=0)
-    d = d * (1 - torch.eye(len(d), dtype=d.dtype, device=d.device))
-    if squared:
-        return d
-    zero = (d == 0).to(d.dtype)
-    return torch.sqrt(d + zero * 1e-16) * (1 - zero)  # no infinite gradient at 0
+    embeddings, full = training.full_precision(embeddings)  # float32 under autocast
+    with full:
+        norms = embeddings.square().sum(1)
+        d = (norms[:, None] - 2 * embeddings @ embeddings.T + norms[None, :]).clamp(min=0)
+        d = d * (1 - torch.eye(len(d), dtype=d.dtype, device=d.device))
+        if squared:
+            return d
+        zero = (d == 0).to(d.dtype)
+        return torch.sqrt(d + zero * 1e-16) * (1 - zero)  # no infinite gradient at 0
 
 
 def _labels(labels, n: int) -> torch.Tensor:

@@ -77,18 +77,47 @@ def test_two_views_are_stacked_view_after_view_and_differ():
     assert torch.equal(plain[:4], plain[4:])  # no augmentation: two identical copies
 
 
-@pytest.mark.parametrize("arch, dim", [("small", 32), ("resnet18", 512)])
+@pytest.mark.parametrize(
+    "arch, dim",
+    [
+        ("small", 32),
+        ("resnet18", 512),
+        pytest.param(
+            "resnet18-cifar",
+            512,
+            marks=pytest.mark.skipif(
+                "resnet18-cifar" not in simclr.ARCHS, reason="not in companion.simclr.ARCHS"
+            ),
+        ),
+    ],
+)
 def test_encoders_give_feature_vectors(arch, dim):
     model = simclr.SimCLRModel(arch, in_channels=1, width=8, out_dim=16)
     x = torch.rand(2, 1, 16, 16)
     assert tuple(model.backbone.body(x).shape) == (2, dim)
     assert tuple(model(x).shape) == (2, 16)
-    if arch == "resnet18":
-        assert model.backbone.body.conv1.kernel_size == (
-            3,
-            3,
-        ) and model.backbone.body.conv1.stride == (1, 1)
+    conv1 = getattr(model.backbone.body, "conv1", None)
+    if arch == "resnet18":  # torchvision's stock trunk, as sthalles/SimCLR: 7x7/2 stem, max-pool
+        assert (conv1.in_channels, conv1.kernel_size, conv1.stride) == (1, (7, 7), (2, 2))
+        assert isinstance(model.backbone.body.maxpool, torch.nn.MaxPool2d)
+    if arch == "resnet18-cifar":  # SimCLR's CIFAR setting: 3x3/1 stem, no max-pool
+        assert (conv1.in_channels, conv1.kernel_size, conv1.stride) == (1, (3, 3), (1, 1))
         assert isinstance(model.backbone.body.maxpool, torch.nn.Identity)
+
+
+def test_resnet18_is_torchvisions_stock_network():
+    from torchvision.models import resnet18
+
+    stock = resnet18(weights=None)
+    stock.fc = torch.nn.Identity()
+    body = simclr.build_encoder("resnet18", in_channels=3).body
+    assert {k: v.shape for k, v in body.state_dict().items()} == {
+        k: v.shape for k, v in stock.state_dict().items()
+    }
+    model = simclr.SimCLRModel("resnet18", in_channels=3, out_dim=128)
+    head = [type(m) for m in model.backbone.fc]  # sthalles' projection head: Linear-ReLU-Linear
+    assert head == [torch.nn.Linear, torch.nn.ReLU, torch.nn.Linear]
+    assert model.backbone.fc[0].in_features == model.backbone.fc[0].out_features == 512
 
 
 @pytest.fixture(scope="module")
