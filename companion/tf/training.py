@@ -15,6 +15,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
+from tqdm.auto import tqdm
 
 from .. import checks, files
 from ..data import ImageSet, inputs_and_labels
@@ -37,6 +38,73 @@ def _apply(preprocess, x):
     return tf.convert_to_tensor(x) if preprocess is None else preprocess(x)
 
 
+MIXED_POLICIES = ("mixed_float16", "mixed_bfloat16")
+
+
+def use_mixed_precision(policy: str = "mixed_float16") -> str:
+    """Compute in half precision when TensorFlow sees a GPU: set Keras' global dtype policy to
+    ``policy`` (variables stay float32); on a CPU leave the policy as it is (float32). Returns the
+    global policy's name. Call it before building models: a layer takes the policy in force when
+    it is made. The companion's models end in float32 layers, so logits, embeddings and losses
+    (info-NCE included) stay float32, and ``compile`` scales the loss for ``mixed_float16``."""
+    if policy not in MIXED_POLICIES:
+        raise ValueError(f"policy must be one of {MIXED_POLICIES}, got {policy!r}")
+    if tf.config.list_physical_devices("GPU"):
+        keras.mixed_precision.set_global_policy(policy)
+    return keras.mixed_precision.global_policy().name
+
+
+def batches(x, batch_size: int, preprocess=None) -> tf.data.Dataset:
+    """``x`` (an array, a tensor, or a tuple of them) as a ``tf.data`` pipeline: batches in order,
+    then ``preprocess`` on each whole batch (vectorised, in parallel), prefetched (AUTOTUNE), so the
+    next batch is ready while the model (on the GPU when there is one) works on this one."""
+    checks.integer(batch_size, "batch_size", 1)
+    for part in x if isinstance(x, tuple) else (x,):
+        checks.batch(part, "x", what="a batch (an array or tensor of N examples)")
+    if preprocess is not None and not callable(preprocess):
+        raise TypeError(
+            f"preprocess: expected a function (or None), got {checks.describe(preprocess)}"
+        )
+    dataset = tf.data.Dataset.from_tensor_slices(x).batch(batch_size)
+    if preprocess is not None:
+        dataset = dataset.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+@tf.function(reduce_retracing=True)
+def _inference(model, x):
+    """One traced graph per model (and input signature), reused by every call on that model."""
+    return tf.nest.map_structure(lambda t: tf.cast(t, tf.float32), model(x, training=False))
+
+
+def outputs(fn, x, batch_size: int, preprocess=None, progress: bool = False) -> np.ndarray:
+    """``fn`` (a Keras model or layer, run in inference mode, or a function of a batch) over the
+    ``batches`` of ``x``, as one traced graph; float32 numpy, rows in order. A progress bar past
+    10 batches when ``progress``."""
+    if isinstance(fn, keras.layers.Layer):
+        model = fn
+
+        def step(batch):
+            return _inference(model, batch)
+
+    elif callable(fn):
+        traced = tf.function(fn, reduce_retracing=True)
+
+        def step(batch):
+            return tf.cast(traced(batch), tf.float32)
+
+    else:
+        raise TypeError(f"fn: expected a Keras model or a function, got {checks.describe(fn)}")
+    data = batches(x, batch_size, preprocess)
+    total = -(-len(x) // batch_size)
+    return np.concatenate(
+        [
+            step(batch).numpy()
+            for batch in tqdm(data, total=total, leave=False, disable=not progress or total <= 10)
+        ]
+    )
+
+
 def loader(
     data: ImageSet, batch_size: int, shuffle: bool = False, preprocess=to_float, seed: int = 0
 ) -> tf.data.Dataset:
@@ -48,7 +116,7 @@ def loader(
         dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     return (
         dataset.batch(batch_size)
-        .map(lambda a, b: (_apply(preprocess, a), b))
+        .map(lambda a, b: (_apply(preprocess, a), b), num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
 
@@ -57,16 +125,11 @@ def predict(
     model: keras.Model, images: np.ndarray, preprocess=to_float, batch_size: int = 256
 ) -> np.ndarray:
     """Model outputs (logits) in inference mode, as float32 numpy; ``preprocess=None`` feeds arrays
-    as they are."""
+    as they are. The batches come from a prefetching ``tf.data`` pipeline (``batches``)."""
     checks.instance(model, keras.layers.Layer, "model", "a keras.Model or layer")
     checks.batch(images, "images")
     checks.integer(batch_size, "batch_size", 1)
-    return np.concatenate(
-        [
-            model(_apply(preprocess, images[i : i + batch_size]), training=False).numpy()
-            for i in range(0, len(images), batch_size)
-        ]
-    )
+    return outputs(model, images, batch_size, lambda x: _apply(preprocess, x))
 
 
 def evaluate(

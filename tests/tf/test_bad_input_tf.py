@@ -184,6 +184,15 @@ KERAS_ONLY = [
     case(training.Validation, "x", error=T, expected="an ImageSet or an (inputs, labels) pair"),
     case(training.Validation, DATA, every=-1, expected="every must be an integer in [0"),
     case(training.Validation, DATA, min_epoch=1.5, error=T, expected="must be an integer"),
+    case(training.use_mixed_precision, "float16", expected="policy must be one of"),
+    case(training.use_mixed_precision, None, expected="policy must be one of"),
+    case(training.use_mixed_precision, "float32", expected="policy must be one of"),
+    case(training.batches, IMGS, 0, expected="batch_size must be an integer in [1"),
+    case(training.batches, "x", 2, error=T, expected="a batch"),
+    case(training.batches, IMGS, 2, "x", error=T, expected="preprocess: expected a function"),
+    case(training.outputs, "x", IMGS, 2, error=T, expected="a Keras model or a function"),
+    case(training.outputs, NET, IMGS[:0], 2, expected="at least one example"),
+    case(training.outputs, NET, IMGS, 1.5, error=T, expected="must be an integer"),
     # cam: Keras builds the probe of the layer at once, so a bad layer is refused at construction
     *[
         case(kind, NET, "fc", expected="expected a convolutional layer")
