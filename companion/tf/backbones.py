@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from .. import checks, files
 from ..weights import verified_keras_port
-from .training import to_float
+from .training import outputs, to_float
 
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
@@ -34,6 +34,8 @@ def _torch_config(layer):
         config["padding"] = ((1, 1), (1, 1))
     elif layer.name == "Conv1":
         config["padding"] = "valid"
+    elif layer.name == "predictions":
+        config["dtype"] = "float32"  # float32 logits under a mixed-precision policy
     return layer.__class__.from_config(config)
 
 
@@ -109,11 +111,12 @@ def predict_proba(model: keras.Model, images: np.ndarray, batch_size: int = 32) 
     checks.instance(model, keras.Model, "model", "a keras.Model")
     images = checks.images(images)
     checks.integer(batch_size, "batch_size", 1)
-    out = [
-        tf.nn.softmax(model(preprocess(images[i : i + batch_size]), training=False))
-        for i in range(0, len(images), batch_size)
-    ]
-    return tf.concat(out, 0).numpy()
+    return outputs(
+        lambda x: tf.nn.softmax(tf.cast(model(x, training=False), tf.float32)),
+        images,
+        batch_size,
+        preprocess,
+    )
 
 
 def count_params(model: keras.Model, trainable_only: bool = False) -> int:
@@ -178,9 +181,12 @@ def block_layer_name(model: keras.Model, block: int) -> str:
     return f"{prefix}_add" if f"{prefix}_add" in names else f"{prefix}_project_BN"
 
 
-def block_output(model: keras.Model, images: np.ndarray, block: int) -> np.ndarray:
+def block_output(
+    model: keras.Model, images: np.ndarray, block: int, batch_size: int | None = None
+) -> np.ndarray:
     """Feature maps after MobileNetV2 block ``block`` (0 = stem ... 18 = last 1x1 conv), float32
-    NHWC."""
+    NHWC, in batches of ``batch_size`` (default: all images in one)."""
     layer = model.get_layer(block_layer_name(model, block))
-    checks.images(images)
-    return keras.Model(model.inputs, layer.output)(preprocess(images), training=False).numpy()
+    images = checks.images(images)
+    size = len(images) if batch_size is None else checks.integer(batch_size, "batch_size", 1)
+    return outputs(keras.Model(model.inputs, layer.output), images, size, preprocess)

@@ -22,7 +22,7 @@ def stacked_linear(
             keras.Input((n_in,)),
             keras.layers.Dense(n_hidden, name="fc1"),
             *middle,
-            keras.layers.Dense(n_out, name="fc2"),
+            keras.layers.Dense(n_out, name="fc2", dtype="float32"),
         ]
     )
 
@@ -61,7 +61,10 @@ def small_cnn(
             keras.layers.ReLU(name=f"relu{i}"),
             keras.layers.MaxPooling2D(2, name=f"pool{i}"),
         ]
-    layers += [keras.layers.Flatten(name="flatten"), keras.layers.Dense(n_classes, name="fc")]
+    layers += [
+        keras.layers.Flatten(name="flatten"),
+        keras.layers.Dense(n_classes, name="fc", dtype="float32"),
+    ]
     return keras.Sequential(layers, name="small_cnn")
 
 

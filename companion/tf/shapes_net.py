@@ -30,7 +30,9 @@ def shapes_net(n_classes: int = 4, width: int = 16) -> keras.Model:
         if pool:
             x = keras.layers.MaxPooling2D(2, name=f"pool{name}")(x)
     x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
-    return keras.Model(inputs, keras.layers.Dense(n_classes, name="fc")(x), name="shapes_net")
+    return keras.Model(
+        inputs, keras.layers.Dense(n_classes, name="fc", dtype="float32")(x), name="shapes_net"
+    )
 
 
 def randomise(model: keras.Model, names, seed: int = 0) -> keras.Model:

@@ -105,43 +105,41 @@ def augmentation(
     blur: float = 0.5,
     seed: int = 0,
 ) -> keras.Sequential:
-    """The SimCLR augmentation of float N x H x W x C images in [0, 1], each image drawn on its own
-    (Keras preprocessing layers): random resized crop (area ``min_scale``..1) to ``image_size``,
-    horizontal flip, colour jitter with probability 0.8 (brightness, contrast, and for colour
-    images saturation and hue), grey-scale with probability 0.2 (colour images), Gaussian blur
-    with probability ``blur``."""
+    """The SimCLR augmentation of float N x H x W x C images in [0, 1], vectorised over the batch
+    with each image drawn on its own (Keras preprocessing layers, float32 under any policy; inside
+    ``SimCLRModel.train_step`` they run in the traced step, on the GPU when there is one): random
+    resized crop (area ``min_scale``..1) to ``image_size``, horizontal flip, colour jitter with
+    probability 0.8 (brightness, contrast, and for colour images saturation and hue), grey-scale
+    with probability 0.2 (colour images), Gaussian blur with probability ``blur``."""
     core.check_augmentation(image_size, channels, min_scale, strength, blur)
     checks.integer(seed, "seed", 0)
     s = strength
+    f32 = {"dtype": "float32"}  # pixels stay float32 under a mixed-precision policy
     steps = [
-        RandomResizedCrop(image_size, (min_scale, 1.0), seed=seed, name="crop"),
-        keras.layers.RandomFlip("horizontal", seed=seed + 1, name="flip"),
+        RandomResizedCrop(image_size, (min_scale, 1.0), seed=seed, name="crop", **f32),
+        keras.layers.RandomFlip("horizontal", seed=seed + 1, name="flip", **f32),
     ]
     if s > 0:
         if channels == 3:
             jitter = keras.layers.RandomColorJitter(
-                (0, 1), 0.8 * s, 0.8 * s, 0.8 * s, 0.2 * s, seed=seed + 2
+                (0, 1), 0.8 * s, 0.8 * s, 0.8 * s, 0.2 * s, seed=seed + 2, **f32
             )
         else:
             jitter = keras.Sequential(
                 [
-                    keras.layers.RandomBrightness(0.8 * s, (0, 1), seed=seed + 2),
-                    keras.layers.RandomContrast(0.8 * s, (0, 1), seed=seed + 3),
+                    keras.layers.RandomBrightness(0.8 * s, (0, 1), seed=seed + 2, **f32),
+                    keras.layers.RandomContrast(0.8 * s, (0, 1), seed=seed + 3, **f32),
                 ]
             )
-        steps.append(RandomApply(jitter, 0.8, seed=seed + 4, name="jitter"))
+        steps.append(RandomApply(jitter, 0.8, seed=seed + 4, name="jitter", **f32))
         if channels == 3:
-            steps.append(keras.layers.RandomGrayscale(0.2, seed=seed + 5, name="grey"))
+            steps.append(keras.layers.RandomGrayscale(0.2, seed=seed + 5, name="grey", **f32))
     if blur > 0:
         kernel = max(3, image_size // 10 * 2 + 1)  # odd, about 10 % of the side, as in the paper
-        steps.append(
-            RandomApply(
-                keras.layers.RandomGaussianBlur(1.0, kernel, (0.1, 2.0), (0, 1), seed=seed + 6),
-                blur,
-                seed=seed + 7,
-                name="blur",
-            )
+        blurred = keras.layers.RandomGaussianBlur(
+            1.0, kernel, (0.1, 2.0), (0, 1), seed=seed + 6, **f32
         )
+        steps.append(RandomApply(blurred, blur, seed=seed + 7, name="blur", **f32))
     return keras.Sequential(steps, name="augmentation")
 
 
@@ -211,9 +209,17 @@ def _small_body(in_channels, width):
     return keras.Model(inputs, keras.layers.GlobalAveragePooling2D(name="pool")(x), name="body")
 
 
-def _resnet18_body(in_channels):
+def _resnet18_body(in_channels, cifar: bool = False):
+    """ResNet-18: torchvision's layout (7x7 stride-2 stem conv, BN, ReLU, 3x3 stride-2 max-pool),
+    or with ``cifar`` SimCLR's small-image stem (3x3 stride 1, no max-pool); then four stages of
+    two BasicBlocks (64, 128, 256, 512 channels) and global average pooling."""
     inputs = keras.Input((None, None, in_channels))
-    x = _conv_bn(inputs, 64, 1, "stem")  # 3x3, stride 1, no max-pool: SimCLR's small-image ResNet
+    if cifar:
+        x = _conv_bn(inputs, 64, 1, "stem")
+    else:
+        x = _conv_bn(inputs, 64, 2, "stem", kernel=7)  # torch's padding 3, then a valid conv
+        x = keras.layers.ZeroPadding2D(1, name="stem_pool_pad")(x)  # after a ReLU: as -inf pads
+        x = keras.layers.MaxPooling2D(3, 2, name="stem_pool")(x)
     for stage, (filters, stride) in enumerate([(64, 1), (128, 2), (256, 2), (512, 2)], start=1):
         for block in range(2):
             name, s = f"layer{stage}_{block}", stride if block == 0 else 1
@@ -227,14 +233,17 @@ def _resnet18_body(in_channels):
 
 def build_encoder(arch: str = "small", in_channels: int = 1, width: int = 32, fc=None) -> Encoder:
     """``small``: four 3x3 conv-BN-ReLU layers (``width``, 2, 4, 4 x ``width`` channels, strides
-    1, 2, 2, 2) and global average pooling, 4 x ``width`` features; ``resnet18``: ResNet-18 adapted
-    to small images as in SimCLR's CIFAR setting (3x3 stride-1 stem, no max-pool), 512 features.
+    1, 2, 2, 2) and global average pooling, 4 x ``width`` features; ``resnet18``: the stock
+    ResNet-18 that the article (sthalles/SimCLR, torchvision's ``resnet18`` at 96 px) trains:
+    7x7 stride-2 stem, 3x3 stride-2 max-pool, four stages of two BasicBlocks, 512 features
+    (11,176,512 parameters for 3 channels, as torchvision's trunk without ``fc``);
+    ``resnet18-cifar``: the same with SimCLR's CIFAR stem (3x3 stride 1, no max-pool).
     ``fc`` (default: the identity) is the layer on top."""
     core.check_encoder(arch, in_channels, width)
     body, dim = (
         (_small_body(in_channels, width), 4 * width)
         if arch == "small"
-        else (_resnet18_body(in_channels), 512)
+        else (_resnet18_body(in_channels, cifar=arch == "resnet18-cifar"), 512)
     )
     encoder = Encoder(body, dim, fc, name="backbone")
     encoder(tf.zeros((1, 16, 16, in_channels)))  # create every weight now
@@ -250,7 +259,7 @@ def projection_head(feature_dim: int, out_dim: int = 128) -> keras.Sequential:
         [
             keras.layers.Dense(feature_dim, name="dense0"),
             keras.layers.ReLU(name="relu"),
-            keras.layers.Dense(out_dim, name="dense1"),
+            keras.layers.Dense(out_dim, name="dense1", dtype="float32"),  # info-NCE in float32
         ],
         name="fc",
     )
@@ -261,7 +270,8 @@ def linear_model(
 ) -> Encoder:
     """An encoder with ``fc = Dense(n_classes)``: random weights until loaded or trained."""
     core.check_n_classes(n_classes)
-    return build_encoder(arch, in_channels, width, keras.layers.Dense(n_classes, name="fc"))
+    fc = keras.layers.Dense(n_classes, name="fc", dtype="float32")  # float32 logits
+    return build_encoder(arch, in_channels, width, fc)
 
 
 # --- info-NCE -----------------------------------------------------------------------------------
@@ -280,7 +290,8 @@ def info_nce_loss(features, batch_size: int, n_views: int = 2, temperature: floa
     n = batch_size * n_views
     labels = tf.concat([tf.range(batch_size) for _ in range(n_views)], axis=0)
     labels = tf.equal(labels[None, :], labels[:, None])
-    features = tf.math.l2_normalize(tf.convert_to_tensor(features, tf.float32), axis=1)
+    features = tf.cast(features, tf.float32)  # float32 even from a mixed-precision model
+    features = tf.math.l2_normalize(features, axis=1)
     similarity_matrix = tf.matmul(features, features, transpose_b=True)
     mask = tf.eye(n, dtype=tf.bool)
     labels = tf.reshape(tf.boolean_mask(labels, ~mask), (n, -1))
@@ -300,6 +311,7 @@ def cross_entropy(logits, labels) -> tf.Tensor:
         if len(shape) != 2:
             raise ValueError(f"expected N x C logits and N labels, got logits of shape {shape}")
         checks.labels(np.asarray(labels), "labels", shape[1], shape[0])
+    logits = tf.cast(logits, tf.float32)
     return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
 
 
@@ -344,7 +356,8 @@ class SimCLRModel(keras.Model):
                 self(views, training=True), batch_size, self.n_views, self.temperature
             )
             loss = cross_entropy(logits, labels)
-        gradients = tape.gradient(loss, self.trainable_variables)
+            scaled = self.optimizer.scale_loss(loss)  # mixed_float16: compile's loss scaling
+        gradients = tape.gradient(scaled, self.trainable_variables)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
         self.loss_tracker.update_state(loss)
         self.top1_tracker.update_state(
@@ -450,7 +463,7 @@ def pretrain(
     )
     model.n_views = n_views
     model.compile(optimizer=keras.optimizers.Adam(lr, weight_decay=weight_decay or None))
-    dataset = (
+    dataset = (  # uint8 batches, prefetched; the views are made in the traced step
         tf.data.Dataset.from_tensor_slices(images)
         .shuffle(len(images), seed=seed)
         .batch(batch_size, drop_remainder=True)
@@ -514,13 +527,7 @@ def extract_features(model: keras.Model, images, batch_size: int = 512) -> np.nd
     if not tf.is_tensor(images):
         images = checks.array(images, "images", 4, "uint8 N x H x W x C images")
     checks.batch(images, "images", 4, "uint8 N x H x W x C images")
-    images = np.asarray(images)
-    return np.concatenate(
-        [
-            encoder.body(to_float(images[i : i + batch_size]), training=False).numpy()
-            for i in range(0, len(images), batch_size)
-        ]
-    )
+    return training.outputs(encoder.body, images, batch_size, to_float)
 
 
 def _epoch_batches(x, y, epochs: int, batch_size: int, seed: int) -> tf.data.Dataset:
@@ -535,7 +542,7 @@ def _epoch_batches(x, y, epochs: int, batch_size: int, seed: int) -> tf.data.Dat
     return (
         tf.data.Dataset.from_tensor_slices(orders)
         .flat_map(lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch_size))
-        .map(lambda idx: (tf.gather(x, idx), tf.gather(y, idx)))
+        .map(lambda idx: (tf.gather(x, idx), tf.gather(y, idx)), tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
 
@@ -632,7 +639,7 @@ def linear_evaluation(
         seed,
         standardize,
     )
-    logits = model.fc(features["test"]).numpy()
+    logits = training.outputs(model.fc, features["test"], len(features["test"]))  # one batch
     return {**core.probe_scores(logits, test.labels), "history": history, "features": features}
 
 
@@ -652,11 +659,12 @@ def linear_probe(
     """The same protocol on features computed elsewhere (e.g. the ImageNet MobileNetV2's)."""
     train_features, test_features = core.probe_features(train_features, test_features, n_classes)
     keras.utils.set_random_seed(seed)
-    fc = keras.layers.Dense(n_classes, name="fc")
+    fc = keras.layers.Dense(n_classes, name="fc", dtype="float32")
     history = train_linear(
         fc, train_features, train_labels, epochs, batch_size, lr, weight_decay, seed, standardize
     )
-    logits = fc(np.asarray(test_features, np.float32)).numpy()
+    test_features = np.asarray(test_features, np.float32)
+    logits = training.outputs(fc, test_features, len(test_features))  # one batch
     return {**core.probe_scores(logits, test_labels), "history": history}
 
 

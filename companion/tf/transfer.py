@@ -9,10 +9,11 @@ import keras
 import numpy as np
 import pandas as pd
 
-from .. import checks
+from .. import checks, data
 from .. import transfer as core
 from ..transfer import UNFREEZE_AT
 from .backbones import count_params, mobilenet_v2, model_with_layers, preprocess
+from .training import outputs
 
 
 def new_head(n_classes: int, n_features: int = 1280, dropout: float = 0.2) -> keras.Sequential:
@@ -25,7 +26,7 @@ def new_head(n_classes: int, n_features: int = 1280, dropout: float = 0.2) -> ke
         [
             keras.Input((n_features,)),
             keras.layers.Dropout(dropout),
-            keras.layers.Dense(n_classes, name="logits"),
+            keras.layers.Dense(n_classes, name="logits", dtype="float32"),  # float32 logits
         ],
         name="head",
     )
@@ -114,12 +115,7 @@ def extract_features(model: keras.Model, images: np.ndarray, batch_size: int = 2
     images = checks.images(images)
     checks.integer(batch_size, "batch_size", 1)
     embed = keras.Model(model.inputs, model.get_layer("pool").output)
-    return np.concatenate(
-        [
-            embed(preprocess(images[i : i + batch_size]), training=False).numpy()
-            for i in range(0, len(images), batch_size)
-        ]
-    )
+    return outputs(embed, images, batch_size, preprocess)  # a prefetching tf.data pipeline
 
 
 def replace_classifier(model: keras.Model, n_classes: int) -> keras.Model:
@@ -134,7 +130,7 @@ def replace_classifier(model: keras.Model, n_classes: int) -> keras.Model:
         )
     return keras.Model(
         model.inputs,
-        keras.layers.Dense(n_classes, name="classifier")(last.input),
+        keras.layers.Dense(n_classes, name="classifier", dtype="float32")(last.input),
         name=f"{model.name}_{n_classes}",
     )
 
@@ -145,7 +141,9 @@ def densenet(
     """``keras.applications`` DenseNet-``depth`` (121, 169 or 201), without weights unless
     ``pretrained``.
 
-    ``pretrained`` asks Keras for ``weights="imagenet"``, which downloads them once: online only.
+    ``pretrained`` loads Keras's own ImageNet weights file, downloaded once through the
+    companion's verified downloader (``companion.data.keras_densenet_weights``: checksum, retry,
+    resume, ``$COMPANION_MIRROR``): online only, or from a mirror.
     """
     builders = {
         121: keras.applications.DenseNet121,
@@ -153,13 +151,13 @@ def densenet(
         201: keras.applications.DenseNet201,
     }
     core.check_densenet(depth, pretrained)
+    if not include_top:
+        checks.integer(image_size, "image_size", 32)
+    weights = str(data.keras_densenet_weights(depth, include_top)) if pretrained else None
     if include_top:
-        return builders[depth](weights="imagenet" if pretrained else None)
-    checks.integer(image_size, "image_size", 32)
+        return builders[depth](weights=weights)
     return builders[depth](
-        weights="imagenet" if pretrained else None,
-        include_top=False,
-        input_shape=(image_size, image_size, 3),
+        weights=weights, include_top=False, input_shape=(image_size, image_size, 3)
     )
 
 

@@ -14,7 +14,6 @@ import keras
 import numpy as np
 import pandas as pd
 import tensorflow as tf
-from tqdm.auto import tqdm
 
 from .. import checks, files
 from .. import triplet as _spec
@@ -28,7 +27,7 @@ from .backbones import (
     model_with_layers,
     preprocess,
 )
-from .training import EpochLog
+from .training import EpochLog, outputs
 from .transfer import block_index
 
 __all__ = [
@@ -101,7 +100,7 @@ def _head(features: keras.KerasTensor, embedding_dim: int) -> keras.Sequential:
             keras.layers.BatchNormalization(**bn),
             keras.layers.Dense(256, activation="relu"),
             keras.layers.BatchNormalization(**bn),
-            keras.layers.Dense(embedding_dim),
+            keras.layers.Dense(embedding_dim, dtype="float32"),  # float32 embeddings
         ],
         name="head",
     )
@@ -150,38 +149,29 @@ def trainable_summary(model: keras.Model) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("part")
 
 
-def _outputs(fn, x: np.ndarray, batch_size: int) -> np.ndarray:
-    """``fn`` over batches of ``x`` as one traced graph, float32 numpy; a bar past 10 batches."""
-    fn, starts = tf.function(fn, reduce_retracing=True), range(0, len(x), batch_size)
-    return np.concatenate(
-        [
-            fn(x[i : i + batch_size]).numpy()
-            for i in tqdm(starts, leave=False, disable=len(starts) <= 10)
-        ]
-    )
+def _outputs(fn, x: np.ndarray, batch_size: int, preprocess_batch=None) -> np.ndarray:
+    """``fn`` over the batches of a prefetching ``tf.data`` pipeline of ``x`` (each batch mapped
+    by ``preprocess_batch``), as one traced graph, float32 numpy; a bar past 10 batches."""
+    return outputs(fn, x, batch_size, preprocess_batch, progress=True)
 
 
 def stem_features(model: keras.Model, images, batch_size: int = 64) -> np.ndarray:
     """The frozen stem's output (float32) for uint8 N x H x W x C images, in inference mode."""
     stem = _embedding(model).get_layer("stem")
-    return _outputs(
-        lambda x: stem(preprocess(x), training=False), checks.images(images), batch_size
-    )
+    return _outputs(stem, checks.images(images), batch_size, preprocess)
 
 
 def embed(model: keras.Model, images, batch_size: int = 64) -> np.ndarray:
     """Embeddings (float32 N x D) of uint8 images through stem and top, in inference mode."""
     _embedding(model)
-    return _outputs(
-        lambda x: model(preprocess(x), training=False), checks.images(images), batch_size
-    )
+    return _outputs(model, checks.images(images), batch_size, preprocess)
 
 
 def embed_cached(model: keras.Model, features, batch_size: int = 256) -> np.ndarray:
     """Embeddings (float32 N x D) of cached stem features through the top only (inference mode)."""
     top = _embedding(model).get_layer("top")
     features = _check_features(features, top.input.shape[1:])
-    return _outputs(lambda x: top(x, training=False), features, batch_size)
+    return _outputs(top, features, batch_size)
 
 
 # --- the triplet loss and the Siamese network -----------------------------------------------------
@@ -224,7 +214,7 @@ def siamese_network(top: keras.Model) -> keras.Model:
     inputs = [
         keras.Input(top.input.shape[1:], name=name) for name in ("anchor", "positive", "negative")
     ]
-    distances = DistanceLayer(name="distance")(*(top(x) for x in inputs))
+    distances = DistanceLayer(name="distance", dtype="float32")(*(top(x) for x in inputs))
     return keras.Model(inputs, distances, name="siamese_network")
 
 
@@ -247,8 +237,9 @@ class SiameseModel(keras.Model):
     def train_step(self, data):
         with tf.GradientTape() as tape:
             loss = self._loss(data, training=True)
+            scaled = self.optimizer.scale_loss(loss)  # mixed_float16: compile's loss scaling
         weights = self.network.trainable_weights
-        self.optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
+        self.optimizer.apply_gradients(zip(tape.gradient(scaled, weights), weights))
         self.loss_tracker.update_state(loss)
         return {"loss": self.loss_tracker.result()}
 
@@ -311,9 +302,14 @@ def fit_siamese(
         tf.data.Dataset.from_tensor_slices(train)
         .shuffle(len(train[0]), seed=seed, reshuffle_each_iteration=True)
         .batch(batch_size)
+        .prefetch(tf.data.AUTOTUNE)
     )
     if val is not None:
-        val = tf.data.Dataset.from_tensor_slices(_triplets(val, shape, "val")).batch(batch_size)
+        val = (
+            tf.data.Dataset.from_tensor_slices(_triplets(val, shape, "val"))
+            .batch(batch_size)
+            .prefetch(tf.data.AUTOTUNE)
+        )
     model.compile(optimizer=keras.optimizers.Adam(lr))
     history = model.fit(
         batches,
@@ -411,8 +407,13 @@ def fit_supervised(
     def loss(labels, embeddings):
         return semi_hard_triplet_loss(labels, embeddings, margin)
 
-    batches = datasets(train, "train").shuffle(len(train[0]), seed=seed).batch(batch_size)
-    val = None if val is None else datasets(val, "val").batch(batch_size)
+    batches = (
+        datasets(train, "train")
+        .shuffle(len(train[0]), seed=seed)
+        .batch(batch_size)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    val = None if val is None else datasets(val, "val").batch(batch_size).prefetch(tf.data.AUTOTUNE)
     log = EpochLog()
     top.compile(optimizer=keras.optimizers.Adam(lr), loss=loss)
     history = top.fit(
