@@ -21,6 +21,16 @@ def main(argv=None) -> int:
     )
     listing = sub.add_parser("list", help="print the notebooks _toc.yml lists")
     listing.add_argument("--framework", choices=FRAMEWORKS)
+    listing.add_argument("--shard", help="only shard i of n, written i/n (as run --shard splits)")
+    listing.add_argument(
+        "--profile",
+        choices=list(PROFILES),
+        default="cpu",
+        help="the profile whose expected seconds balance the shards (default: cpu)",
+    )
+    listing.add_argument(
+        "--seconds", action="store_true", help="print each notebook's expected seconds too"
+    )
     run = sub.add_parser("run", help="execute notebooks with papermill and collect their results")
     run.add_argument(
         "--profile",
@@ -32,7 +42,11 @@ def main(argv=None) -> int:
     run.add_argument(
         "--only", help="keep notebooks whose path contains this text, e.g. 01 or torch/05"
     )
-    run.add_argument("--shard", help="run shard i of n, written i/n")
+    run.add_argument(
+        "--shard",
+        help="run shard i of n, written i/n: n shards of about equal expected time (the committed "
+        "cpu run's seconds, scaled for the gpu profile), results in results-iofn.json",
+    )
     run.add_argument(
         "--out", default="_build/executed", help="folder for executed copies and results"
     )
@@ -45,6 +59,13 @@ def main(argv=None) -> int:
         help="copy successful runs over the committed notebooks, rewrite book/results.md",
     )
     run.add_argument("--seed", type=int, help="override the notebooks' SEED parameter")
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="skip the notebooks that results.json (results-iofn.json for a shard) in --out "
+        "already holds at this profile without error, their executed copies there: a rerun "
+        "after a killed run (the results are written after every notebook)",
+    )
     check = sub.add_parser(
         "check",
         help="cpu: re-execute notebooks, compare their metrics with the committed ones; "
@@ -81,6 +102,7 @@ def main(argv=None) -> int:
     from .runner import (
         build_book,
         check as check_notebooks,
+        expected_seconds,
         merge_results,
         notebooks_in_toc,
         run as run_notebooks,
@@ -109,7 +131,16 @@ def main(argv=None) -> int:
             parser.error("--results is for --profile gpu: the other profiles re-execute")
         return check_notebooks(".", args.profile, args.framework, args.only, args.out, args.seed)
     if args.command == "list":
-        print("\n".join(select(notebooks_in_toc("."), args.framework)))
+        listed = notebooks_in_toc(".")
+        costs = expected_seconds(listed, args.profile)
+        try:
+            paths = select(listed, args.framework, shard=args.shard, costs=costs)
+        except ValueError as err:
+            parser.error(str(err))
+        if args.seconds:
+            total = sum(costs[p] for p in paths)
+            paths = [f"{p}\t{costs[p]:.0f}" for p in paths] + [f"total\t{total:.0f}"]
+        print("\n".join(paths))
         return 0
     try:
         return run_notebooks(
@@ -122,6 +153,7 @@ def main(argv=None) -> int:
             args.build,
             args.inplace,
             args.seed,
+            args.resume,
         )
     except ValueError as err:
         parser.error(str(err))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 import shutil
@@ -18,10 +19,19 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from .. import FRAMEWORKS, METRIC_KEY, PROFILES, RUN_KEY, checks
+from .. import FRAMEWORKS, METRIC_KEY, PROFILES, RUN_KEY, checks, dry_run
+from .. import results as reference_results
 from ..files import atomic_write
 
 BOOK_FILES = ["_config.yml", "_toc.yml", "book"]
+# The GPU workflow's shards (.github/workflows/book-gpu.yml: one job each, --shard i/GPU_SHARDS).
+GPU_SHARDS = 4
+# A notebook's expected time at the gpu profile, as a multiple of the committed cpu run's: the gpu
+# profile's work over the cpu profile's (images x epochs x pixels x model), divided by what a GPU
+# gains over the 2 cores of the cpu run. Rough estimates, to balance the shards only, until a
+# recorded gpu run replaces them. SimCLR dominates: 100 000 STL10 images x 100 epochs of a
+# ResNet18 at 96 px against 10 000 x 25 epochs of a small CNN at 32 px (about 3600 times the work).
+GPU_SCALE = {"00": 1.0, "01": 2.0, "02": 3.0, "03": 3.0, "04": 30.0, "05": 1.0}
 
 
 def _root(root) -> Path:
@@ -90,14 +100,82 @@ def framework_of(path: str) -> str:
     return framework
 
 
+def expected_seconds(paths: list[str], profile: str = "cpu") -> dict[str, float]:
+    """Each notebook's expected run time at ``profile``: the committed cpu run's seconds
+    (``companion/data/reference_cpu.json``), times ``GPU_SCALE`` of its chapter at the gpu
+    profile; a notebook without a recorded time costs the median of the others (1 if none has
+    one)."""
+    if isinstance(paths, str) or not all(isinstance(p, str) for p in paths):
+        raise TypeError(f"paths: expected a list of notebook paths, got {checks.describe(paths)}")
+    _profile(profile)
+    try:
+        reference = reference_results.load_reference(reference_results.REFERENCE_FILE)
+    except (FileNotFoundError, ValueError):  # no committed run yet: every notebook alike
+        reference = {}
+    recorded = {}
+    for path in paths:
+        seconds = reference.get(path, {}).get("seconds") if isinstance(reference, dict) else None
+        if isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds > 0:
+            recorded[path] = float(seconds)
+    known = sorted(recorded.values())
+    fallback = (known[(len(known) - 1) // 2] + known[len(known) // 2]) / 2 if known else 1.0
+    costs = {}
+    for path in paths:
+        scale = 1.0
+        if profile == "gpu":
+            name = checks.path(path, "path").name
+            scale = GPU_SCALE.get(name[:2], 1.0)
+        costs[path] = recorded.get(path, fallback) * scale
+    return costs
+
+
+def _shard(shard: str) -> tuple[int, int]:
+    try:
+        i, n = (int(x) for x in shard.split("/"))
+        assert 1 <= i <= n
+    except (ValueError, AssertionError):
+        raise ValueError(f"--shard takes i/n with 1 <= i <= n, got {shard!r}") from None
+    return i, n
+
+
+def shards(paths: list[str], n: int, costs: dict[str, float]) -> list[list[str]]:
+    """``paths`` split into ``n`` shards of about equal expected time: longest first, each to the
+    least-loaded shard (ties: the earlier notebook, the lower shard), each shard in reading
+    order. Deterministic, so every shard's job computes the same split."""
+    if isinstance(paths, str) or not all(isinstance(p, str) for p in paths):
+        raise TypeError(f"paths: expected a list of notebook paths, got {checks.describe(paths)}")
+    checks.integer(n, "n", 1)
+    if not isinstance(costs, dict):
+        raise TypeError(f"costs: expected {{notebook path: seconds}}, got {checks.describe(costs)}")
+    for path in paths:
+        cost = costs.get(path)
+        if not (
+            isinstance(cost, (int, float))
+            and not isinstance(cost, bool)
+            and math.isfinite(cost)
+            and cost >= 0
+        ):
+            raise ValueError(
+                f"costs[{path!r}]: expected a finite number of seconds >= 0, got {cost!r}"
+            )
+    loads, members = [0.0] * n, [[] for _ in range(n)]
+    for k in sorted(range(len(paths)), key=lambda k: (-costs[paths[k]], k)):
+        j = min(range(n), key=lambda j: (loads[j], j))
+        loads[j] += costs[paths[k]]
+        members[j].append(k)
+    return [[paths[k] for k in sorted(m)] for m in members]
+
+
 def select(
     paths: list[str],
     framework: str | None = None,
     only: str | None = None,
     shard: str | None = None,
+    costs: dict[str, float] | None = None,
 ) -> list[str]:
     """Keep one framework's notebooks, those whose path contains ``only``, and shard ``i/n`` of
-    them."""
+    them: ``shards`` balances the shards by ``costs`` (default: ``expected_seconds`` at the cpu
+    profile)."""
     if isinstance(paths, str) or not all(isinstance(p, str) for p in paths):
         raise TypeError(f"paths: expected a list of notebook paths, got {checks.describe(paths)}")
     if framework is not None and framework not in FRAMEWORKS:
@@ -112,12 +190,8 @@ def select(
         if (framework is None or framework_of(p) == framework) and (only is None or only in p)
     ]
     if shard:
-        try:
-            i, n = (int(x) for x in shard.split("/"))
-            assert 1 <= i <= n
-        except (ValueError, AssertionError):
-            raise ValueError(f"--shard takes i/n with 1 <= i <= n, got {shard!r}") from None
-        paths = paths[i - 1 :: n]
+        i, n = _shard(shard)
+        paths = shards(paths, n, expected_seconds(paths) if costs is None else costs)[i - 1]
     return paths
 
 
@@ -355,22 +429,84 @@ def environment(variables: dict):
 
 
 def execute_all(
-    root: Path, paths: list[str], out: Path, profile: str, seed: int | None = None
+    root: Path,
+    paths: list[str],
+    out: Path,
+    profile: str,
+    seed: int | None = None,
+    stem: str | None = None,
+    keep: dict | None = None,
 ) -> dict:
-    """Execute ``paths`` one after the other into ``out``, printing progress; their entries."""
+    """Execute ``paths`` one after the other into ``out``, printing progress; their entries.
+
+    With ``stem``, ``out/stem.json`` and ``out/stem.md`` are rewritten (atomically) after every
+    notebook, so a run killed midway keeps what finished. The entries of ``keep`` (an earlier
+    run's, by path) are kept instead of executing those notebooks again."""
     root, out = _root(root), checks.path(out, "out")
     _profile(profile)
     for path in select(paths):
         framework_of(path)
+    if stem is not None:
+        checks.text(stem, "stem")
+    keep = {} if keep is None else keep
+    if not isinstance(keep, dict):
+        raise TypeError(f"keep: expected {{notebook path: entry}}, got {checks.describe(keep)}")
     out.mkdir(parents=True, exist_ok=True)
     results = {}
     for i, path in enumerate(paths, 1):
         print(f"[{i}/{len(paths)}] {path} ...", end=" ", flush=True)
+        if path in keep:
+            results[path] = keep[path]
+            print(f"kept from the earlier run in {out} ({keep[path]['seconds']} s)", flush=True)
+            continue
         results[path] = r = execute(root, path, out, profile, seed)
+        if stem is not None:
+            write_results(results, out, stem)
         print(
             f"{r['seconds']} s " + (f"FAILED: {r['error']}" if "error" in r else "ok"), flush=True
         )
     return results
+
+
+def finished_results(out: Path, stem: str, paths: list[str], profile: str) -> dict:
+    """The entries of ``out/stem.json`` a rerun can keep: notebooks of ``paths`` that ran there
+    at ``profile`` (a gpu dry run only for a dry run) without error, their executed copies in
+    ``out``."""
+    out, file = (
+        checks.path(out, "out"),
+        checks.path(out, "out") / f"{checks.text(stem, 'stem')}.json",
+    )
+    _profile(profile)
+    if not file.exists():
+        return {}
+    try:
+        earlier = json.loads(file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(
+            checks.file_error(
+                file, f"is not valid JSON ({err})", "delete it to run every notebook again"
+            )
+        ) from None
+    if not isinstance(earlier, dict):
+        raise ValueError(
+            checks.file_error(
+                file, "does not map notebook paths to results", "delete it to run them again"
+            )
+        )
+    dry = dry_run()
+    kept = {}
+    for path in paths:
+        entry = earlier.get(path)
+        if (
+            isinstance(entry, dict)
+            and entry.get("profile") == profile
+            and "error" not in entry
+            and all(k in entry for k in ("framework", "seconds", "metrics"))
+            and bool((entry.get("run") or {}).get("dry_run")) == dry
+            and (out / path).is_file()
+        ):
+            kept[path] = entry
+    return kept
 
 
 def committed_results(root: Path) -> dict:
@@ -411,22 +547,30 @@ def run(
     build=False,
     inplace=False,
     seed=None,
+    resume=False,
 ) -> int:
-    """Execute the selected notebooks, write ``results.json`` and ``results.md``; 0 when all passed.
+    """Execute the selected notebooks, write ``results.json`` and ``results.md`` (after every
+    notebook: a killed run keeps what finished); 0 when all passed.
 
-    ``inplace`` copies each notebook that ran without error over the committed one, then rewrites
-    the reference and ``book/results.md`` from the committed notebooks."""
+    ``shard`` ``i/n`` runs the i-th of n shards balanced by ``expected_seconds`` at ``profile``,
+    into ``results-iofn.json``. ``resume`` keeps the notebooks that results file in ``out``
+    already holds at this profile without error (``finished_results``) instead of running them
+    again. ``inplace`` copies each notebook that ran without error over the committed one, then
+    rewrites the reference and ``book/results.md`` from the committed notebooks. The kernels
+    inherit this process's environment (``COMPANION_DRYRUN``, ``COMPANION_MIRROR``, ...)."""
     _profile(profile)
     root, out = _root(root).resolve(), checks.path(out, "out").resolve()
-    paths = select(notebooks_in_toc(root), framework, only, shard)
+    listed = notebooks_in_toc(root)
+    paths = select(listed, framework, only, shard, expected_seconds(listed, profile))
     if not paths:
         print("no notebook matches the selection", file=sys.stderr)
         return 2
     from ..results import MAKING_REFERENCE
 
-    with environment({MAKING_REFERENCE: "1"} if inplace else {}):  # kernels inherit it
-        results = execute_all(root, paths, out, profile, seed)
     stem = f"results-{shard.replace('/', 'of')}" if shard else "results"
+    keep = finished_results(out, stem, paths, profile) if resume else {}
+    with environment({MAKING_REFERENCE: "1"} if inplace else {}):  # kernels inherit it
+        results = execute_all(root, paths, out, profile, seed, stem, keep)
     write_results(results, out, stem)
     print("\n" + results_markdown(results) + f"\nresults: {out / (stem + '.json')}")
     failed = [p for p, r in results.items() if "error" in r]

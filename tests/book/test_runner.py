@@ -133,9 +133,8 @@ def test_inplace_run_replaces_notebooks_drops_injected_cell_and_keeps_run_info(b
     assert runner.run(book, profile="cpu", only="torch/01", out=book / "out", inplace=True) == 0
     committed = nbformat.read(book / "notebooks/torch/01_demo.ipynb", as_version=4)
     assert [c.source for c in committed.cells][0] == "PROFILE = None"  # papermill's cell is gone
-    assert (
-        committed.cells[1].outputs[0]["data"]["text/plain"].startswith("profile: cpu | cpu: ")
-    )  # describe_run
+    described = committed.cells[1].outputs[0]["data"]["text/plain"]
+    assert described.startswith("profile: cpu | ") and " | cpu: " in described  # describe_run
     assert committed.cells[1].outputs[-1]["text"] == "1\n"  # the kernel knew it makes the reference
     assert results.MAKING_REFERENCE not in os.environ  # and this process is as it was
     entry = json.loads((book / "reference.json").read_text())["notebooks/torch/01_demo.ipynb"]
@@ -164,3 +163,157 @@ def test_check_passes_on_a_reproduced_run_and_fails_on_drift(book, monkeypatch, 
     nbformat.write(nb, book / "notebooks/torch/01_demo.ipynb")
     assert runner.check(book, "cpu", only="torch/01", out=book / "c") == 1
     assert "| answer | 42 | 41 | exact | NO |" in capsys.readouterr().out
+
+
+ROOT = runner._root(os.path.join(os.path.dirname(__file__), "..", "..")).resolve()
+
+
+def _old_split(paths, n):
+    """The split before issue 20: every n-th notebook in reading order."""
+    return [paths[i::n] for i in range(n)]
+
+
+@pytest.mark.parametrize("profile", ["cpu", "gpu"])
+def test_shards_balance_the_committed_run_times(profile):
+    paths = runner.notebooks_in_toc(ROOT)
+    costs = runner.expected_seconds(paths, profile)
+    assert sorted(costs) == sorted(paths) and all(c > 0 for c in costs.values())
+    simclr = [p for p in paths if "/04_" in p]
+    assert len(simclr) == 2
+    for n in range(1, 7):
+        split = [runner.select(paths, shard=f"{i}/{n}", costs=costs) for i in range(1, n + 1)]
+        assert sorted(p for shard in split for p in shard) == sorted(paths)  # each exactly once
+        assert split == runner.shards(paths, n, costs)
+        assert all(shard == [p for p in paths if p in shard] for shard in split)  # reading order
+        if profile == "gpu" and n >= 2:  # the longest two never share a job
+            assert [sum(p in shard for p in simclr) for shard in split].count(1) == 2
+    new = max(sum(costs[p] for p in shard) for shard in runner.shards(paths, 4, costs))
+    old = max(sum(costs[p] for p in shard) for shard in _old_split(paths, 4))
+    assert new < old
+    # the old split put each SimCLR notebook beside a long Chapter 2
+    assert [p for p in _old_split(paths, 4)[0] if "/02_" in p or "/04_" in p] == [
+        "notebooks/torch/02_transfer_learning.ipynb",
+        "notebooks/torch/04_simclr.ipynb",
+    ]
+
+
+def test_shards_go_longest_first_to_the_least_loaded():
+    paths = ["notebooks/torch/a.ipynb", "notebooks/torch/b.ipynb", "notebooks/torch/c.ipynb"]
+    paths.append("notebooks/torch/d.ipynb")
+    costs = dict(zip(paths, [5, 3, 3, 1]))
+    # a (5) to shard 1, b (3) to 2, c (3) to 2 (3 < 5), d (1) to 1 (5 < 6): 6 and 6
+    assert runner.shards(paths, 2, costs) == [[paths[0], paths[3]], [paths[1], paths[2]]]
+    assert runner.select(paths, shard="2/2", costs=costs) == paths[1:3]
+    assert runner.shards(paths, 6, costs)[4:] == [[], []]  # more shards than notebooks
+    with pytest.raises(ValueError, match="expected a finite number of seconds"):
+        runner.shards(paths, 2, {paths[0]: 1})
+    with pytest.raises(ValueError, match="i/n"):
+        runner.select(paths, shard="2", costs=costs)
+
+
+def test_expected_seconds_scale_the_cpu_run_for_the_gpu_profile():
+    paths = runner.notebooks_in_toc(ROOT)
+    cpu, gpu = runner.expected_seconds(paths, "cpu"), runner.expected_seconds(paths, "gpu")
+    reference = json.loads((ROOT / "companion/data/reference_cpu.json").read_text())
+    assert (
+        cpu["notebooks/torch/04_simclr.ipynb"]
+        == reference["notebooks/torch/04_simclr.ipynb"]["seconds"]
+    )
+    assert gpu["notebooks/torch/04_simclr.ipynb"] == 30 * cpu["notebooks/torch/04_simclr.ipynb"]
+    # a notebook with no recorded time costs the median of the others
+    unknown = "notebooks/torch/09_new.ipynb"
+    costs = runner.expected_seconds(paths + [unknown], "cpu")
+    ordered = sorted(cpu.values())
+    assert costs[unknown] == (ordered[5] + ordered[6]) / 2
+
+
+def _fake_papermill(monkeypatch, fail_at=None):
+    """papermill's execute_notebook replaced by one that records 'answer' = the call's number and
+    is interrupted (as a killed job is) at call ``fail_at``; the list of executed inputs."""
+    import papermill
+
+    calls = []
+
+    def execute_notebook(source, target, parameters, **kwargs):
+        calls.append(source)
+        if len(calls) == fail_at:
+            raise KeyboardInterrupt  # not an Exception: the runner does not catch it
+        nb = nbformat.read(source, as_version=4)
+        nb.cells[1].outputs = [
+            nbformat.v4.new_output(
+                "display_data",
+                data={"text/plain": f"answer = {len(calls)}"},
+                metadata={runner.METRIC_KEY: {"name": "answer", "value": len(calls)}},
+            )
+        ]
+        nb.metadata["papermill"] = {"duration": 1.5, "parameters": parameters}
+        nbformat.write(nb, target)
+
+    monkeypatch.setattr(papermill, "execute_notebook", execute_notebook)
+    return calls
+
+
+def test_results_are_on_disk_after_each_notebook(book, monkeypatch):
+    out = book / "out"
+    _fake_papermill(monkeypatch, fail_at=2)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(book, profile="gpu", out=out)
+    results = json.loads((out / "results.json").read_text())
+    assert list(results) == ["notebooks/torch/01_demo.ipynb"]  # the first, finished before
+    assert results["notebooks/torch/01_demo.ipynb"]["metrics"] == {"answer": 1}
+    assert results["notebooks/torch/01_demo.ipynb"]["profile"] == "gpu"
+    assert "| notebooks/torch/01_demo.ipynb | torch | gpu |" in (out / "results.md").read_text()
+    # a shard writes its own file the same way
+    _fake_papermill(monkeypatch, fail_at=2)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(book, profile="gpu", out=out, shard="1/1")
+    assert list(json.loads((out / "results-1of1.json").read_text())) == [
+        "notebooks/torch/01_demo.ipynb"
+    ]
+
+
+def test_resume_keeps_what_finished_at_the_same_profile(book, monkeypatch, capsys):
+    out = book / "out"
+    _fake_papermill(monkeypatch, fail_at=2)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(book, profile="gpu", out=out)
+    calls = _fake_papermill(monkeypatch)
+    assert runner.run(book, profile="gpu", out=out, resume=True) == 0
+    assert [os.path.basename(os.path.dirname(c)) for c in calls] == ["tensorflow", "torch"]
+    assert calls[1].endswith("02_broken.ipynb")  # the first notebook was kept, not re-run
+    assert "kept from the earlier run" in capsys.readouterr().out
+    results = json.loads((out / "results.json").read_text())
+    assert list(results) == runner.notebooks_in_toc(book)  # reading order
+    assert results["notebooks/torch/01_demo.ipynb"]["metrics"] == {"answer": 1}
+    # another profile runs everything again; so does a run without --resume
+    calls = _fake_papermill(monkeypatch)
+    assert runner.run(book, profile="smoke", out=out, resume=True) == 0
+    assert len(calls) == 3
+    calls = _fake_papermill(monkeypatch)
+    assert runner.run(book, profile="smoke", out=out) == 0
+    assert len(calls) == 3
+    # a gpu dry run keeps no real gpu run's notebooks
+    assert runner.run(book, profile="gpu", out=out) == 0
+    monkeypatch.setenv("COMPANION_DRYRUN", "1")
+    calls = _fake_papermill(monkeypatch)
+    assert runner.run(book, profile="gpu", out=out, resume=True) == 0
+    assert len(calls) == 3
+
+
+def test_kernels_inherit_the_environment(book, monkeypatch):
+    monkeypatch.setenv("COMPANION_MIRROR", "http://127.0.0.1:9/mirror")
+    code = "import os\nprint(os.environ.get('COMPANION_MIRROR'))"
+    _notebook(book / "notebooks/torch/01_demo.ipynb", code)
+    assert runner.run(book, profile="smoke", only="torch/01", out=book / "out") == 0
+    executed = nbformat.read(book / "out/notebooks/torch/01_demo.ipynb", as_version=4)
+    assert executed.cells[1].outputs[0]["text"] == "http://127.0.0.1:9/mirror\n"
+
+
+def test_build_path_imports_no_framework_and_no_papermill():
+    code = (
+        "import sys\nfrom companion.book import cli, runner, results_page, extension\n"
+        "heavy = {'torch', 'tensorflow', 'keras', 'papermill'} & set(sys.modules)\n"
+        "assert not heavy, heavy"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
