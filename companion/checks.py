@@ -245,6 +245,16 @@ def names(x, name: str = "names") -> list[str]:
     return x
 
 
+def notebook_paths(x, name: str = "paths") -> list[str]:
+    """A list of notebook paths (strings; one string alone is refused)."""
+    if isinstance(x, str) or not hasattr(x, "__iter__"):
+        raise TypeError(f"{name}: expected a list of notebook paths, got {describe(x)}")
+    x = list(x)
+    if not all(isinstance(p, str) for p in x):
+        raise TypeError(f"{name}: expected a list of notebook paths (strings), got {describe(x)}")
+    return x
+
+
 CHECKPOINT_FIX = "delete it and re-run the training that writes it (fit(..., checkpoint=...))"
 
 

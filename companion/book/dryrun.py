@@ -31,7 +31,7 @@ import numpy as np
 from PIL import Image
 
 from .. import DRY_RUN_ENV, checks
-from ..data.fetch import CHECKSUMS_ENV, MIRROR_ENV, cache_dir
+from ..data.fetch import CHECKSUMS_ENV, MIRROR_ENV, cache_dir, check_url
 from ..data.online import KERAS_DENSENET
 from ..files import sha256sum
 from ..weights import torch_checkpoint
@@ -46,7 +46,7 @@ REFUSING_PROXY = "http://127.0.0.1:9"  # nothing listens on the discard port
 FAKES_VERSION = "1"  # bump when a stand-in changes: the next dry run makes them again
 
 
-def stl10_images(n: int, labels: np.ndarray) -> np.ndarray:
+def _stl10_images(n: int, labels: np.ndarray) -> np.ndarray:
     """``n`` 96 x 96 STL10 stand-ins, uint8 N x H x W x C: red counts the row, green the column,
     blue the class, so a loader that transposes or mixes the channels shows it."""
     rows = np.arange(96, dtype=np.uint8)[:, None] * 2
@@ -57,7 +57,7 @@ def stl10_images(n: int, labels: np.ndarray) -> np.ndarray:
     return image
 
 
-def stl10_bytes(images: np.ndarray) -> bytes:
+def _stl10_bytes(images: np.ndarray) -> bytes:
     """STL10's binary layout: each image channel by channel, each channel column by column."""
     return np.ascontiguousarray(images.transpose(0, 3, 2, 1)).tobytes()
 
@@ -68,21 +68,31 @@ def _add(tar: tarfile.TarFile, name: str, payload: bytes) -> None:
     tar.addfile(info, io.BytesIO(payload))
 
 
+def _archive_path(path) -> Path:
+    path = checks.path(path, "path")
+    if path.is_dir() or not path.parent.is_dir():
+        raise FileNotFoundError(f"{path}: expected an archive path in an existing folder")
+    return path
+
+
 def write_stl10(path: Path) -> Path:
     """``stl10_binary.tar.gz`` as Stanford serves it, with few images (``STL10_SPLITS``)."""
+    path = _archive_path(path)
     with tarfile.open(path, "w:gz", compresslevel=1) as tar:
         for split, per_class in STL10_SPLITS.items():
             labels = np.repeat(np.arange(10), per_class)
-            _add(tar, f"stl10_binary/{split}_X.bin", stl10_bytes(stl10_images(len(labels), labels)))
+            _add(
+                tar, f"stl10_binary/{split}_X.bin", _stl10_bytes(_stl10_images(len(labels), labels))
+            )
             _add(tar, f"stl10_binary/{split}_y.bin", (labels + 1).astype(np.uint8).tobytes())
-        unlabeled = stl10_images(STL10_UNLABELED, np.zeros(STL10_UNLABELED, np.uint8))
-        _add(tar, "stl10_binary/unlabeled_X.bin", stl10_bytes(unlabeled))
+        unlabeled = _stl10_images(STL10_UNLABELED, np.zeros(STL10_UNLABELED, np.uint8))
+        _add(tar, "stl10_binary/unlabeled_X.bin", _stl10_bytes(unlabeled))
         _add(tar, "stl10_binary/class_names.txt", "\n".join(STL10_CLASSES).encode() + b"\n")
         _add(tar, "stl10_binary/fold_indices.txt", b"0 1 2\n")
     return path
 
 
-def flower_photo(rng: np.random.Generator, label: int) -> bytes:
+def _flower_photo(rng: np.random.Generator, label: int) -> bytes:
     """A tiny JPEG in a random aspect ratio, its colour leaning to its class."""
     height, width = rng.integers(20, 48, size=2)
     base = np.array([40 + 40 * label, 200 - 30 * label, 90], np.float64)
@@ -94,12 +104,13 @@ def flower_photo(rng: np.random.Generator, label: int) -> bytes:
 
 def write_flowers(path: Path, seed: int = 0) -> Path:
     """``flower_photos.tgz`` as TensorFlow serves it: one folder a class with the real counts."""
+    path, seed = _archive_path(path), checks.integer(seed, "seed", 0)
     rng = np.random.default_rng(seed)
     with tarfile.open(path, "w:gz", compresslevel=1) as tar:
         _add(tar, "flower_photos/LICENSE.txt", b"Stand-in photos for the gpu dry run.\n")
         for label, (name, count) in enumerate(FLOWER_COUNTS.items()):
             for i in range(count):
-                _add(tar, f"flower_photos/{name}/{i:04d}.jpg", flower_photo(rng, label))
+                _add(tar, f"flower_photos/{name}/{i:04d}.jpg", _flower_photo(rng, label))
     return path
 
 
@@ -110,7 +121,7 @@ def _framework_script(code: str) -> None:
     )
 
 
-def write_torch_densenet(path: Path) -> Path:
+def _write_torch_densenet(path: Path) -> Path:
     """Random DenseNet121 weights under the file name torchvision downloads."""
     _framework_script(
         "import torch, torchvision; torch.manual_seed(0); "
@@ -119,7 +130,7 @@ def write_torch_densenet(path: Path) -> Path:
     return path
 
 
-def write_keras_densenets(folder: Path) -> list[Path]:
+def _write_keras_densenets(folder: Path) -> list[Path]:
     """Random DenseNet121 weights (with and without the top) in Keras's published h5 layout."""
     paths = [folder / KERAS_DENSENET[121, top][0] for top in (True, False)]
     _framework_script(
@@ -148,8 +159,8 @@ def make_fakes(folder: Path) -> dict[str, str]:
         write_stl10(served / "stl10_binary.tar.gz"),
         write_flowers(served / "flower_photos.tgz"),
     ]
-    files += write_keras_densenets(served)
-    write_torch_densenet(folder / "torch" / "hub" / "checkpoints" / TORCH_DENSENET)
+    files += _write_keras_densenets(served)
+    _write_torch_densenet(folder / "torch" / "hub" / "checkpoints" / TORCH_DENSENET)
     digests = {p.name: sha256sum(p) for p in files}
     checksums.write_text(json.dumps(digests, indent=1))
     version.write_text(FAKES_VERSION)
@@ -163,6 +174,9 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 def serve(folder: Path) -> http.server.ThreadingHTTPServer:
     """Serve ``folder`` over HTTP on 127.0.0.1 (a free port) from a background thread."""
+    folder = checks.path(folder, "folder")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: expected a folder of files to serve")
     handler = functools.partial(_Quiet, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -186,6 +200,7 @@ def _link_assets(real_cache: Path, dry_cache: Path, torch_home: Path) -> None:
 def dry_environment(folder: Path, mirror: str) -> dict[str, str]:
     """The environment of a dry run: the dry profile, the mirror and its checksums, caches of
     its own, and a refusing proxy for every address but 127.0.0.1."""
+    folder, mirror = checks.path(folder, "folder"), check_url(mirror)
     cache, torch_home, keras_home = folder / "cache", folder / "torch", folder / "keras"
     for path in (cache, keras_home):
         path.mkdir(parents=True, exist_ok=True)
@@ -215,6 +230,9 @@ def dry_run(out: Path, shards: int = 4, only: str | None = None, build: bool = T
     """Run every shard, then the build, as a GPU runner would; 0 when all of them passed."""
     out = checks.path(out, "out").resolve()
     checks.integer(shards, "shards", 1)
+    if only is not None:
+        checks.text(only, "only")
+    checks.instance(build, bool, "build", "True or False")
     executed = out / "executed"
     make_fakes(out)
     server = serve(out / "served")

@@ -13,6 +13,7 @@ from .tolerances import (
     TIME_FACTOR,
     band_text,
     check_band,
+    checked_band,
     load_bands,
     tolerance,
 )
@@ -34,8 +35,15 @@ def _band_on_page(band: dict) -> str:
 def gpu_target(bands: list[dict], name: str, entries: dict) -> str:
     """The gpu bands of metric ``name`` as the page shows them; where an edition's column holds a
     gpu run (``entries``: framework -> result entry), whether that run met each band."""
+    checks.instance(bands, list, "bands", "a list of bands (one chapter's of load_bands())")
+    checks.text(name, "metric name")
+    if not isinstance(entries, dict) or not set(entries) <= set(EDITIONS):
+        raise TypeError(
+            f"entries: expected {{'torch' or 'tensorflow': result entry}}, "
+            f"got {checks.describe(entries)}"
+        )
     cells = []
-    for band in (b for b in bands if b["metric"] == name):
+    for band in (b for b in map(checked_band, bands) if b["metric"] == name):
         text = _band_on_page(band)
         if band.get("framework"):
             text += f" ({EDITIONS[band['framework']]})"

@@ -105,8 +105,7 @@ def expected_seconds(paths: list[str], profile: str = "cpu") -> dict[str, float]
     (``companion/data/reference_cpu.json``), times ``GPU_SCALE`` of its chapter at the gpu
     profile; a notebook without a recorded time costs the median of the others (1 if none has
     one)."""
-    if isinstance(paths, str) or not all(isinstance(p, str) for p in paths):
-        raise TypeError(f"paths: expected a list of notebook paths, got {checks.describe(paths)}")
+    paths = checks.notebook_paths(paths)
     _profile(profile)
     try:
         reference = reference_results.load_reference(reference_results.REFERENCE_FILE)
@@ -142,8 +141,7 @@ def shards(paths: list[str], n: int, costs: dict[str, float]) -> list[list[str]]
     """``paths`` split into ``n`` shards of about equal expected time: longest first, each to the
     least-loaded shard (ties: the earlier notebook, the lower shard), each shard in reading
     order. Deterministic, so every shard's job computes the same split."""
-    if isinstance(paths, str) or not all(isinstance(p, str) for p in paths):
-        raise TypeError(f"paths: expected a list of notebook paths, got {checks.describe(paths)}")
+    paths = checks.notebook_paths(paths)
     checks.integer(n, "n", 1)
     if not isinstance(costs, dict):
         raise TypeError(f"costs: expected {{notebook path: seconds}}, got {checks.describe(costs)}")
@@ -176,8 +174,7 @@ def select(
     """Keep one framework's notebooks, those whose path contains ``only``, and shard ``i/n`` of
     them: ``shards`` balances the shards by ``costs`` (default: ``expected_seconds`` at the cpu
     profile)."""
-    if isinstance(paths, str) or not all(isinstance(p, str) for p in paths):
-        raise TypeError(f"paths: expected a list of notebook paths, got {checks.describe(paths)}")
+    paths = checks.notebook_paths(paths)
     if framework is not None and framework not in FRAMEWORKS:
         raise ValueError(f"framework must be 'torch', 'tensorflow' or None, got {framework!r}")
     if only is not None and not isinstance(only, str):

@@ -133,7 +133,7 @@ ABSOLUTE_KEYS = ("at_least", "at_most", "equals")
 RELATIVE_KEYS = ("above",)
 
 
-def _band(band, where: str) -> dict:
+def checked_band(band, where: str = "band") -> dict:
     """``band`` checked: a metric, a reason, one kind of bound, optionally a framework."""
     if not isinstance(band, dict):
         raise TypeError(
@@ -178,7 +178,8 @@ def load_bands(file=BANDS_FILE) -> dict:
         ) from None
     return {
         chapter: [
-            _band(b, f"{file.name}, chapter {chapter}, band {i}") for i, b in enumerate(bands)
+            checked_band(b, f"{file.name}, chapter {chapter}, band {i}")
+            for i, b in enumerate(bands)
         ]
         for chapter, bands in chapters.items()
     }
@@ -189,12 +190,17 @@ def bands_for(bands: dict, path: str) -> list[dict]:
     from ..results import chapter_of
     from .runner import framework_of
 
+    if not isinstance(bands, dict) or not all(isinstance(b, list) for b in bands.values()):
+        raise TypeError(
+            f"bands: expected {{chapter: [band, ...]}} (load_bands()), got {checks.describe(bands)}"
+        )
     framework = framework_of(path)
     return [b for b in bands.get(chapter_of(path), []) if b.get("framework") in (None, framework)]
 
 
 def band_text(band: dict) -> str:
     """A band in words, as the check and the results page show it: ``≥ 0.6928``."""
+    checked_band(band, "band")
     if "equals" in band:
         return f"= {band['equals']}"
     if "above" in band:
@@ -212,7 +218,7 @@ def _number(value) -> bool:
 def check_band(band: dict, metrics: dict) -> dict:
     """One band against one notebook's recorded ``metrics``: the metric, its value, the band, the
     reason, the verdict, and what failed (a missing metric is a failure that names it)."""
-    _band(band, f"band of {band.get('metric')!r}" if isinstance(band, dict) else "band")
+    checked_band(band, f"band of {band.get('metric')!r}" if isinstance(band, dict) else "band")
     if not isinstance(metrics, dict):
         raise TypeError(
             f"metrics: expected a dict {{metric: value}}, got {checks.describe(metrics)}"
@@ -255,6 +261,7 @@ def check_gpu_results(results: dict, paths: list[str], bands: dict | None = None
         raise TypeError(
             f"results: expected {{notebook path: result entry}}, got {checks.describe(results)}"
         )
+    paths = checks.notebook_paths(paths)
     bands = load_bands() if bands is None else bands
     report = {}
     for path in paths:
