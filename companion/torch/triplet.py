@@ -146,7 +146,7 @@ def embed(model: EmbeddingNet, images: np.ndarray, batch_size: int = 64) -> np.n
 
 
 def _features(features, name: str = "features") -> torch.Tensor:
-    x = torch.as_tensor(np.asarray(features, np.float32))
+    x = torch.as_tensor(np.ascontiguousarray(features, np.float32))  # a reversed view too
     if x.ndim != 4 or len(x) == 0:
         raise ValueError(f"expected non-empty N x C x H x W stem {name}, got {tuple(x.shape)}")
     return x
