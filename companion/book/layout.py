@@ -80,7 +80,9 @@ def fit_lines(source: str) -> str:
     """``source`` with its long lines made to fit what ruff cannot fit: a trailing comment that
     takes a line past LINE_LENGTH goes on its own line above, long comment lines are wrapped, and
     a long one-line string literal inside brackets is split into adjacent literals (the same
-    string). The code's meaning is untouched; ruff formats the rest."""
+    string). The code's syntax tree is untouched (a comment stays where moving it would change
+    code: inside a multi-line string, after a backslash continuation, on a magic's line); ruff
+    formats the rest."""
     if not isinstance(source, str):
         raise TypeError(f"source: expected a code cell's source (str), got {type(source).__name__}")
     try:
@@ -88,9 +90,17 @@ def fit_lines(source: str) -> str:
     except (tokenize.TokenError, SyntaxError, IndentationError):
         return source
     lines = source.split("\n")
+    if source.lstrip().startswith("%%"):  # a cell magic: its body is not Python
+        return source
     comments, strings, depth = {}, {}, 0
+    # rows a comment cannot move above: a comment line there would end up inside a multi-line
+    # string, break a backslash continuation, or leave a magic's argument
+    fixed = {i for i, line in enumerate(lines) if line.lstrip().startswith(("%", "!"))}
+    fixed |= {i + 1 for i, line in enumerate(lines) if line.endswith("\\")}
     for token in tokens:
         row = token.start[0] - 1
+        if token.type == tokenize.STRING and token.end[0] > token.start[0]:
+            fixed |= set(range(row + 1, token.end[0]))
         if token.type == tokenize.OP and token.string in "([{":
             depth += 1
         elif token.type == tokenize.OP and token.string in ")]}":
@@ -109,8 +119,10 @@ def fit_lines(source: str) -> str:
         col = comments.get(i)
         if len(line) <= LINE_LENGTH:
             out.append(line)
-        elif col is not None and not line[col:].lstrip("#").strip().startswith(
-            ("noqa", "type:", "NBVAL")
+        elif (
+            col is not None
+            and i not in fixed
+            and not line[col:].lstrip("#").strip().startswith(("noqa", "type:", "NBVAL"))
         ):
             code, comment = line[:col].rstrip(), line[col:]
             indent = line[: len(line) - len(line.lstrip())]

@@ -3,8 +3,14 @@
 import ast
 import base64
 import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import nbformat
+import pytest
+from IPython.core.inputtransformer2 import TransformerManager
 
 from companion.book import extension, layout, pages
 
@@ -33,7 +39,67 @@ def test_string_outside_brackets_and_short_lines_stay():
     statement = 'x = "' + "word " * 20 + '"'
     assert layout.fit_lines(statement) == statement
     assert layout.fit_lines("y = 1  # short") == "y = 1  # short"
-    assert layout.fit_lines("%pip install -q x  # " + "long " * 20).startswith("# long")
+    magic = "%pip install -q x  # " + "long " * 20  # the comment is the magic's argument
+    assert layout.fit_lines(magic) == magic
+
+
+ROOT = Path(__file__).resolve().parents[2]
+FAR = "a comment far too long to fit the book's column, " * 2
+TAIL = " then words that go on and on past the end of the column"
+
+
+def _printed(literal: str) -> str:
+    """A call whose one string argument is too long for the column."""
+    return f"print(\n    {literal}\n)"
+
+
+TRICKY = {  # what the layout pass must never change into other code
+    "comment after a backslash continuation": "y = alpha + \\\n    beta  # " + FAR,
+    "comment after a multi-line string": 's = """first\nsecond"""  # ' + FAR,
+    "comment-like text inside a string": 's = """first\nx = 1  # ' + FAR + '\n"""',
+    "nested f-strings": _printed("f\"{f'{a} and {b}'}" + TAIL + ' {c!r}"'),
+    "f-string field with a space": _printed("f\"{d['key one']}" + TAIL + '"'),
+    "escaped quote": _printed('"an escaped \\" quote' + TAIL + '"'),
+    "raw string with a backslash": _printed('r"C:\\ raw' + TAIL + '"'),
+    "line magic with a comment": "%pip install -q something  # " + FAR,
+    "shell line with a comment": "!ls -la  # " + FAR,
+    "cell magic": "%%time\nx = compute(alpha, beta)  # " + FAR,
+}
+
+
+def syntax_tree(source: str) -> str:
+    """The syntax tree of a cell as IPython runs it (line magics turned into calls); a cell
+    magic's line, then its Python body's tree (ruff formats that body)."""
+    if source.startswith("%%"):
+        magic, _, body = source.partition("\n")
+        return magic + "\n" + syntax_tree(body)
+    return ast.dump(ast.parse(TransformerManager().transform_cell(source)))
+
+
+@pytest.mark.parametrize("name", TRICKY)
+def test_layout_leaves_the_syntax_tree_of_tricky_cells_unchanged(name):
+    source = TRICKY[name]
+    assert syntax_tree(layout.fit_lines(source)) == syntax_tree(source)
+
+
+def test_make_format_leaves_every_notebook_cell_syntax_tree_unchanged(tmp_path):
+    """layout then ruff format, twice, as make format runs them, on copies of every notebook and
+    on a notebook of the tricky cells."""
+    copies = tmp_path / "notebooks"
+    shutil.copytree(ROOT / "notebooks", copies)
+    tricky = nbformat.v4.new_notebook()  # and the tricky cells, the long lines of above
+    tricky.cells = [nbformat.v4.new_code_cell(s) for s in [*TRICKY.values(), LONG_STRING]]
+    nbformat.write(tricky, copies / "tricky.ipynb")
+    before = {p: nbformat.read(p, as_version=4) for p in sorted(copies.rglob("*.ipynb"))}
+    ruff = [str(Path(sys.executable).with_name("ruff")), "format", "-q", "--config"]
+    for _ in range(2):
+        assert layout.main([str(copies)]) == 0
+        subprocess.run([*ruff, str(ROOT / "notebooks/ruff.toml"), str(copies)], check=True)
+    for path, notebook in before.items():
+        after = nbformat.read(path, as_version=4).cells
+        for i, (old, new) in enumerate(zip(notebook.cells, after)):
+            if old.cell_type == "code":
+                assert syntax_tree(new.source) == syntax_tree(old.source), f"{path.name}: cell {i}"
 
 
 def test_field_of_an_fstring_is_never_split():
