@@ -133,12 +133,14 @@ def clean(notebook) -> nbformat.NotebookNode:
     return notebook
 
 
-def _otter(*args: str) -> subprocess.CompletedProcess:
+def _otter(*args: str, on: Path) -> subprocess.CompletedProcess:
+    """``otter *args``; a failure names ``on`` (the notebook it was about, never a temporary
+    folder) and otter's last line."""
     otter = Path(sys.executable).with_name("otter")
     result = subprocess.run([str(otter), *args], check=False, capture_output=True, text=True)
     if result.returncode != 0:
         tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise RuntimeError(f"otter {args[0]} failed on {args[-2]}: {tail[0]}")
+        raise RuntimeError(checks.one_line(f"otter {args[0]} failed on {on}: {tail[0]}"))
     return result
 
 
@@ -168,7 +170,7 @@ def build(source, out="_build/assignments", book="book/assignments") -> Path:
             f"(the executed copy is {executed})"
         ) from None
     # the solution is graded against the autograder zip by tests/book/assignments, not twice here
-    _otter("assign", "--no-pdfs", "--no-run-tests", str(executed), str(target))
+    _otter("assign", "--no-pdfs", "--no-run-tests", str(executed), str(target), on=source)
     student = read_notebook(target / "student" / source.name, "student notebook")
     copy = checks.path(book, "book") / source.parent.name / source.name
     copy.parent.mkdir(parents=True, exist_ok=True)
@@ -192,6 +194,7 @@ def run(zip_file, submission, strict: bool = False) -> dict:
             "-o",
             tmp,
             str(submission),
+            on=submission,
         )
         return json.loads((Path(tmp) / "results.json").read_text())
 
@@ -244,34 +247,69 @@ def name_of(submission) -> str:
     return name
 
 
+# copies that are not hand-ins: Jupyter's autosaves, and what a zip made on macOS adds
+NOT_SUBMISSIONS = (".ipynb_checkpoints", "__MACOSX")
+
+
+def _submitted(folder: Path) -> list[Path]:
+    """The notebooks under ``folder`` that students handed in, in order."""
+    found = sorted(folder.rglob("*.ipynb")) if folder.is_dir() else []
+    return [
+        f
+        for f in found
+        if not set(f.relative_to(folder).parts) & set(NOT_SUBMISSIONS)
+        and not f.name.startswith("._")  # a macOS resource fork
+    ]
+
+
+def _assignment_of(file: Path, known: dict) -> str:
+    """The assignment a submission is for, one of ``known``."""
+    name = name_of(file)
+    if name not in known:
+        raise ValueError(f"{file} is for assignment {name!r}: expected one of {', '.join(known)}")
+    return name
+
+
+def _scored(zip_file: Path, file: Path) -> dict:
+    """One submission's score per question, total and max."""
+    points = scores(run(zip_file, file))
+    total = {"total": sum(s for s, _ in points.values()), "max": sum(m for _, m in points.values())}
+    return {q: s for q, (s, _) in points.items()} | total
+
+
 def grade(submissions, out_csv, root=".", out="_build/assignments") -> list[dict]:
-    """Grade every ``*.ipynb`` under ``submissions`` against its assignment's autograder and
-    write one CSV row per student and assignment, one column per question."""
+    """Grade every ``*.ipynb`` under ``submissions`` (not checkpoint or ``__MACOSX`` copies)
+    against its assignment's autograder and write one CSV row per student and assignment, one
+    column per question. A submission that cannot be graded gets a row with its ``error`` (which
+    names it), and the others are graded; a missing autograder stops before anyone is graded."""
     folder = checks.path(submissions, "submissions")
     out_csv = checks.path(out_csv, "out_csv")
-    files = sorted(folder.rglob("*.ipynb")) if folder.is_dir() else []
+    files = _submitted(folder)
     if not files:
         raise FileNotFoundError(
             f"no submitted notebooks (*.ipynb) in {folder}: expected "
             "make grade SUBMISSIONS=<folder of student notebooks>"
         )
     known = {assignment_name(s): s for s in sources(root)}
-    rows = []
+    rows, names = {}, {}
     for file in files:
-        name = name_of(file)
-        if name not in known:
-            raise ValueError(
-                f"{file} is for assignment {name!r}: expected one of {', '.join(known)}"
-            )
-        points = scores(run(autograder_zip(known[name], Path(root) / out), file))
-        rows.append(
-            {"student": file.relative_to(folder).as_posix(), "assignment": name}
-            | {q: s for q, (s, _) in points.items()}
-            | {
-                "total": sum(s for s, _ in points.values()),
-                "max": sum(m for _, m in points.values()),
-            }
-        )
+        rows[file] = {"student": file.relative_to(folder).as_posix()}
+        try:
+            names[file] = rows[file]["assignment"] = _assignment_of(file, known)
+        except ValueError as err:
+            rows[file]["error"] = checks.one_line(str(err))
+    zips = {n: autograder_zip(known[n], Path(root) / out) for n in set(names.values())}
+    for name, zip_file in sorted(zips.items()):
+        checks.existing_file(zip_file, f"autograder of {name}", "run make assignments")
+    for file, name in names.items():
+        try:
+            rows[file] |= _scored(zips[name], file)
+        except (ValueError, RuntimeError) as err:  # otter failed on it, or its results
+            rows[file]["error"] = checks.one_line(str(err))
+    rows = list(rows.values())
+    for row in rows:
+        if "error" in row:
+            print(f"not graded: {row['error']}", file=sys.stderr)
     columns = list(dict.fromkeys(key for row in rows for key in row))
     out_csv.parent.mkdir(parents=True, exist_ok=True)
     with out_csv.open("w", newline="") as handle:
@@ -308,7 +346,10 @@ def main(argv=None) -> int:
                 print(f"{assignment_name(source)}: {target}", flush=True)
     else:
         rows = grade(args.submissions, args.csv)
-        print(f"graded {len(rows)} notebooks into {args.csv}")
+        failed = sum("error" in row for row in rows)
+        print(f"graded {len(rows) - failed} notebooks into {args.csv}", end="")
+        print(f"; {failed} could not be graded (their rows say why)" if failed else "")
+        return 1 if failed else 0
     return 0
 
 

@@ -162,11 +162,26 @@ def test_grade_writes_one_row_per_notebook(tmp_path):
     (hand_ins / "ada" / source.name).write_bytes(solution.read_bytes())
     blank = ROOT / "book/assignments" / source.parent.name / source.name
     (hand_ins / "bob.ipynb").write_bytes(blank.read_bytes())
+    # copies that are not hand-ins: an autosave, and what a zip made on macOS adds
+    for junk in (".ipynb_checkpoints/bob-checkpoint.ipynb", "__MACOSX/ada/x.ipynb", "._bob.ipynb"):
+        (hand_ins / junk).parent.mkdir(parents=True, exist_ok=True)
+        (hand_ins / junk).write_bytes(blank.read_bytes())
+    (hand_ins / "carl.ipynb").write_text("{ cut off")  # cannot be graded: a row says why
     rows = assignments.grade(hand_ins, tmp_path / "grades.csv", root=ROOT)
     table = (tmp_path / "grades.csv").read_text().splitlines()
     tests = _tests(source)
     full = sum(assignments.scores(assignments.run(zip_file, solution))[q][1] for q in tests)
-    assert [r["student"] for r in rows] == [f"ada/{source.name}", "bob.ipynb"]
-    assert [(r["total"], r["max"]) for r in rows] == [(full, full), (0.0, full)]
-    assert table[0].split(",") == ["student", "assignment", *sorted(tests), "total", "max"]
-    assert len(table) == 3 and table[1].startswith(f"ada/{source.name},{_id(source)},")
+    assert [r["student"] for r in rows] == [f"ada/{source.name}", "bob.ipynb", "carl.ipynb"]
+    assert [(r.get("total"), r.get("max")) for r in rows] == [
+        (full, full),
+        (0.0, full),
+        (None,) * 2,
+    ]
+    assert "carl.ipynb is not a notebook" in rows[2]["error"] and "error" not in rows[0]
+    assert table[0].split(",") == ["student", "assignment", *sorted(tests), "total", "max", "error"]
+    assert len(table) == 4 and table[1].startswith(f"ada/{source.name},{_id(source)},")
+
+
+def test_an_otter_failure_names_the_notebook_not_a_temporary_folder(tmp_path):
+    with pytest.raises(RuntimeError, match="otter run failed on hand-ins/ada.ipynb: "):
+        assignments._otter("run", "--no-such-option", str(tmp_path), on=Path("hand-ins/ada.ipynb"))
