@@ -44,28 +44,43 @@ def chapter_of(path: str) -> str:
     return name[:2]
 
 
+ENTRY_KEYS = ("framework", "profile", "seconds", "metrics")  # what every result entry holds
+
+
+def read_results(file, fix: str) -> dict:
+    """A results file (a run's ``results.json``, a shard's, the cpu reference) as
+    ``{notebook path: entry}``; a file that is missing, not JSON, not such a map, or with an
+    entry that is null or lacks one of ``ENTRY_KEYS`` is refused in one line naming the file,
+    the entry and ``fix``."""
+    file, fix = checks.path(file, "file"), checks.text(fix, "fix")
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(checks.file_error(file, "does not exist", fix)) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(checks.file_error(file, f"is not valid JSON ({err})", fix)) from None
+    if not isinstance(data, dict):
+        raise ValueError(checks.file_error(file, "does not map notebook paths to results", fix))
+    for path, entry in data.items():
+        if not (
+            isinstance(entry, dict)
+            and all(k in entry for k in ENTRY_KEYS)
+            and isinstance(entry["metrics"], dict)
+        ):
+            problem = (
+                f"holds no whole result for {path} (expected {', '.join(ENTRY_KEYS)}; "
+                f"got {checks.describe(entry)})"
+            )
+            raise ValueError(checks.file_error(file, problem, fix))
+    return data
+
+
 def load_reference(file: Path = REFERENCE_FILE) -> dict:
     """The committed cpu run: notebook path -> {framework, profile, seconds, run, metrics}."""
     file = checks.path(file, "file")
     if not file.exists():
         raise FileNotFoundError(f"no committed reference {file}: run `{FIX_REFERENCE}` to make it")
-    try:
-        reference = json.loads(file.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(
-            checks.file_error(
-                file, f"is not valid JSON ({err})", f"restore it with git or run `{FIX_REFERENCE}`"
-            )
-        ) from None
-    if not isinstance(reference, dict):
-        raise ValueError(
-            checks.file_error(
-                file,
-                "does not map notebook paths to results",
-                f"restore it with git or run `{FIX_REFERENCE}`",
-            )
-        )
-    return reference
+    return read_results(file, f"restore it with git or run `{FIX_REFERENCE}`")
 
 
 def chapter_table(path: str, metrics: dict | None = None, reference: dict | None = None):

@@ -129,7 +129,12 @@ def main(argv=None) -> int:
             return check_gpu(args.results, ".", args.framework, args.only)
         if args.results is not None:
             parser.error("--results is for --profile gpu: the other profiles re-execute")
-        return check_notebooks(".", args.profile, args.framework, args.only, args.out, args.seed)
+        try:
+            return check_notebooks(
+                ".", args.profile, args.framework, args.only, args.out, args.seed
+            )
+        except ValueError as err:
+            parser.error(str(err))
     if args.command == "list":
         listed = notebooks_in_toc(".")
         costs = expected_seconds(listed, args.profile)

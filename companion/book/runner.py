@@ -236,6 +236,37 @@ def entry_of(path: str, notebook) -> dict:
     }
 
 
+CONFLICT_MARKERS = re.compile(r"^(<{7}|>{7})( |$)|^={7}$", re.MULTILINE)  # as git writes them
+
+
+def runnable(file) -> nbformat.NotebookNode:
+    """``file`` read as a notebook the runner can execute: no merge-conflict markers, and a code
+    cell tagged ``parameters`` (papermill sets PROFILE after it; without one the notebook would
+    run its own default profile, not the one the results record)."""
+    file = checks.existing_file(file, "notebook", "restore it with git")
+    text = file.read_text(encoding="utf-8", errors="replace")
+    if CONFLICT_MARKERS.search(text):
+        fix = "resolve the conflict (git mergetool), then commit"
+        raise ValueError(checks.file_error(file, "holds merge-conflict markers", fix))
+    try:
+        notebook = nbformat.reads(text, as_version=4)
+    except Exception as err:  # nbformat raises several kinds for a file that is not a notebook
+        problem = f"is not a notebook ({type(err).__name__})"
+        raise ValueError(checks.file_error(file, problem, "restore it with git")) from None
+    if not any(
+        c.cell_type == "code" and "parameters" in c.get("metadata", {}).get("tags", [])
+        for c in notebook.cells
+    ):
+        raise ValueError(
+            checks.file_error(
+                file,
+                "has no code cell tagged 'parameters', so the runner cannot set its profile",
+                "tag the cell that sets PROFILE and SEED 'parameters'",
+            )
+        )
+    return notebook
+
+
 def drop_injected_parameters(file: Path) -> None:
     """Remove papermill's injected parameters cell: the notebook's own parameters cell stays the
     one a reader sees, and ``describe_run``'s output says which profile ran."""
@@ -345,24 +376,9 @@ def merge_results(out: Path) -> dict:
         )
     results = {}
     for part in parts:
-        try:
-            shard = json.loads(part.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ValueError(
-                checks.file_error(
-                    part,
-                    f"is not valid JSON (cut mid-write? {err})",
-                    "re-run that shard with python -m companion run --shard i/n",
-                )
-            ) from None
-        if not isinstance(shard, dict):
-            raise ValueError(
-                checks.file_error(
-                    part,
-                    "does not map notebook paths to results",
-                    "re-run that shard (companion run --shard i/n)",
-                )
-            )
+        shard = reference_results.read_results(
+            part, "re-run that shard with python -m companion run --shard i/n"
+        )
         results.update(shard)
     write_results(results, out)
     return results
@@ -564,6 +580,8 @@ def run(
         return 2
     from ..results import MAKING_REFERENCE
 
+    for path in paths:  # every notebook checked before the first one runs
+        runnable(root / path)
     stem = f"results-{shard.replace('/', 'of')}" if shard else "results"
     keep = finished_results(out, stem, paths, profile) if resume else {}
     with environment({MAKING_REFERENCE: "1"} if inplace else {}):  # kernels inherit it
@@ -596,6 +614,8 @@ def check(root=".", profile="cpu", framework=None, only=None, out="_build/check"
     if not paths:
         print("no notebook matches the selection", file=sys.stderr)
         return 2
+    for path in paths:  # every notebook checked before the first one runs
+        runnable(root / path)
     committed = committed_results(root)
     for path in paths:
         if committed[path]["profile"] != profile:

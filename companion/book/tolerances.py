@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from .. import FRAMEWORKS, checks
+from ..results import read_results
 
 # Reproduction tolerances. Counts, labels and flags must match exactly. The others come from
 # the spread measured at the cpu profile on this project's 2-core machine (2026-11-25): the same
@@ -307,21 +308,10 @@ def check_gpu(results_file, root=".", framework=None, only=None) -> int:
     Nothing is executed: a gpu run is checked from its ``results.json``."""
     from .runner import notebooks_in_toc, select
 
-    file = checks.path(results_file, "results")
-    if not file.is_file():
-        raise FileNotFoundError(
-            checks.file_error(
-                file,
-                "does not exist",
-                "write it with `python -m companion run --profile gpu --out DIR`",
-            )
-        )
-    try:
-        results = json.loads(file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(
-            checks.file_error(file, f"is not valid JSON ({err})", "re-run the gpu run")
-        ) from None
+    results = read_results(
+        checks.path(results_file, "results"),
+        "write it with `python -m companion run --profile gpu --out DIR`",
+    )
     paths = select(notebooks_in_toc(root), framework, only=only)
     if not paths:
         print("no notebook matches the selection", file=sys.stderr)

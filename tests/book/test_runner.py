@@ -6,7 +6,7 @@ import sys
 import nbformat
 import pytest
 
-from companion.book import runner
+from companion.book import runner, tolerances
 
 TOC = """format: jb-book
 root: intro
@@ -317,3 +317,32 @@ def test_build_path_imports_no_framework_and_no_papermill():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_notebook_that_cannot_run_as_asked_is_refused_before_any_runs(book, monkeypatch):
+    calls = _fake_papermill(monkeypatch)
+    broken = book / "notebooks/torch/02_broken.ipynb"
+    text = broken.read_text()
+    broken.write_text("<<<<<<< HEAD\n" + text + "=======\n" + text + ">>>>>>> theirs\n")
+    with pytest.raises(ValueError, match=r"02_broken.ipynb holds merge-conflict markers: resolve"):
+        runner.run(book, profile="cpu", out=book / "out")
+    nb = nbformat.read(book / "notebooks/torch/01_demo.ipynb", as_version=4)
+    del nb.cells[0].metadata["tags"]  # papermill would add PROFILE at the top: its own ran
+    nbformat.write(nb, broken)
+    with pytest.raises(ValueError, match=r"02_broken.ipynb has no code cell tagged 'parameters'"):
+        runner.check(book, profile="cpu", out=book / "out")
+    assert calls == [] and not (book / "out").exists()  # refused before the first notebook
+
+
+def test_a_results_file_with_a_null_or_partial_entry_is_refused(book, tmp_path):
+    out = tmp_path / "shards"
+    out.mkdir()
+    whole = {"framework": "torch", "profile": "gpu", "seconds": 1.0, "metrics": {}}
+    for entry, shown in ((None, "None"), ({"framework": "torch", "metrics": {}}, "dict")):
+        (out / "results-1of2.json").write_text(json.dumps({"a.ipynb": whole, "b.ipynb": entry}))
+        with pytest.raises(
+            ValueError, match=rf"results-1of2.json holds no whole result for b.*{shown}"
+        ):
+            runner.merge_results(out)
+    with pytest.raises(ValueError, match="results-1of2.json holds no whole result for b.ipynb"):
+        tolerances.check_gpu(out / "results-1of2.json", book)

@@ -82,6 +82,12 @@ CUT_SHARD, LIST_SHARD = TMP / "cut-shard", TMP / "list-shard"
 for folder_, text in ((CUT_SHARD, '{"notebooks/torch/01_x.ipynb": {"metr'), (LIST_SHARD, "[]")):
     folder_.mkdir()
     (folder_ / "results-1of2.json").write_text(text)
+NULL_ENTRY = TMP / "null-entry.json"
+NULL_ENTRY.write_text('{"notebooks/torch/01_x.ipynb": null}')
+NO_PARAMETERS = TMP / "no-parameters.ipynb"
+nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), NO_PARAMETERS)
+CONFLICTED = TMP / "conflicted.ipynb"
+CONFLICTED.write_text('<<<<<<< HEAD\n{"cells": []}\n=======\n{}\n>>>>>>> theirs\n')
 EMPTY_CLASS = TMP / "empty-class"
 (EMPTY_CLASS / "cats").mkdir(parents=True)
 CORRUPT_IMAGE = TMP / "corrupt-image"
@@ -632,6 +638,11 @@ CASES = [
     case(results.load_reference, CUT_JSON, expected="not valid JSON"),
     case(results.load_reference, LIST_JSON, expected="does not map notebook paths"),
     case(results.load_reference, 3, error=T, expected="file path"),
+    case(results.load_reference, NULL_ENTRY, expected="holds no whole result for notebooks/"),
+    case(results.read_results, MISSING, "fix it", error=F, expected="does not exist: fix it"),
+    case(results.read_results, NULL_ENTRY, "fix it", expected="no whole result for notebooks/"),
+    case(results.read_results, LIST_JSON, "fix it", expected="does not map notebook paths"),
+    case(results.read_results, CUT_JSON, "", expected="non-empty string"),
     case(tolerances.tolerance, 3, 0.5, error=T, expected="non-empty string"),
     case(tolerances.tolerance, "x", [1], error=T, expected="a number, string or bool"),
     case(tolerances.tolerance, "", 0.5, expected="non-empty string"),
@@ -812,6 +823,10 @@ CASES = [
     case(runner.merge_results, CUT_SHARD, expected="results-1of2.json is not valid JSON"),
     case(runner.merge_results, LIST_SHARD, expected="does not map notebook paths"),
     case(runner.merge_results, 3, error=T, expected="file path"),
+    case(runner.runnable, CONFLICTED, expected="holds merge-conflict markers: resolve"),
+    case(runner.runnable, NO_PARAMETERS, expected="no code cell tagged 'parameters'"),
+    case(runner.runnable, NOT_NOTEBOOK, expected="is not a notebook"),
+    case(runner.runnable, MISSING, error=F, expected="restore it with git"),
     case(runner.build_book, NO_TOC, TMP, TMP, error=F, expected="_toc.yml"),
     case(runner.build_book, 3, TMP, TMP, error=T, expected="file path"),
     case(runner.build_book, ROOT, 3, TMP, error=T, expected="file path"),
