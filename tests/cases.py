@@ -117,6 +117,16 @@ TRIPLET_NEGATIVES = np.array([[-1, 2, -1, -1], [3, -1, -1, -1], [-1, -1, -1, 0],
 TRIPLET_SEMI_HARD_LOSS = 3.25
 
 
+def far_close_points(n=8, dim=64, offset=1000.0, spread=0.01, seed=0):
+    """float32 points far from the origin and close to each other (norms near 8 000, distances
+    near 0.1), and their squared distances computed in float64: the |a|^2 - 2ab + |b|^2
+    expansion cancels away in float32 here (errors of several units) unless it is centred."""
+    rng = np.random.default_rng(seed)
+    x = (offset + spread * rng.standard_normal((n, dim))).astype(np.float32)
+    x64 = x.astype(np.float64)
+    return x, ((x64[:, None] - x64[None]) ** 2).sum(-1)
+
+
 def triplet_batch(n=12, dim=3, classes=3, seed=0):
     """Seeded float32 embeddings (no ties among distances) and labels, every class present."""
     rng = np.random.default_rng(seed)

@@ -326,12 +326,15 @@ def fit_siamese(
 
 # --- semi-hard mining and the label-aware ceiling -----------------------------------------------
 def pairwise_distances(embeddings, squared: bool = True) -> tf.Tensor:
-    """B x B (squared) L2 distances between the rows of ``embeddings``, >= 0, zero diagonal."""
+    """B x B (squared) L2 distances between the rows of ``embeddings``, >= 0, zero diagonal. The
+    rows are centred first (distances do not change), so the |a|^2 - 2ab + |b|^2 expansion does
+    not cancel away in float32 when the embeddings share a large offset."""
     e = tf.convert_to_tensor(
         checks.batch(embeddings, "embeddings", 2, "a non-empty B x D embedding matrix")
     )
     if e.shape.rank != 2 or e.shape[0] == 0:
         raise ValueError(f"expected a non-empty B x D embedding matrix, got {e.shape}")
+    e = e - tf.reduce_mean(e, axis=0, keepdims=True)
     norms = tf.reduce_sum(tf.square(e), axis=1)
     d = tf.maximum(norms[:, None] - 2 * tf.matmul(e, e, transpose_b=True) + norms[None, :], 0.0)
     d = tf.linalg.set_diag(d, tf.zeros_like(norms))

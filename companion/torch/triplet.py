@@ -315,12 +315,15 @@ def fit_siamese(
 
 
 def pairwise_distances(embeddings: torch.Tensor, squared: bool = True) -> torch.Tensor:
-    """B x B (squared) Euclidean distances, clamped at 0, exactly 0 on the diagonal."""
+    """B x B (squared) Euclidean distances, clamped at 0, exactly 0 on the diagonal. The rows are
+    centred first (distances do not change), so the |a|^2 - 2ab + |b|^2 expansion does not cancel
+    away in float32 when the embeddings share a large offset."""
     checks.instance(embeddings, torch.Tensor, "embeddings", "a B x D torch tensor")
     if embeddings.ndim != 2 or len(embeddings) == 0:
         raise ValueError(f"expected non-empty B x D embeddings, got {list(embeddings.shape)}")
     embeddings, full = training.full_precision(embeddings)  # float32 under autocast
     with full:
+        embeddings = embeddings - embeddings.mean(0, keepdim=True)
         norms = embeddings.square().sum(1)
         d = (norms[:, None] - 2 * embeddings @ embeddings.T + norms[None, :]).clamp(min=0)
         d = d * (1 - torch.eye(len(d), dtype=d.dtype, device=d.device))

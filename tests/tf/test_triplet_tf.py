@@ -14,6 +14,7 @@ from cases import (
     TRIPLET_POINT_LABELS,
     TRIPLET_POINTS,
     TRIPLET_SEMI_HARD_LOSS,
+    far_close_points,
     triplet_batch,
 )
 from companion.tf import triplet
@@ -67,6 +68,13 @@ def test_pairwise_distances_against_numpy():
         plain = triplet.pairwise_distances(x, squared=False)
     np.testing.assert_allclose(plain.numpy(), np.sqrt(expected), atol=1e-5)
     assert np.isfinite(tape.gradient(plain, x).numpy()).all()  # sqrt(0) on the diagonal
+
+
+def test_pairwise_distances_of_far_close_points_do_not_cancel_away():
+    x, expected = far_close_points()
+    np.testing.assert_allclose(
+        triplet.pairwise_distances(x).numpy(), expected, rtol=1e-3, atol=1e-5
+    )
 
 
 # --- semi-hard mining -----------------------------------------------------------------------------

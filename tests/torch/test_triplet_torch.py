@@ -65,6 +65,11 @@ def test_pairwise_distances_match_numpy_with_exact_zero_diagonal():
     assert torch.isfinite(e.grad).all()  # no infinite gradient from the zero diagonal
 
 
+def test_pairwise_distances_of_far_close_points_do_not_cancel_away():
+    x, expected = cases.far_close_points()
+    np.testing.assert_allclose(T.pairwise_distances(_t(x)).numpy(), expected, rtol=1e-3, atol=1e-5)
+
+
 def test_semi_hard_mining_on_the_hand_worked_points():
     d = T.pairwise_distances(_t(cases.TRIPLET_POINTS))  # cases.py works this 4-point batch by hand
     negatives = T.semi_hard_negatives(d, cases.TRIPLET_POINT_LABELS)
