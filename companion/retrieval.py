@@ -76,6 +76,12 @@ def search(queries, gallery, k: int = 5, exclude_self: bool = False, batch_size:
     query out of its own results.
     """
     q, g = _embeddings(queries, "queries"), _embeddings(gallery, "gallery")
+    zero = np.flatnonzero(~np.any(q, axis=1))
+    if zero.size:  # no direction: every gallery row would tie at similarity 0
+        raise ValueError(
+            f"expected non-zero query vectors (as cosine_similarity), got zero vectors at rows "
+            f"{zero[:5].tolist()}"
+        )
     q, g = normalise(q), normalise(g)
     checks.integer(k, "k")
     checks.integer(batch_size, "batch_size", 1)

@@ -739,6 +739,7 @@ CASES = [
     case(retrieval.normalise, EMB[0], expected="N x D"),
     case(retrieval.normalise, nan(EMB), expected="NaN"),
     case(retrieval.normalise, "x", error=T, expected="N x D"),
+    case(retrieval.search, [[1.0, 0], [0, 0]], EMB[:, :2], 1, expected="zero vectors at rows [1]"),
     case(retrieval.search, EMB, EMB, 0, expected="k must be in 1..4"),
     case(retrieval.search, EMB, EMB[:, :2], expected="dimensions"),
     case(retrieval.search, EMB[:2], EMB, exclude_self=True, expected="exclude_self"),
