@@ -139,8 +139,13 @@ def train_val_split(
         raise ValueError(
             f"expected 0 < train_fraction < 1 and n >= 2, got {train_fraction} and {n}"
         )
-    order = np.random.default_rng(seed).permutation(n)
     cut = int(round(train_fraction * n))
+    if not 0 < cut < n:
+        raise ValueError(
+            f"a train_fraction of {train_fraction} of {n} triplets leaves an empty part: expected "
+            f"a fraction that keeps at least one for training and one for validation"
+        )
+    order = np.random.default_rng(seed).permutation(n)
     return order[:cut], order[cut:]
 
 

@@ -39,6 +39,9 @@ class ImageSet:
             raise TypeError(
                 f"class_names: expected a list of names, got {checks.describe(self.class_names)}"
             )
+        repeated = sorted({n for n in self.class_names if list(self.class_names).count(n) > 1})
+        if repeated:  # two indices with one name: a confusion matrix or a lookup would merge them
+            raise ValueError(f"class_names: expected each name once, got {repeated} twice or more")
         self.labels = checks.labels(self.labels, n=len(self.images))
         low, high = (self.labels.min(), self.labels.max()) if len(self.labels) else (0, -1)
         if low < -1 or high >= len(self.class_names):
