@@ -84,6 +84,21 @@ def fit_spec(trainer, lr, epochs, steps_per_epoch, val, keep_best, checkpoint) -
     return spec
 
 
+def check_last_batch(n: int, batch_size: int, batchnorm: bool) -> None:
+    """Refuse ``n`` training examples in batches of ``batch_size`` that leave a batch of one when
+    the model trains BatchNorm (``batchnorm``): one example has no batch statistics (PyTorch
+    stops mid-epoch, Keras quietly outputs the layer's offset)."""
+    checks.integer(n, "n", 1)
+    checks.integer(batch_size, "batch_size", 1)
+    checks.instance(batchnorm, bool, "batchnorm", "True or False")
+    if batchnorm and n % batch_size == 1:
+        other = next(b for b in range(batch_size + 1, n + 2) if n % b != 1)
+        raise ValueError(
+            f"{n} training examples in batches of {batch_size} leave a batch of one, which "
+            f"BatchNorm cannot normalise: expected a batch_size that leaves none (e.g. {other})"
+        )
+
+
 def batch_arrays(data: ImageSet, batch_size: int) -> tuple:
     """The inputs and labels both editions' ``loader`` batch: a non-empty data set (an ImageSet
     or an ``(x, y)`` pair) and a batch size of at least 1."""

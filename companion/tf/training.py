@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from .. import checks, files
 from ..data import ImageSet, inputs_and_labels
-from ..training import TrainerSpec, batch_arrays, fit_spec
+from ..training import TrainerSpec, batch_arrays, check_last_batch, fit_spec
 
 
 def to_float(images) -> tf.Tensor:
@@ -283,6 +283,22 @@ def _optimizer(spec: TrainerSpec):
     return keras.optimizers.Adam(spec.lr)
 
 
+def trains_batchnorm(model: keras.Model) -> bool:
+    """Whether training updates a BatchNorm layer's batch statistics in ``model``: a trainable
+    one (Keras runs a frozen BatchNormalization in inference mode)."""
+    checks.instance(model, keras.Model, "model", "a keras.Model")
+
+    def layers(parent):  # nested models too (a backbone inside the classifier)
+        for layer in getattr(parent, "layers", []):
+            yield layer
+            yield from layers(layer)
+
+    return any(
+        isinstance(layer, keras.layers.BatchNormalization) and layer.trainable
+        for layer in layers(model)
+    )
+
+
 def fit(
     model: keras.Model,
     train: ImageSet,
@@ -317,6 +333,9 @@ def fit(
     """
     checks.instance(model, keras.Model, "model", "a keras.Model")
     spec = fit_spec(trainer, lr, epochs, steps_per_epoch, val, keep_best, checkpoint)
+    if dataset is None:
+        n = len(batch_arrays(train, batch_size)[0])
+        check_last_batch(n, batch_size, trains_batchnorm(model))
     outputs = getattr(model, "outputs", None)
     if dataset is None and outputs:  # labels without an output: one line, not Keras's 26
         checks.labels(inputs_and_labels(train)[1], "train labels", outputs[0].shape[-1])

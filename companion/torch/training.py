@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 
 from .. import checks, files
 from ..data import ImageSet, inputs_and_labels
-from ..training import TrainerSpec, batch_arrays, fit_spec
+from ..training import TrainerSpec, batch_arrays, check_last_batch, fit_spec
 
 
 def device() -> torch.device:
@@ -63,6 +63,7 @@ def loader_options(persistent: bool = True) -> dict:
     """The DataLoader keywords that keep a GPU fed: ``workers()`` processes (forked, so they share
     the arrays they read and need nothing pickled), pinned memory, persistent workers. On the CPU
     none (``{}``: one process, as before, so CPU runs stay as they were)."""
+    checks.instance(persistent, bool, "persistent", "True or False")
     if device().type != "cuda":
         return {}
     options = {"num_workers": workers(), "pin_memory": True, "persistent_workers": persistent}
@@ -71,10 +72,24 @@ def loader_options(persistent: bool = True) -> dict:
     return options
 
 
+def _device(here) -> torch.device:
+    """``here`` (a torch.device or its name, e.g. 'cuda:0'; None: ``device()``) as a device."""
+    if here is None:
+        return device()
+    if not isinstance(here, (torch.device, str)):
+        raise TypeError(f"here: expected a torch.device or its name, got {checks.describe(here)}")
+    try:
+        return torch.device(here)
+    except RuntimeError:
+        raise ValueError(
+            f"here: expected a device name like 'cpu' or 'cuda:0', got {here!r}"
+        ) from None
+
+
 def amp_dtype(here: torch.device | None = None) -> torch.dtype | None:
     """The mixed-precision type on a GPU: bfloat16 where it has it, else float16; ``None`` (float32)
     on the CPU or with ``AMP`` off."""
-    here = device() if here is None else torch.device(here)
+    here = _device(here)
     if not AMP or here.type != "cuda":
         return None
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
@@ -83,7 +98,7 @@ def amp_dtype(here: torch.device | None = None) -> torch.dtype | None:
 def autocast(here: torch.device | None = None):
     """``torch.autocast`` at ``amp_dtype(here)`` on a GPU; on the CPU a context that does
     nothing."""
-    dtype = amp_dtype(here)
+    dtype = amp_dtype(_device(here))
     if dtype is None:
         return contextlib.nullcontext()
     return torch.autocast("cuda", dtype=dtype)
@@ -93,6 +108,7 @@ def full_precision(x: torch.Tensor) -> tuple[torch.Tensor, contextlib.AbstractCo
     """``x`` as float32 and a context with autocast off on its device: where a loss (logits,
     distances) is computed inside ``autocast``. On the CPU, ``x`` itself and a context that does
     nothing."""
+    checks.instance(x, torch.Tensor, "x", "a torch tensor")
     if x.device.type != "cuda":
         return x.float(), contextlib.nullcontext()
     return x.float(), torch.autocast("cuda", enabled=False)
@@ -227,6 +243,11 @@ def infer(model: torch.nn.Module, forward, items, batch_size: int, preprocess=to
     float32 numpy array on the CPU. ``model`` (the module ``forward`` uses) is put on the device
     for the call and back where it was; its mode is left as it is. ``desc`` names a progress bar
     (shown for more than 10 batches)."""
+    checks.instance(model, torch.nn.Module, "model", "a torch.nn.Module")
+    if not callable(forward):
+        raise TypeError(f"forward: expected a function of a batch, got {checks.describe(forward)}")
+    checks.batch(items, "items")
+    checks.integer(batch_size, "batch_size", 1)
     outputs = []
     with _on_device(model) as here, autocast(here):
         for x in _inference_batches(items, batch_size, preprocess, desc):
@@ -482,6 +503,24 @@ class _Validation:
             self.best.offer(history["val_accuracy"][-1], self.step)
 
 
+def trains_batchnorm(model: torch.nn.Module) -> bool:
+    """Whether a BatchNorm layer of ``model`` is in training mode once ``model.train()`` runs, as
+    the loop runs it (a model whose ``train`` keeps frozen ones in eval mode, as ``TransferNet``
+    does with ``freeze_frozen_batchnorm``, counts those as not training). Every module's mode is
+    left as it was."""
+    checks.instance(model, torch.nn.Module, "model", "a torch.nn.Module")
+    modes = {m: m.training for m in model.modules()}
+    try:
+        model.train()
+        return any(
+            isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.training
+            for m in model.modules()
+        )
+    finally:
+        for m, mode in modes.items():
+            m.training = mode
+
+
 def fit(
     model: torch.nn.Module,
     train: ImageSet,
@@ -513,6 +552,7 @@ def fit(
     """
     checks.instance(model, torch.nn.Module, "model", "a torch.nn.Module")
     spec = fit_spec(trainer, lr, epochs, steps_per_epoch, val, keep_best, checkpoint)
+    check_last_batch(len(batch_arrays(train, batch_size)[0]), batch_size, trains_batchnorm(model))
     optimizer = optimizer or _optimizer(model, spec)
     scheduler = (
         torch.optim.lr_scheduler.StepLR(optimizer, spec.step_size, spec.gamma)

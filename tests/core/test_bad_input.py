@@ -972,6 +972,10 @@ CASES = [
         training.fit_spec, None, 1e-3, 1, None, None, True, None, expected="need a validation set"
     ),
     case(training.batch_arrays, (IMGS[:0], np.zeros(0)), 4, expected="empty data set"),
+    case(training.check_last_batch, 9, 4, True, expected="a batch of one, which BatchNorm"),
+    case(training.check_last_batch, 9, 8, True, expected="leaves none (e.g. 9)"),
+    case(training.check_last_batch, 0, 4, True, expected="n must be an integer in [1"),
+    case(training.check_last_batch, 9, 4, "yes", error=T, expected="True or False"),
     case(training.batch_arrays, DATA, 0, expected="batch_size must be an integer in [1"),
     case(training.batch_arrays, "x", 4, error=T, expected="ImageSet"),
     case(transfer.check_level, 5, False, expected="level must be one of (1, 2, 3, 4)"),

@@ -186,3 +186,20 @@ def test_steps_per_epoch_gives_equal_steps_whatever_the_data_size():
             callbacks=[count],
         )
         assert count.steps == plain_steps  # by epochs: steps grow with the data
+
+
+def test_a_batch_of_one_for_a_training_batchnorm_is_refused_before_any_step():
+    x, y = points(9)  # 9 in batches of 4: a last batch of one
+    model = keras.Sequential(
+        [keras.Input((2,)), keras.layers.BatchNormalization(), keras.layers.Dense(2)]
+    )
+    before = [w.copy() for w in model.get_weights()]
+    with pytest.raises(
+        ValueError, match="9 training examples in batches of 4 leave a batch of one"
+    ):
+        training.fit(model, (x, y), batch_size=4, preprocess=None, progress=False)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    model.layers[0].trainable = False  # frozen: inference mode, its moving statistics
+    assert not training.trains_batchnorm(model)
+    history = training.fit(model, (x, y), batch_size=4, preprocess=None, progress=False)
+    assert np.isfinite(history["loss"]).all()

@@ -123,6 +123,23 @@ TORCH = Edition(
 )
 
 TORCH_ONLY = [
+    # training: the GPU plumbing
+    case(training.loader_options, "yes", error=T, expected="True or False"),
+    case(training.loader_options, 1, error=T, expected="True or False"),
+    case(training.loader_options, None, error=T, expected="True or False"),
+    case(training.amp_dtype, "gpu", expected="a device name like 'cpu' or 'cuda:0'"),
+    case(training.amp_dtype, 2.5, error=T, expected="a torch.device or its name"),
+    case(training.amp_dtype, [], error=T, expected="a torch.device or its name"),
+    case(training.autocast, "gpu", expected="a device name like 'cpu' or 'cuda:0'"),
+    case(training.autocast, 2.5, error=T, expected="a torch.device or its name"),
+    case(training.autocast, [], error=T, expected="a torch.device or its name"),
+    case(training.full_precision, np.zeros(2), error=T, expected="a torch tensor"),
+    case(training.full_precision, None, error=T, expected="a torch tensor"),
+    case(training.full_precision, "x", error=T, expected="a torch tensor"),
+    case(training.infer, "x", "x", IMGS, 2, error=T, expected="torch.nn.Module"),
+    case(training.infer, TORCH.net, 3, IMGS, 2, error=T, expected="a function of a batch"),
+    case(training.infer, TORCH.net, TORCH.net, IMGS[:0], 2, expected="at least one example"),
+    case(training.infer, TORCH.net, TORCH.net, IMGS, 0, expected="batch_size must be"),
     # sampling
     *[
         case(sampling.balanced_sampler, bad, error=T, expected="an ImageSet")

@@ -276,3 +276,22 @@ def test_frozen_batchnorm_stays_in_eval_mode():
     model.train()
     assert training.freeze_frozen_batchnorm(model) is model
     assert [m.training for m in model] == [False, True]
+
+
+def test_a_batch_of_one_for_a_training_batchnorm_is_refused_before_any_step():
+    class Frozen(torch.nn.Sequential):  # as TransferNet: frozen BatchNorm stays in eval mode
+        def train(self, mode=True):
+            return training.freeze_frozen_batchnorm(super().train(mode))
+
+    x, y = points(9)  # 9 in batches of 4: a last batch of one
+    model = Frozen(torch.nn.BatchNorm1d(2), torch.nn.Linear(2, 2))
+    before = [p.detach().clone() for p in model.parameters()]
+    with pytest.raises(
+        ValueError, match="9 training examples in batches of 4 leave a batch of one"
+    ):
+        training.fit(model, (x, y), batch_size=4, preprocess=None, progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    model[0].requires_grad_(False)  # frozen: eval mode, its running statistics
+    assert not training.trains_batchnorm(model)
+    history = training.fit(model, (x, y), batch_size=4, preprocess=None, progress=False)
+    assert np.isfinite(history["loss"]).all()
