@@ -44,6 +44,17 @@ def atomic_write(path, write: Callable[[Path], object], what: str = "file") -> P
     return path
 
 
+def diverged(where: str, what: str) -> FloatingPointError:
+    """The one-line error that stops a diverged run: ``what`` is not finite at ``where`` (an epoch
+    and step, or a checkpoint path); nothing is written over the last good checkpoint."""
+    return FloatingPointError(
+        checks.one_line(
+            f"{what} at {where} is not finite: training stopped and the last good checkpoint "
+            "stays; expected finite values (try a lower learning rate)"
+        )
+    )
+
+
 def sha256sum(path: Path, chunk: int = 1 << 20) -> str:
     """The sha256 hex digest of a file."""
     path = checks.existing_file(path, "file to hash")

@@ -391,6 +391,9 @@ def save_checkpoint(model: keras.Model, path) -> Path:
     if path.suffix != ".npz":
         raise ValueError(f"TensorFlow checkpoints here end in .npz, got {path.name}")
     state = state_dict(model)
+    broken = [k for k, v in state.items() if v.dtype.kind == "f" and not np.isfinite(v).all()]
+    if broken:
+        raise files.diverged(str(path), f"weight {broken[0]}")
     return files.atomic_write(path, lambda tmp: np.savez(tmp, **state), "checkpoint")
 
 
@@ -592,6 +595,7 @@ def train_linear(
         steps_per_epoch=math.ceil(len(x) / batch_size),
         shuffle=False,
         verbose=0,
+        callbacks=[training.EpochLog()],  # stops at a non-finite loss
     )
     losses = [float(v) for v in history.history.get("loss", [])]
     if standardize:

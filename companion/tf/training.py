@@ -9,6 +9,7 @@ validation weights and writes them atomically when given a checkpoint path).
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -158,12 +159,25 @@ def compile_classifier(model: keras.Model, lr: float = 1e-3, optimizer=None) -> 
     return model
 
 
+def refuse_nonfinite(model: keras.layers.Layer, path) -> None:
+    """Raise ``files.diverged`` when a weight or statistic of ``model`` is not finite, so a
+    diverged model is never written over ``path``, the last good checkpoint."""
+    checks.instance(model, keras.layers.Layer, "model", "a Keras model or layer")
+    path = checks.path(path, "path")
+    for weight in model.weights:
+        value = keras.ops.convert_to_numpy(weight)
+        if np.issubdtype(value.dtype, np.floating) and not np.isfinite(value).all():
+            raise files.diverged(str(path), f"weight {weight.path}")
+
+
 def save_checkpoint(model: keras.Model, path) -> Path:
-    """Save the model (``.keras``) atomically (``files.atomic_write``)."""
+    """Save the model (``.keras``) atomically (``files.atomic_write``); non-finite weights are
+    never written (``refuse_nonfinite``)."""
     checks.instance(model, keras.Model, "model", "a keras.Model")
     path = checks.path(path, "path")
     if path.suffix != ".keras":
         raise ValueError(f"checkpoint paths end in .keras, got {path}")
+    refuse_nonfinite(model, path)
     return files.atomic_write(path, model.save, "checkpoint")
 
 
@@ -263,7 +277,8 @@ class Validation(keras.callbacks.Callback):
 
 
 class EpochLog(keras.callbacks.Callback):
-    """Learning rate at the start of every epoch and seconds per epoch (validation included)."""
+    """Learning rate at the start of every epoch and seconds per epoch (validation included); a
+    non-finite loss stops training at once (``files.diverged``), before a checkpoint is written."""
 
     def __init__(self):
         super().__init__()
@@ -272,6 +287,11 @@ class EpochLog(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self.lr.append(float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
         self.start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            raise files.diverged(f"epoch {len(self.lr)}, step {batch + 1}", "the loss")
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self.start)

@@ -27,7 +27,7 @@ from .backbones import (
     model_with_layers,
     preprocess,
 )
-from .training import EpochLog, outputs
+from .training import EpochLog, outputs, refuse_nonfinite
 from .transfer import block_index
 
 __all__ = [
@@ -260,6 +260,7 @@ class _Checkpoint(keras.callbacks.Callback):
         self.path = path
 
     def on_epoch_end(self, epoch, logs=None):
+        refuse_nonfinite(self.model.network, self.path)
         files.atomic_write(self.path, self.model.network.save_weights, "checkpoint")
 
 

@@ -282,9 +282,13 @@ def evaluate(
 
 
 def save_checkpoint(model: torch.nn.Module, path) -> Path:
-    """Write the state dict atomically (``files.atomic_write``)."""
+    """Write the state dict atomically (``files.atomic_write``); non-finite weights are never
+    written (``files.diverged``)."""
     checks.instance(model, torch.nn.Module, "model", "a torch.nn.Module")
     state = model.state_dict()
+    broken = [k for k, v in state.items() if v.is_floating_point() and not v.isfinite().all()]
+    if broken:
+        raise files.diverged(str(path), f"weight {broken[0]}")
     return files.atomic_write(path, lambda tmp: torch.save(state, tmp), "checkpoint")
 
 
@@ -410,6 +414,8 @@ def train_loop(
                 bar.update()
                 with autocast(here):
                     loss, totals, n = step(model, _to(batch, here))
+                if not torch.isfinite(loss.detach()).all():  # before the step spreads it
+                    raise files.diverged(f"epoch {epoch + 1}, step {count + 1}", "the loss")
                 optimizer.zero_grad()
                 if scaler is None:
                     loss.backward()

@@ -1135,6 +1135,7 @@ EXEMPT = {
     "companion.checks.describe": "formats any value for an error message",
     "companion.checks.one_line": "squeezes any text onto one line",
     "companion.checks.file_error": "formats a message from any file, problem and fix",
+    "companion.files.diverged": "formats the message of a diverged run from any place and name",
     "companion.results.cell_text": (
         "shows any recorded value (number, string, None) as a table cell"
     ),

@@ -130,6 +130,9 @@ KERAS = Edition(
 )
 
 KERAS_ONLY = [
+    case(training.refuse_nonfinite, "x", KERAS.ckpt, error=T, expected="Keras model or layer"),
+    case(training.refuse_nonfinite, None, KERAS.ckpt, error=T, expected="Keras model or layer"),
+    case(training.refuse_nonfinite, KERAS.net, 3, error=T, expected="file path"),
     # sampling
     case(sampling.balanced_dataset, "x", 8, error=T, expected="an ImageSet"),
     case(sampling.balanced_dataset, DATA, 0, expected="batch_size must be an integer in [1"),

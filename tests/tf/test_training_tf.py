@@ -203,3 +203,17 @@ def test_a_batch_of_one_for_a_training_batchnorm_is_refused_before_any_step():
     assert not training.trains_batchnorm(model)
     history = training.fit(model, (x, y), batch_size=4, preprocess=None, progress=False)
     assert np.isfinite(history["loss"]).all()
+
+
+def test_a_non_finite_loss_stops_fit_in_graph_mode_and_is_never_saved(tmp_path):
+    x, y = points(8)
+    x[5] = np.nan  # in one of four batches of two (fit shuffles)
+    model = _linear([[1.0, 0.0], [0.0, 1.0]])
+    good = training.save_checkpoint(model, tmp_path / "model.keras")
+    with pytest.raises(FloatingPointError, match=r"the loss at epoch 1, step [1-4] is not finite"):
+        training.fit(model, (x, y), batch_size=2, preprocess=None, progress=False)
+    # Keras applied that step before its callback saw the loss: the weights are NaN now
+    with pytest.raises(FloatingPointError, match=r"weight .*kernel at .*model.keras is not finite"):
+        training.save_checkpoint(model, good)
+    loaded = training.load_checkpoint(_linear([[0.0] * 2] * 2), good)
+    np.testing.assert_array_equal(loaded.layers[0].kernel.numpy(), np.eye(2))

@@ -295,3 +295,26 @@ def test_a_batch_of_one_for_a_training_batchnorm_is_refused_before_any_step():
     assert not training.trains_batchnorm(model)
     history = training.fit(model, (x, y), batch_size=4, preprocess=None, progress=False)
     assert np.isfinite(history["loss"]).all()
+
+
+def test_a_non_finite_loss_stops_training_before_its_step_and_is_never_saved(tmp_path):
+    x, y = points(8)
+    x[5] = np.nan  # in the third batch of two
+    model = _linear([[1.0, 0.0], [0.0, 1.0]])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    loss = torch.nn.CrossEntropyLoss()
+
+    def step(model, batch):
+        inputs, labels = batch
+        return loss(model(inputs), labels), {}, len(labels)
+
+    batches = [(torch.from_numpy(x[i : i + 2]), torch.from_numpy(y[i : i + 2])) for i in (0, 2, 4)]
+    with pytest.raises(FloatingPointError, match=r"the loss at epoch 1, step 3 is not finite"):
+        training.train_loop(model, step, batches, 1, optimizer, progress=False)
+    assert torch.isfinite(model.weight).all()  # two good steps, and not the third
+    good = training.save_checkpoint(model, tmp_path / "model.pt")
+    with torch.no_grad():
+        model.weight[0, 0] = float("inf")
+    with pytest.raises(FloatingPointError, match=r"weight weight at .*model.pt is not finite"):
+        training.save_checkpoint(model, good)
+    assert torch.isfinite(training.load_checkpoint(_linear([[0.0] * 2] * 2), good).weight).all()
