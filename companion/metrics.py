@@ -196,11 +196,14 @@ def ranking_scores(hits, n_relevant) -> dict:
 
 def retrieval_scores(embeddings, labels, batch_size: int = 1024) -> dict:
     """P@1, R-precision and MAP@R of cosine search among held-out ``embeddings`` with their
-    ``labels``: every item queries all the others (never itself)."""
-    from .retrieval import search
+    ``labels``: every item queries all the others (never itself). A tie counts against the
+    query: among gallery items of one similarity, those of another class rank first, so a
+    collapsed encoder (every similarity equal) scores 0, not what the items' order would give."""
+    from .retrieval import normalise
 
     embeddings = checks.array(embeddings, "embeddings", 2, "N x D embeddings", finite=True)
     labels = checks.labels(labels, "labels")
+    checks.integer(batch_size, "batch_size", 1)
     if len(labels) != len(embeddings):
         raise ValueError(
             f"expected one label per embedding, got {len(labels)} labels for "
@@ -209,7 +212,13 @@ def retrieval_scores(embeddings, labels, batch_size: int = 1024) -> dict:
     r = (labels[:, None] == labels[None, :]).sum(1) - 1
     if r.max() < 1:
         raise ValueError("no class has two members: nothing to retrieve")
-    found, _ = search(
-        embeddings, embeddings, k=int(r.max()), exclude_self=True, batch_size=batch_size
-    )
-    return ranking_scores(labels[found] == labels[:, None], r)
+    e, hits = normalise(embeddings), []
+    for start in range(0, len(e), batch_size):
+        s = e[start : start + batch_size] @ e.T
+        rows = np.arange(len(s))
+        s[rows, start + rows] = -np.inf  # never itself
+        relevant = labels[start : start + batch_size, None] == labels[None, :]
+        relevant[rows, start + rows] = False
+        order = np.lexsort((relevant, -s), axis=1)[:, : int(r.max())]  # ties: misses first
+        hits.append(np.take_along_axis(relevant, order, 1))
+    return ranking_scores(np.concatenate(hits), r)

@@ -197,8 +197,9 @@ def info_nce(features, batch_size: int, n_views: int = 2, temperature: float = 0
 
 
 def topk_accuracy(logits, labels, ks=(1, 5)) -> dict:
-    """Fraction of rows whose label is among the ``k`` highest logits, for each ``k`` (ties: first
-    index wins, as ``argsort`` orders them)."""
+    """Fraction of rows whose label is among the ``k`` highest logits, for each ``k``. A tie
+    counts as a miss: the label's logit must beat all but ``k - 1`` of the others strictly, so a
+    constant output scores 0, not the share of the first class."""
     logits, labels = np.asarray(logits), np.asarray(labels)
     if logits.ndim != 2 or labels.shape != (len(logits),):
         raise ValueError(
@@ -212,8 +213,9 @@ def topk_accuracy(logits, labels, ks=(1, 5)) -> dict:
     for k in ks:
         if not 1 <= k <= logits.shape[1]:
             raise ValueError(f"k must be in 1..{logits.shape[1]} (the number of classes), got {k}")
-    order = np.argsort(-logits, axis=1, kind="stable")
-    return {k: float(np.mean((order[:, :k] == labels[:, None]).any(1))) for k in ks}
+    own = logits[np.arange(len(labels)), labels][:, None]
+    rank = (logits > own).sum(1) + (logits == own).sum(1) - 1  # ties rank ahead of the label
+    return {k: float(np.mean(rank < k)) for k in ks}
 
 
 def probe_scores(logits, labels) -> dict:

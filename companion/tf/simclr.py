@@ -360,9 +360,10 @@ class SimCLRModel(keras.Model):
         gradients = tape.gradient(scaled, self.trainable_variables)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
         self.loss_tracker.update_state(loss)
-        self.top1_tracker.update_state(
-            tf.reduce_mean(tf.cast(tf.argmax(logits, 1) == 0, tf.float32))
-        )
+        # the positive (column 0) beats every negative: a tie is a miss, so a collapsed encoder
+        # scores 0, not 1 (argmax would pick the first of equal logits, the positive)
+        on_top = logits[:, 0] > tf.reduce_max(logits[:, 1:], axis=1)
+        self.top1_tracker.update_state(tf.reduce_mean(tf.cast(on_top, tf.float32)))
         return {"loss": self.loss_tracker.result(), "top1": self.top1_tracker.result()}
 
 

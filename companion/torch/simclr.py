@@ -306,7 +306,9 @@ def pretrain(
 
     def step(model, batch):
         logits, labels = info_nce_loss(model(batch[0]), batch_size, n_views, temperature)
-        top1 = (logits.argmax(1) == 0).float().mean()  # the positive has the top logit
+        # the positive (column 0) beats every negative: a tie is a miss, so a collapsed encoder
+        # scores 0, not 1 (argmax would pick the first of equal logits, the positive)
+        top1 = (logits[:, 0] > logits[:, 1:].max(1).values).float().mean()
         return F.cross_entropy(logits, labels), {"top1": top1.double() * batch_size}, batch_size
 
     return training.train_loop(

@@ -4,7 +4,7 @@ loops."""
 import numpy as np
 import pytest
 
-from companion import metrics, retrieval, triplet
+from companion import metrics, retrieval, simclr, triplet
 from companion.data import ImageSet
 
 
@@ -40,13 +40,23 @@ def test_a_class_with_one_member_is_left_out_of_the_scores():
     assert scores == {"p_at_1": 1.0, "r_precision": 1.0, "map_at_r": 1.0}
 
 
-def test_retrieval_scores_exclude_the_query_and_break_ties_by_index():
-    # points 0, 1 (class 0) and 2 (class 1) coincide, 3 (class 1) is elsewhere: every similarity
-    # among 0, 1, 2 is 1. Query 0 ranks 1 (hit) first, query 1 ranks 0 (hit), query 2 ranks 0 (miss)
-    # then 1 (miss) then 3 (its only hit, beyond R = 1), query 3 ranks 0 first (miss).
+def test_retrieval_scores_exclude_the_query_and_count_ties_as_misses():
+    # points 0, 1 (class 0) and 2 (class 1) coincide, 3 (class 1) is elsewhere (orthogonal): every
+    # similarity among 0, 1, 2 is 1, every one with 3 is 0, and R = 1 for every query. Misses rank
+    # first among equal similarities: query 0 ranks 2 (miss) before 1 (hit), query 1 ranks 2
+    # before 0, query 2 ranks 0 and 1 (misses) before 3, query 3 ranks 0 and 1 before 2: no query
+    # finds its one relevant item first, so every score is 0 (ties broken by index gave 0.5).
     x = np.array([[1, 0], [1, 0], [1, 0], [0, 1]], np.float32)
     scores = metrics.retrieval_scores(x, np.array([0, 0, 1, 1]))
-    assert scores == {"p_at_1": 0.5, "r_precision": 0.5, "map_at_r": 0.5}
+    assert scores == {"p_at_1": 0.0, "r_precision": 0.0, "map_at_r": 0.0}
+
+
+def test_a_collapsed_encoder_scores_nothing_whatever_the_order():
+    labels = np.repeat([0, 1, 2], 4)  # sorted by class: the order a tie-break by index rewards
+    collapsed = np.ones((12, 8))
+    assert set(metrics.retrieval_scores(collapsed, labels).values()) == {0.0}
+    constant = np.zeros((12, 3))  # a probe that outputs one logit for every class
+    assert simclr.topk_accuracy(constant, labels, (1, 2, 3)) == {1: 0.0, 2: 0.0, 3: 1.0}
 
 
 def test_retrieval_scores_equal_the_definitions_on_random_points():

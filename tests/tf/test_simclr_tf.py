@@ -155,6 +155,16 @@ def test_pretraining_writes_a_checkpoint_that_round_trips(checkpoint):
     )
 
 
+def test_a_collapsed_encoder_scores_no_contrastive_top1():
+    model = simclr.SimCLRModel(width=4, out_dim=8)
+    model.backbone(tf.zeros((1, 16, 16, 1)))  # builds the network, not the SimCLR model
+    for weight in model.backbone.weights:  # every output 0: every logit ties with the positive
+        weight.assign(tf.zeros_like(weight))
+    augment = simclr.augmentation(16, 1)
+    history = simclr.pretrain(model, _images(8), 1, 8, 0.5, augment, progress=False)
+    assert history["top1"] == [0.0]  # argmax took the first of the tied logits, the positive: 1.0
+
+
 def test_load_encoder_strips_the_prefix_and_drops_the_head(checkpoint):
     model, path, _ = checkpoint
     encoder = simclr.load_encoder(path, n_classes=3, width=4)
