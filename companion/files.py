@@ -44,6 +44,28 @@ def atomic_write(path, write: Callable[[Path], object], what: str = "file") -> P
     return path
 
 
+def checkpoint_target(path, suffix: str = "") -> Path:
+    """``path`` checked before a run's first step as the checkpoint it will write after an
+    epoch: ends in ``suffix`` (the format the framework reads), is not a folder, and sits in an
+    existing folder this process can write; else one line naming the path and the fix."""
+    path = checks.path(path, "checkpoint")
+    checks.instance(suffix, str, "suffix", "a file suffix such as '.keras' (or '')")
+    if not path.name.endswith(suffix):
+        raise ValueError(f"checkpoint {path}: expected a path ending in {suffix}")
+    if path.is_dir():
+        raise IsADirectoryError(f"checkpoint {path} is a folder: expected a file path in it")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(
+            f"checkpoint {path}: folder {path.parent} does not exist: create it "
+            f"(mkdir -p {path.parent}) or choose another path"
+        )
+    if not os.access(path.parent, os.W_OK):
+        raise PermissionError(
+            f"checkpoint {path}: folder {path.parent} is not writable: choose a folder you own"
+        )
+    return path
+
+
 def diverged(where: str, what: str) -> FloatingPointError:
     """The one-line error that stops a diverged run: ``what`` is not finite at ``where`` (an epoch
     and step, or a checkpoint path); nothing is written over the last good checkpoint."""

@@ -253,6 +253,7 @@ def training_cases(e: Edition) -> list:
         case(t.load_checkpoint, net, e.other, expected=f"{e.other.name} does not fit this model"),
         case(t.load_checkpoint, "x", e.ckpt, error=T, expected=e.module),
         case(t.fit, net, d.nine, progress=False, expected="train labels: expected class indices"),
+        case(t.fit, net, d.data, d.data, checkpoint=e.no_dir, error=F, expected="mkdir -p"),
         case(t.fit, net, d.data.subset([0, 1, 2, 3, 0]), batch_size=4, expected="batch of one"),
         case(t.trains_batchnorm, "x", error=T, expected=e.module),
         case(t.trains_batchnorm, None, error=T, expected=e.module),
@@ -405,6 +406,9 @@ def simclr_cases(e: Edition) -> list:
     missing = tmp / f"missing{e.simclr_ext}"
     features, labels = np.ones((4, 3)), [0, 1, 1, 0]
     probe = (np.ones((2, 3)), [0, 1])
+    ext = e.simclr_ext
+    folder = tmp / f"a-folder{ext}"  # a checkpoint path that is a folder
+    folder.mkdir(parents=True, exist_ok=True)
     return [
         case(s.augmentation, 4, expected="image_size >= 8"),
         case(s.augmentation, 16, 2, expected="1 or 3 channels"),
@@ -445,6 +449,33 @@ def simclr_cases(e: Edition) -> list:
         case(s.load_checkpoint, tmp / f"x{e.foreign_ext}", expected=e.foreign_name),
         case(s.load_checkpoint, 5, error=T, expected="file path"),
         case(s.pretrain, sim, grey, batch_size=8, expected="at least batch_size = 8"),
+        # the checkpoint is checked before the first step, not when the first epoch ends
+        case(
+            s.pretrain,
+            sim,
+            grey,
+            batch_size=2,
+            checkpoint=e.no_dir.parent / f"x{ext}",
+            error=F,
+            expected="mkdir -p",
+        ),
+        case(
+            s.pretrain,
+            sim,
+            grey,
+            batch_size=2,
+            checkpoint=folder,
+            error=OSError,
+            expected="is a folder",
+        ),
+        case(
+            s.pretrain,
+            sim,
+            grey,
+            batch_size=2,
+            checkpoint=e.tmp / f"x{e.foreign_ext}",
+            expected=f"a path ending in {ext}",
+        ),
         case(s.pretrain, sim, grey[0], batch_size=2, expected=images),
         case(s.pretrain, sim, grey, batch_size=2, temperature=0, expected="a number > 0"),
         case(s.pretrain, e.net, grey, batch_size=2, error=T, expected="a SimCLRModel"),

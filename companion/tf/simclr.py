@@ -466,6 +466,8 @@ def pretrain(
         else augmentation(images.shape[1], images.shape[-1], seed=seed)
     )
     model.n_views = n_views
+    if checkpoint is not None:  # checked now, not after the first epoch
+        checkpoint = files.checkpoint_target(checkpoint, ".npz")
     model.compile(optimizer=keras.optimizers.Adam(lr, weight_decay=weight_decay or None))
     dataset = (  # uint8 batches, prefetched; the views are made in the traced step
         tf.data.Dataset.from_tensor_slices(images)

@@ -353,6 +353,8 @@ def fit(
     """
     checks.instance(model, keras.Model, "model", "a keras.Model")
     spec = fit_spec(trainer, lr, epochs, steps_per_epoch, val, keep_best, checkpoint)
+    if checkpoint is not None:  # checked now, not after the first epoch
+        checkpoint = files.checkpoint_target(checkpoint, ".keras")
     if dataset is None:
         n = len(batch_arrays(train, batch_size)[0])
         check_last_batch(n, batch_size, trains_batchnorm(model))

@@ -295,10 +295,8 @@ def fit_siamese(
     shape = model.network.inputs[0].shape[1:]
     train = _triplets(train, shape, "train")
     callbacks = [EpochLog()]
-    if checkpoint is not None:
-        if not str(checkpoint).endswith(".weights.h5"):
-            raise ValueError(f"checkpoint paths end in .weights.h5, got {checkpoint}")
-        callbacks.append(_Checkpoint(Path(checkpoint)))
+    if checkpoint is not None:  # checked now, not after the first epoch
+        callbacks.append(_Checkpoint(files.checkpoint_target(checkpoint, ".weights.h5")))
     batches = (
         tf.data.Dataset.from_tensor_slices(train)
         .shuffle(len(train[0]), seed=seed, reshuffle_each_iteration=True)

@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from torchvision.models import resnet18
 from torchvision.transforms import v2
 
-from .. import checks
+from .. import checks, files
 from .. import simclr as core
 from ..data import ImageSet
 from . import training
@@ -290,6 +290,8 @@ def pretrain(
     checks.instance(model, SimCLRModel, "model", "a SimCLRModel")
     images = core.pretraining_images(images, batch_size, epochs)
     core.check_temperature(temperature)
+    if checkpoint is not None:  # checked now, not after the first epoch
+        checkpoint = files.checkpoint_target(checkpoint, ".pt")
     if augment is None:
         augment = augmentation(images.shape[1], images.shape[-1])
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)

@@ -558,6 +558,8 @@ def fit(
     """
     checks.instance(model, torch.nn.Module, "model", "a torch.nn.Module")
     spec = fit_spec(trainer, lr, epochs, steps_per_epoch, val, keep_best, checkpoint)
+    if checkpoint is not None:  # checked now, not after the first epoch
+        checkpoint = files.checkpoint_target(checkpoint)
     check_last_batch(len(batch_arrays(train, batch_size)[0]), batch_size, trains_batchnorm(model))
     optimizer = optimizer or _optimizer(model, spec)
     scheduler = (

@@ -16,7 +16,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from torchvision.transforms import v2
 
-from .. import checks
+from .. import checks, files
 from .. import triplet as _spec
 from ..triplet import CONTRAST, CROP_FRACTION, EMBEDDING_DIM, MARGIN, TRAINABLE_FROM
 from .backbones import count_params, mobilenet_v2, preprocess
@@ -255,6 +255,8 @@ def _fit(model, step_loss, train, val, epochs, batch_size, lr, seed, checkpoint,
     (per-epoch mean ``loss``, ``lr``, ``seconds``, and ``val_loss`` in eval mode with ``val``)."""
     if epochs < 0 or batch_size < 1:
         raise ValueError(f"expected epochs >= 0 and batch_size >= 1, got {epochs} and {batch_size}")
+    if checkpoint is not None:  # checked now, not after the first epoch
+        checkpoint = files.checkpoint_target(checkpoint)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
     batches = DataLoader(
         TensorDataset(*train),

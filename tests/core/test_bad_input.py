@@ -972,6 +972,11 @@ CASES = [
         training.fit_spec, None, 1e-3, 1, None, None, True, None, expected="need a validation set"
     ),
     case(training.batch_arrays, (IMGS[:0], np.zeros(0)), 4, expected="empty data set"),
+    case(files.checkpoint_target, TMP, error=IsADirectoryError, expected="is a folder"),
+    case(files.checkpoint_target, MISSING / "x.pt", error=F, expected="mkdir -p"),
+    case(files.checkpoint_target, TMP / "x.pt", ".keras", expected="a path ending in .keras"),
+    case(files.checkpoint_target, TMP / "x.pt", 3, error=T, expected="a file suffix"),
+    case(files.checkpoint_target, 3, error=T, expected="file path"),
     case(training.check_last_batch, 9, 4, True, expected="a batch of one, which BatchNorm"),
     case(training.check_last_batch, 9, 8, True, expected="leaves none (e.g. 9)"),
     case(training.check_last_batch, 0, 4, True, expected="n must be an integer in [1"),
