@@ -32,7 +32,9 @@ HEAD_PREFIX = (
 BACKBONE_PREFIX = "backbone."
 
 
-ARCHS = ("small", "resnet18")
+# "resnet18": torchvision's stock ResNet-18, as sthalles' code; "resnet18-cifar": the same with
+# SimCLR's CIFAR stem (3x3 stride 1, no max-pool), about 15 times the compute at 96 px
+ARCHS = ("small", "resnet18", "resnet18-cifar")
 
 
 def check_augmentation(image_size, channels, min_scale, strength, blur) -> None:

@@ -246,9 +246,6 @@ def test_resnet18_is_torchvisions_layout():
     assert tuple(before_pool(tf.zeros((1, 96, 96, 3))).shape) == (1, 3, 3, 512)
 
 
-@pytest.mark.skipif(
-    "resnet18-cifar" not in simclr.ARCHS, reason="companion.simclr.ARCHS lacks resnet18-cifar"
-)
 def test_resnet18_cifar_keeps_simclrs_small_image_stem():
     body = simclr.build_encoder("resnet18-cifar", 3).body
     assert body.get_layer("stem_conv").kernel.shape == (3, 3, 3, 64)

@@ -82,13 +82,7 @@ def test_two_views_are_stacked_view_after_view_and_differ():
     [
         ("small", 32),
         ("resnet18", 512),
-        pytest.param(
-            "resnet18-cifar",
-            512,
-            marks=pytest.mark.skipif(
-                "resnet18-cifar" not in simclr.ARCHS, reason="not in companion.simclr.ARCHS"
-            ),
-        ),
+        ("resnet18-cifar", 512),
     ],
 )
 def test_encoders_give_feature_vectors(arch, dim):
