@@ -235,24 +235,24 @@ def batch(x, name: str = "images", ndim: int | None = None, what: str = "") -> o
     return x
 
 
-def names(x, name: str = "names") -> list[str]:
+def _strings(x, name: str, what: str) -> list[str]:
     """A list of strings (one string alone is refused: it would be read letter by letter)."""
     if isinstance(x, str) or not hasattr(x, "__iter__"):
-        raise TypeError(f"{name}: expected a list of layer names, got {describe(x)}")
+        raise TypeError(f"{name}: expected a list of {what}, got {describe(x)}")
     x = list(x)
-    if not all(isinstance(n, str) for n in x):
-        raise TypeError(f"{name}: expected a list of layer names (strings), got {describe(x)}")
+    if not all(isinstance(s, str) for s in x):
+        raise TypeError(f"{name}: expected a list of {what} (strings), got {describe(x)}")
     return x
+
+
+def names(x, name: str = "names") -> list[str]:
+    """A list of layer names."""
+    return _strings(x, name, "layer names")
 
 
 def notebook_paths(x, name: str = "paths") -> list[str]:
-    """A list of notebook paths (strings; one string alone is refused)."""
-    if isinstance(x, str) or not hasattr(x, "__iter__"):
-        raise TypeError(f"{name}: expected a list of notebook paths, got {describe(x)}")
-    x = list(x)
-    if not all(isinstance(p, str) for p in x):
-        raise TypeError(f"{name}: expected a list of notebook paths (strings), got {describe(x)}")
-    return x
+    """A list of notebook paths."""
+    return _strings(x, name, "notebook paths")
 
 
 CHECKPOINT_FIX = "delete it and re-run the training that writes it (fit(..., checkpoint=...))"
