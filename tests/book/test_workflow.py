@@ -114,3 +114,11 @@ def test_fashion_mnist_is_downloaded_without_root(monkeypatch):
     monkeypatch.setattr(fashion, "load_fashion_mnist", offline)
     with pytest.raises(FileNotFoundError, match="could not be downloaded.*apt-get install"):
         assets.install_fashion_mnist()
+
+
+def test_ci_runs_the_gpu_dry_run_as_a_job_of_its_own():
+    jobs = _workflow(ROOT / ".github" / "workflows" / "ci.yml")["jobs"]
+    runs = {name: [s.get("run", "") for s in job["steps"]] for name, job in jobs.items()}
+    assert "make test" in runs["test"] and "make gpu-dryrun" not in runs["test"]
+    assert "make gpu-dryrun" in runs["gpu-dryrun"] and "needs" not in jobs["gpu-dryrun"]
+    assert all(job["timeout-minutes"] <= 90 for job in jobs.values())
