@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+import weakref
 from pathlib import Path
 
 import keras
@@ -72,10 +73,22 @@ def batches(x, batch_size: int, preprocess=None) -> tf.data.Dataset:
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-@tf.function(reduce_retracing=True)
-def _inference(model, x):
-    """One traced graph per model (and input signature), reused by every call on that model."""
-    return tf.nest.map_structure(lambda t: tf.cast(t, tf.float32), model(x, training=False))
+_TRACED = weakref.WeakKeyDictionary()  # model -> its inference graph, gone with the model
+
+
+def _inference(model: keras.layers.Layer):
+    """One traced function per model, reused by every call on that model: one global function
+    taking the model as an argument retraced for each new model, and TensorFlow's warning about
+    it landed in the notebooks' output (a loop over ``block_output``'s sub-models)."""
+    traced = _TRACED.get(model)
+    if traced is None:
+        ref = weakref.ref(model)  # the function must not keep its own key alive
+
+        def run(x):
+            return tf.nest.map_structure(lambda t: tf.cast(t, tf.float32), ref()(x, training=False))
+
+        traced = _TRACED[model] = tf.function(run, reduce_retracing=True)
+    return traced
 
 
 def outputs(fn, x, batch_size: int, preprocess=None, progress: bool = False) -> np.ndarray:
@@ -83,11 +96,7 @@ def outputs(fn, x, batch_size: int, preprocess=None, progress: bool = False) -> 
     ``batches`` of ``x``, as one traced graph; float32 numpy, rows in order. A progress bar past
     10 batches when ``progress``."""
     if isinstance(fn, keras.layers.Layer):
-        model = fn
-
-        def step(batch):
-            return _inference(model, batch)
-
+        step = _inference(fn)
     elif callable(fn):
         traced = tf.function(fn, reduce_retracing=True)
 

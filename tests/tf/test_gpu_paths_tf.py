@@ -102,6 +102,18 @@ def test_pipeline_outputs_equal_the_models_own_calls(nets):
     np.testing.assert_array_equal(backbones.predict_proba(model, images, batch_size=4), direct)
 
 
+def test_many_models_trace_one_graph_each_without_retracing_warnings(caplog):
+    """A loop over sub-models (block_output's, in Chapter 0) printed TensorFlow's retracing
+    warning into the notebook when one global function took the model as an argument."""
+    x = np.ones((3, 2), np.float32)
+    with caplog.at_level("WARNING", logger="tensorflow"):
+        for units in range(1, 8):
+            model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(units)])
+            assert training.outputs(model, x, 2).shape == (3, units)
+            assert training.outputs(model, x, 2).shape == (3, units)  # the graph reused
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]
+
+
 class _Fed(Exception):
     pass
 
