@@ -9,6 +9,7 @@ validation weights and writes them atomically when given a checkpoint path).
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 import weakref
@@ -76,18 +77,19 @@ def batches(x, batch_size: int, preprocess=None) -> tf.data.Dataset:
 _TRACED = weakref.WeakKeyDictionary()  # model -> its inference graph, gone with the model
 
 
+def _infer(model_ref, x):
+    return tf.nest.map_structure(lambda t: tf.cast(t, tf.float32), model_ref()(x, training=False))
+
+
 def _inference(model: keras.layers.Layer):
-    """One traced function per model, reused by every call on that model: one global function
-    taking the model as an argument retraced for each new model, and TensorFlow's warning about
-    it landed in the notebooks' output (a loop over ``block_output``'s sub-models)."""
+    """One traced function per model, reused by every call on that model. TensorFlow counts the
+    tracings of every function made from one piece of code together and prints a warning after
+    five in a row (a loop over ``block_output``'s sub-models, in Chapter 0): a ``partial`` has no
+    code of its own, so each model's function is counted apart."""
     traced = _TRACED.get(model)
-    if traced is None:
-        ref = weakref.ref(model)  # the function must not keep its own key alive
-
-        def run(x):
-            return tf.nest.map_structure(lambda t: tf.cast(t, tf.float32), ref()(x, training=False))
-
-        traced = _TRACED[model] = tf.function(run, reduce_retracing=True)
+    if traced is None:  # a weak reference: the function must not keep its own key alive
+        traced = tf.function(functools.partial(_infer, weakref.ref(model)), reduce_retracing=True)
+        _TRACED[model] = traced
     return traced
 
 
