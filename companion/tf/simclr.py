@@ -391,10 +391,8 @@ def save_checkpoint(model: keras.Model, path) -> Path:
     path = checks.path(path, "path")
     if path.suffix != ".npz":
         raise ValueError(f"TensorFlow checkpoints here end in .npz, got {path.name}")
+    training.refuse_nonfinite(model, path)
     state = state_dict(model)
-    broken = [k for k, v in state.items() if v.dtype.kind == "f" and not np.isfinite(v).all()]
-    if broken:
-        raise files.diverged(str(path), f"weight {broken[0]}")
     return files.atomic_write(path, lambda tmp: np.savez(tmp, **state), "checkpoint")
 
 
