@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -44,12 +46,16 @@ def atomic_write(path, write: Callable[[Path], object], what: str = "file") -> P
     return path
 
 
-def checkpoint_target(path, suffix: str = "") -> Path:
+def checkpoint_target(path, suffix: str = "", size: int = 0) -> Path:
     """``path`` checked before a run's first step as the checkpoint it will write after an
-    epoch: ends in ``suffix`` (the format the framework reads), is not a folder, and sits in an
-    existing folder this process can write; else one line naming the path and the fix."""
+    epoch: ends in ``suffix`` (the format the framework reads), is not a folder, sits in an
+    existing folder this process can write, and that folder's disk has room for ``size`` bytes
+    (an estimate; 0 skips the check) twice over (the new file is written beside the old one);
+    else one line naming the path and the fix. Temporary files left there by a killed writer of
+    ``path`` are removed (``remove_stale_parts``)."""
     path = checks.path(path, "checkpoint")
     checks.instance(suffix, str, "suffix", "a file suffix such as '.keras' (or '')")
+    checks.integer(size, "size", 0)
     if not path.name.endswith(suffix):
         raise ValueError(f"checkpoint {path}: expected a path ending in {suffix}")
     if path.is_dir():
@@ -63,7 +69,40 @@ def checkpoint_target(path, suffix: str = "") -> Path:
         raise PermissionError(
             f"checkpoint {path}: folder {path.parent} is not writable: choose a folder you own"
         )
+    free = shutil.disk_usage(path.parent).free
+    if free < 2 * size:
+        raise OSError(
+            f"checkpoint {path}: {free / 2**20:.0f} MiB free in {path.parent}, about "
+            f"{2 * size / 2**20:.0f} MiB needed: free some space or choose another folder"
+        )
+    remove_stale_parts(path)
     return path
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_stale_parts(path) -> list[Path]:
+    """Remove the temporary files of ``path`` (``_temporary_name``) whose writer process is gone
+    (killed during a write); those of a live writer stay. Returns the removed paths."""
+    path = checks.path(path, "path")
+    stem = path.name.partition(".")[0] if not path.name.startswith(".") else path.name
+    pattern = re.compile(re.escape(stem) + r"\.(\d+)-[0-9a-f]{8}\.part(\..*)?$")
+    removed = []
+    if path.parent.is_dir():
+        for part in path.parent.iterdir():
+            match = pattern.fullmatch(part.name)
+            if match and part.is_file() and not _alive(int(match.group(1))):
+                part.unlink(missing_ok=True)
+                removed.append(part)
+    return removed
 
 
 def diverged(where: str, what: str) -> FloatingPointError:

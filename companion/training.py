@@ -107,3 +107,16 @@ def batch_arrays(data: ImageSet, batch_size: int) -> tuple:
         raise ValueError("cannot make batches of an empty data set: expected at least one example")
     checks.integer(batch_size, "batch_size", 1)
     return x, y
+
+
+def settings_changed(saved: dict, now: dict) -> str:
+    """The settings that differ between a resume file's run and this one, as ``name saved, now
+    value`` (``-`` where one has none): what a refused resume file's error names."""
+    checks.instance(saved, dict, "saved", "a dict of settings")
+    checks.instance(now, dict, "now", "a dict of settings")
+    names = sorted(set(saved) | set(now))
+    return "; ".join(
+        f"{name} {saved.get(name, '-')}, now {now.get(name, '-')}"
+        for name in names
+        if saved.get(name, "-") != now.get(name, "-")
+    )

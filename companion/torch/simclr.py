@@ -276,6 +276,7 @@ def pretrain(
     checkpoint=None,
     seed: int = 0,
     progress: bool = True,
+    resume=None,
 ) -> dict:
     """Contrastive pretraining on unlabelled uint8 NHWC ``images``: Adam on the info-NCE loss.
 
@@ -285,7 +286,8 @@ def pretrain(
     written there atomically after every epoch. Trains on ``device()`` (back where it was at the
     end). The views are made by a DataLoader, one batch an item (``two_views``): on a GPU its
     worker processes augment the coming batches while the GPU trains on this one; on the CPU this
-    process makes them in turn, drawing the same random numbers as ever.
+    process makes them in turn, drawing the same random numbers as ever. ``resume`` (a ``.pt``
+    path): the run continues from there after an interruption (``training.train_loop``).
     """
     checks.instance(model, SimCLRModel, "model", "a SimCLRModel")
     images = core.pretraining_images(images, batch_size, epochs)
@@ -321,6 +323,17 @@ def pretrain(
         optimizer,
         callbacks=[] if checkpoint is None else [_Checkpoint(model, checkpoint, save_checkpoint)],
         progress=progress,
+        resume=resume,
+        keep=training.generators(batches),
+        config={
+            "images": len(images),
+            "batch_size": batch_size,
+            "temperature": temperature,
+            "lr": lr,
+            "weight_decay": weight_decay,
+            "n_views": n_views,
+            "seed": seed,
+        },
     )
 
 
@@ -422,9 +435,11 @@ def train_linear(
     weight_decay: float = 1e-4,
     seed: int = 0,
     standardize: bool = True,
+    resume=None,
 ) -> dict:
     """Train the linear layer ``fc`` on fixed features with cross-entropy (Adam); per-epoch
-    ``loss``, ``lr`` and ``seconds`` (``training.train_loop``'s history).
+    ``loss``, ``lr`` and ``seconds`` (``training.train_loop``'s history); ``resume`` (a ``.pt``
+    path) continues an interrupted run (``training.train_loop``).
 
     With ``standardize`` the layer trains on features scaled to zero mean and unit variance (the
     training set's statistics), and the scaling is then folded into ``fc``'s weights, so ``fc``
@@ -465,7 +480,17 @@ def train_linear(
         with full:
             return F.cross_entropy(logits, labels), {}, len(labels)
 
-    history = training.train_loop(fc, step, epoch_batches, epochs, optimizer, progress=False)
+    history = training.train_loop(
+        fc,
+        step,
+        epoch_batches,
+        epochs,
+        optimizer,
+        progress=False,
+        resume=resume,
+        keep=[generator],
+        config={"examples": len(x), "batch_size": batch_size, "lr": lr, "seed": seed},
+    )
     if standardize:
         with torch.no_grad():
             fc.weight /= std

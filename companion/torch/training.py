@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 
 from .. import checks, files
 from ..data import ImageSet, inputs_and_labels
-from ..training import TrainerSpec, batch_arrays, check_last_batch, fit_spec
+from ..training import TrainerSpec, batch_arrays, check_last_batch, fit_spec, settings_changed
 
 
 def device() -> torch.device:
@@ -366,6 +366,9 @@ def train_loop(
     callbacks=(),
     progress: bool = True,
     steps: int | None = None,
+    resume=None,
+    keep=(),
+    config: dict | None = None,
 ) -> dict:
     """Train ``model`` for ``epochs`` epochs of ``step`` calls; return the per-epoch history.
 
@@ -386,6 +389,13 @@ def train_loop(
     random numbers, so a run repeats exactly given the batches' and the model's generators.
     ``steps`` (the number of batches an epoch, when ``batches`` has no length) only sizes the
     progress bar. A step's statistics may be numbers or tensors (summed without a GPU sync).
+
+    ``resume`` (a ``.pt`` path) makes the run survive an interruption: after every epoch the
+    whole run (``save_run``: weights, optimizer, schedule, epoch, history, torch's random state,
+    the generators and stateful objects of ``keep`` and the callbacks' ``state_dict()``) is
+    written there atomically, and a run that finds the file continues after its last epoch, so
+    it ends with the weights an uninterrupted run ends with. ``config`` (the trainer's settings)
+    is stored with it; a file made with other settings is refused.
     """
     checks.instance(model, torch.nn.Module, "model", "a torch.nn.Module")
     if not callable(step):
@@ -395,11 +405,15 @@ def train_loop(
         )
     checks.integer(epochs, "epochs", 0)
     checks.instance(optimizer, torch.optim.Optimizer, "optimizer", "a torch.optim.Optimizer")
-    history, count = {"loss": [], "lr": [], "seconds": []}, 0
+    run = None if resume is None else _Run(resume, model, optimizer, scheduler, keep, callbacks)
+    history, count, first = {"loss": [], "lr": [], "seconds": []}, 0, 0
     hooks = [(getattr(c, "on_step_end", None), getattr(c, "on_epoch_end", None)) for c in callbacks]
     with _on_device(model) as here:
         scaler = torch.amp.GradScaler("cuda") if amp_dtype(here) == torch.float16 else None
-        for epoch in range(epochs):
+        if run is not None:
+            run.scaler, run.config = scaler, dict(config or {})
+            first, history, count = run.restore(epochs, history)
+        for epoch in range(first, epochs):
             start, lr = time.perf_counter(), optimizer.param_groups[0]["lr"]
             model.train()
             epoch_batches = batches(epoch) if callable(batches) else batches
@@ -446,7 +460,115 @@ def train_loop(
             for _, on_epoch_end in hooks:
                 if on_epoch_end is not None:
                     on_epoch_end(model, epoch, history)
+            if run is not None:
+                run.save(epoch + 1, history, count)
     return history
+
+
+class _Run:
+    """A ``train_loop`` run's resume file: everything that makes the next epoch what it would
+    have been (see ``train_loop``)."""
+
+    FIX = "delete it to start the run afresh"
+
+    def __init__(self, path, model, optimizer, scheduler, keep, callbacks):
+        size = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+        self.path = files.checkpoint_target(path, ".pt", size=4 * size)  # + Adam's 2 moments
+        for item in keep:
+            if not isinstance(item, torch.Generator) and not hasattr(item, "load_state_dict"):
+                raise TypeError(
+                    f"keep: expected torch Generators or objects with state_dict(), got "
+                    f"{checks.describe(item)}"
+                )
+        self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
+        self.keep = list(keep) + [c for c in callbacks if hasattr(c, "load_state_dict")]
+        self.scaler, self.config = None, {}
+
+    def _states(self):
+        return [
+            k.get_state() if isinstance(k, torch.Generator) else k.state_dict() for k in self.keep
+        ]
+
+    def save(self, epoch: int, history: dict, count: int) -> None:
+        state = {
+            "epoch": epoch,
+            "count": count,
+            "config": self.config,
+            "history": history,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
+            "scaler": None if self.scaler is None else self.scaler.state_dict(),
+            "rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "keep": self._states(),
+        }
+        broken = [
+            k for k, v in state["model"].items() if v.is_floating_point() and not v.isfinite().all()
+        ]
+        if broken:
+            raise files.diverged(str(self.path), f"weight {broken[0]}")
+        files.atomic_write(self.path, lambda tmp: torch.save(state, tmp), "run state")
+
+    def restore(self, epochs: int, history: dict) -> tuple[int, dict, int]:
+        """The first epoch to run, the history and step count so far; everything else is put
+        back as the file has it. Without a file: epoch 0, as it was."""
+        if not self.path.exists():
+            return 0, history, 0
+        state = read_run(self.path)
+        if state["config"] != self.config:
+            changed = settings_changed(state["config"], self.config)
+            raise ValueError(
+                checks.file_error(
+                    self.path, f"holds a run with other settings ({changed})", self.FIX
+                )
+            )
+        if state["epoch"] > epochs:
+            raise ValueError(
+                checks.file_error(
+                    self.path,
+                    f"holds {state['epoch']} epochs, more than the {epochs} asked",
+                    self.FIX,
+                )
+            )
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            if self.scheduler is not None:
+                self.scheduler.load_state_dict(state["scheduler"])
+            if self.scaler is not None and state["scaler"] is not None:
+                self.scaler.load_state_dict(state["scaler"])
+            if len(state["keep"]) != len(self.keep):
+                raise ValueError(f"{len(state['keep'])} saved states for {len(self.keep)}")
+            for item, saved in zip(self.keep, state["keep"]):
+                (item.set_state if isinstance(item, torch.Generator) else item.load_state_dict)(
+                    saved
+                )
+        except (RuntimeError, ValueError, KeyError, TypeError) as err:
+            raise ValueError(
+                checks.file_error(
+                    self.path, f"does not fit this run ({checks.one_line(err)[:200]})", self.FIX
+                )
+            ) from None
+        torch.set_rng_state(state["rng"])
+        if state["cuda_rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        return state["epoch"], state["history"], state["count"]
+
+
+def read_run(path) -> dict:
+    """The contents of a ``train_loop`` resume file (tensors and plain data only:
+    ``weights_only=True``): ``epoch``, ``history``, ``model``, ``optimizer`` and the rest."""
+    path = checks.existing_file(path, "run state", "train with resume=path first")
+    try:
+        state = torch.load(path, weights_only=True, map_location="cpu")
+    except Exception as err:  # truncated zip, pickle or tensor data: torch raises several kinds
+        raise ValueError(
+            checks.file_error(path, f"is not a readable run state ({type(err).__name__})", _Run.FIX)
+        ) from None
+    if not isinstance(state, dict) or not {"epoch", "history", "model", "config"} <= set(state):
+        raise ValueError(checks.file_error(path, "is not a train_loop run state", _Run.FIX))
+    return state
 
 
 class _Checkpoint:
@@ -459,10 +581,55 @@ class _Checkpoint:
         self.save(self.module, self.path)
 
 
-def _endless(batches):
-    """The batches of ``batches`` again and again; each pass reshuffles (the loader's generator)."""
-    while True:
-        yield from batches
+class _Stream:
+    """The batches of a DataLoader again and again, ``take(n)`` at a time; each pass reshuffles
+    (the loader's generator). Its state (the generator's state when the pass began and the
+    batches taken of it) lets a resumed run take the same batches next."""
+
+    def __init__(self, batches: DataLoader):
+        self.batches, self.start, self.taken, self.iterator = batches, None, 0, None
+        self.generators = generators(batches)
+
+    def take(self, n: int):
+        for _ in range(n):
+            while True:
+                if self.iterator is None:
+                    self.start, self.taken = [g.get_state() for g in self.generators], 0
+                    self.iterator = iter(self.batches)
+                try:
+                    batch = next(self.iterator)
+                    break
+                except StopIteration:
+                    self.iterator = None
+            self.taken += 1
+            yield batch
+
+    def state_dict(self) -> dict:
+        return {"start": self.start, "taken": self.taken}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.start, self.taken, self.iterator = state["start"], state["taken"], None
+        if self.start is not None:  # the same pass again, its batches taken so far skipped
+            after = [g.get_state() for g in self.generators]
+            for g, start in zip(self.generators, self.start):
+                g.set_state(start)
+            self.iterator = iter(self.batches)
+            for _ in range(self.taken):
+                next(self.iterator)
+            for g, state in zip(self.generators, after):
+                g.set_state(state)
+
+
+def generators(batches: DataLoader) -> list[torch.Generator]:
+    """The random generators a DataLoader's passes draw from (its own, its sampler's), once each:
+    what a resumed run restores (``train_loop(keep=...)``)."""
+    checks.instance(batches, DataLoader, "batches", "a torch DataLoader")
+    found = [batches.generator, getattr(batches.sampler, "generator", None)]
+    unique = []
+    for g in found:
+        if isinstance(g, torch.Generator) and all(g is not u for u in unique):
+            unique.append(g)
+    return unique
 
 
 class _Best:
@@ -476,6 +643,12 @@ class _Best:
             None,
             None,
         )
+
+    def state_dict(self) -> dict:
+        return {"accuracy": self.accuracy, "state": self.state, "step": self.step}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.accuracy, self.state, self.step = state["accuracy"], state["state"], state["step"]
 
     def offer(self, accuracy: float, step: int):
         if accuracy > self.accuracy:
@@ -503,6 +676,15 @@ class _Validation:
             if self.best is not None:
                 self.best.offer(accuracy, step)
             model.train()
+
+    def state_dict(self) -> dict:
+        best = None if self.best is None else self.best.state_dict()
+        return {"val_steps": list(self.val_steps), "step": self.step, "best": best}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.val_steps, self.step = list(state["val_steps"]), state["step"]
+        if self.best is not None:
+            self.best.load_state_dict(state["best"])
 
     def on_epoch_end(self, model, epoch, history):
         if self.best is not None and epoch >= self.spec.min_epoch:
@@ -543,6 +725,7 @@ def fit(
     keep_best: bool = False,
     checkpoint=None,
     steps_per_epoch: int | None = None,
+    resume=None,
 ) -> dict:
     """Train with cross-entropy; return per-epoch loss/accuracy (and val_ ones), lr and seconds.
 
@@ -554,7 +737,8 @@ def fit(
     Keras ``fit(steps_per_epoch=)`` on a repeated dataset), so data sets of different sizes get the
     same number of gradient steps (``companion.imbalance.step_budget``). With ``val`` the history
     also has ``val_steps`` (the step validations: ``(step, accuracy)``), and with ``keep_best`` or
-    ``checkpoint`` ``best`` (``val_accuracy`` and ``step``).
+    ``checkpoint`` ``best`` (``val_accuracy`` and ``step``). ``resume`` (a ``.pt`` path): the run
+    continues from there after an interruption (``train_loop``).
     """
     checks.instance(model, torch.nn.Module, "model", "a torch.nn.Module")
     spec = fit_spec(trainer, lr, epochs, steps_per_epoch, val, keep_best, checkpoint)
@@ -577,7 +761,7 @@ def fit(
         seed=seed,
         preprocess=preprocess if in_loader else None,
     )
-    stream = _endless(batches) if steps_per_epoch else None
+    stream = _Stream(batches) if steps_per_epoch else None
 
     def epoch_batches(epoch):  # preprocessed on the CPU, then moved by the loop
         if stream is None and not in_loader:
@@ -585,7 +769,7 @@ def fit(
             # uses, which draws a seed from the loader's generator: this one keeps the batches of
             # every run made so far (notebooks and tolerances) exactly as they were
             iter(batches)
-        for x, labels in itertools.islice(stream, steps_per_epoch) if stream else batches:
+        for x, labels in stream.take(steps_per_epoch) if stream else batches:
             yield (x if in_loader else _apply(preprocess, x)), labels
 
     checked = []
@@ -614,6 +798,15 @@ def fit(
         callbacks=[validation] if validation is not None else [],
         progress=progress,
         steps=steps_per_epoch or len(batches),
+        resume=resume,
+        keep=generators(batches) + ([stream] if stream else []),
+        config={
+            "trainer": repr(spec),
+            "batch_size": batch_size,
+            "seed": seed,
+            "examples": len(batch_arrays(train, batch_size)[0]),
+            "steps_per_epoch": steps_per_epoch,
+        },
     )
     keys = ["loss", "accuracy", "lr", "seconds"] + (
         ["val_loss", "val_accuracy"] if val is not None else []

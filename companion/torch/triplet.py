@@ -250,7 +250,9 @@ def _mean_loss(model: nn.Module, step_loss, data: tuple, batch_size: int) -> flo
     return total / len(data[0])
 
 
-def _fit(model, step_loss, train, val, epochs, batch_size, lr, seed, checkpoint, progress) -> dict:
+def _fit(
+    model, step_loss, train, val, epochs, batch_size, lr, seed, checkpoint, progress, resume, config
+) -> dict:
     """Adam on shuffled batches of ``step_loss(model, *batch)``: ``training.train_loop``'s history
     (per-epoch mean ``loss``, ``lr``, ``seconds``, and ``val_loss`` in eval mode with ``val``)."""
     if epochs < 0 or batch_size < 1:
@@ -276,6 +278,10 @@ def _fit(model, step_loss, train, val, epochs, batch_size, lr, seed, checkpoint,
         else lambda m: {"loss": _mean_loss(m, step_loss, val, batch_size)},
         callbacks=[] if checkpoint is None else [_Checkpoint(model.network, checkpoint)],
         progress=progress,
+        resume=resume,
+        keep=training.generators(batches),
+        config=config
+        | {"examples": len(train[0]), "batch_size": batch_size, "lr": lr, "seed": seed},
     )
 
 
@@ -301,18 +307,31 @@ def fit_siamese(
     seed: int = 0,
     checkpoint=None,
     progress: bool = True,
+    resume=None,
 ) -> dict:
     """Train on (anchor, positive, negative) cached stem features with the triplet loss.
 
     Returns ``{"loss", "val_loss" (with val), "seconds"}`` per epoch; ``checkpoint`` gets the
-    network's weights (atomically) after every epoch.
+    network's weights (atomically) after every epoch; ``resume`` (a ``.pt`` path) continues an
+    interrupted run (``training.train_loop``).
     """
     train = _triplets(train, "train")
     if len(train[0]) < 2:
         raise ValueError(f"expected at least 2 training triplets, got {len(train[0])}")
     val = None if val is None else _triplets(val, "val")
     return _fit(
-        model, SiameseModel.loss, train, val, epochs, batch_size, lr, seed, checkpoint, progress
+        model,
+        SiameseModel.loss,
+        train,
+        val,
+        epochs,
+        batch_size,
+        lr,
+        seed,
+        checkpoint,
+        progress,
+        resume,
+        {"margin": model.margin},
     )
 
 
@@ -387,8 +406,10 @@ def fit_supervised(
     margin: float = MARGIN,
     seed: int = 0,
     progress: bool = True,
+    resume=None,
 ) -> dict:
-    """Train ``top`` on (stem_features, labels) with the semi-hard triplet loss (label-aware)."""
+    """Train ``top`` on (stem_features, labels) with the semi-hard triplet loss (label-aware);
+    ``resume`` (a ``.pt`` path) continues an interrupted run (``training.train_loop``)."""
     _spec.check_margin(margin)
     data = {}
     for name, pair in (("train", train), ("val", val)):
@@ -411,4 +432,6 @@ def fit_supervised(
         seed,
         None,
         progress,
+        resume,
+        {"margin": margin},
     )

@@ -156,6 +156,22 @@ TORCH_ONLY = [
     case(training.loader, DATA, 8, sampler=3, error=T, expected="a torch Sampler"),
     case(training.save_checkpoint, NET, 3, error=T, expected="file path"),
     case(training.load_checkpoint, NET, CUT, expected="cut.pt is not a readable checkpoint"),
+    case(training.read_run, CUT, expected="cut.pt is not a readable run state"),
+    case(training.read_run, CKPT, expected="net.pt is not a train_loop run state"),
+    case(training.read_run, TMP / "none.pt", error=FileNotFoundError, expected="resume=path"),
+    case(training.generators, [], error=T, expected="a torch DataLoader"),
+    case(training.generators, None, error=T, expected="a torch DataLoader"),
+    case(training.generators, NET, error=T, expected="a torch DataLoader"),
+    case(
+        training.train_loop,
+        NET,
+        lambda m, b: None,
+        [],
+        1,
+        OPT,
+        resume=TMP / "r.keras",
+        expected="ending in .pt",
+    ),
     # transfer
     case(transfer.TransferNet, "x", 1280, 2, error=T, expected="a pretrained trunk"),
     case(
