@@ -8,8 +8,8 @@ training process prints ``PID n`` and ``READY``; the server prints ``EXIT status
 Forking saves the framework's import (seconds) for each of the many runs.
 
 ``kill_until_done`` kills training processes with SIGKILL, half the time at a random moment
-after ``READY`` and half the time inside one of the first four writes, checks after each kill that every file left
-loads (``check_left``), and lets the last run finish.
+after ``READY`` and half the time inside one of its first four writes, checks after each kill
+that every file left loads (``check_left``), and lets the last run finish.
 """
 
 import os
