@@ -10,6 +10,7 @@ validation weights and writes them atomically when given a checkpoint path).
 from __future__ import annotations
 
 import functools
+import json
 import math
 import time
 import weakref
@@ -22,7 +23,7 @@ from tqdm.auto import tqdm
 
 from .. import checks, files
 from ..data import ImageSet, inputs_and_labels
-from ..training import TrainerSpec, batch_arrays, check_last_batch, fit_spec
+from ..training import TrainerSpec, batch_arrays, check_last_batch, fit_spec, settings_changed
 
 
 def to_float(images) -> tf.Tensor:
@@ -259,6 +260,16 @@ class Validation(keras.callbacks.Callback):
             [],
         )
 
+    def state_dict(self) -> tuple[dict, list]:
+        """What ``Resume`` saves: plain values, and the best weights as arrays."""
+        plain = {"best": self.best, "best_step": self.best_step, "step": self.step}
+        return plain | {"steps": self.steps, "kept": self.weights is not None}, self.weights or []
+
+    def load_state_dict(self, plain: dict, arrays: list) -> None:
+        self.best, self.best_step, self.step = plain["best"], plain["best_step"], plain["step"]
+        self.steps = [tuple(s) for s in plain["steps"]]
+        self.weights = list(arrays) if plain["kept"] else None
+
     def _offer(self, accuracy: float):
         if self.keep_best and accuracy > self.best:
             self.best, self.best_step, self.weights = accuracy, self.step, self.model.get_weights()
@@ -295,6 +306,12 @@ class EpochLog(keras.callbacks.Callback):
         super().__init__()
         self.lr, self.seconds, self.start = [], [], 0.0
 
+    def state_dict(self) -> tuple[dict, list]:
+        return {"lr": self.lr, "seconds": self.seconds}, []
+
+    def load_state_dict(self, plain: dict, arrays: list) -> None:
+        self.lr, self.seconds = list(plain["lr"]), list(plain["seconds"])
+
     def on_epoch_begin(self, epoch, logs=None):
         self.lr.append(float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
         self.start = time.perf_counter()
@@ -306,6 +323,160 @@ class EpochLog(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self.start)
+
+
+class Resume(keras.callbacks.Callback):
+    """Makes a ``fit`` survive an interruption: after every epoch the whole run (every variable
+    of the model, seed generators included, and of its optimizer; the epoch; the history; the
+    ``state_dict()`` of ``keep``, e.g. ``Validation`` with its best weights and ``EpochLog``) is
+    written to ``path`` (an ``.npz``) atomically, and a run that finds the file continues after
+    its last epoch; a run that ends removes it. Use it with ``epoch_stream``: it gives ``fit``
+    the first epoch and the batches from there on. ``config`` (the trainer's settings) is stored
+    with it; a file made with other settings is refused.
+    """
+
+    FIX = "delete it to start the run afresh"
+
+    def __init__(self, path, config: dict, keep=(), size: int = 0):
+        super().__init__()
+        self.path = files.checkpoint_target(path, ".npz", size=size)
+        checks.instance(config, dict, "config", "a dict of the run's settings")
+        for item in keep:
+            if not hasattr(item, "load_state_dict"):
+                raise TypeError(
+                    f"keep: expected callbacks with state_dict(), got {checks.describe(item)}"
+                )
+        self.config, self.keep = json.loads(json.dumps(config)), list(keep)
+        self.saved, self.history = None, {}
+        if self.path.exists():
+            self.saved = read_run(self.path)
+            if self.saved["config"] != self.config:
+                changed = settings_changed(self.saved["config"], self.config)
+                raise ValueError(
+                    checks.file_error(
+                        self.path, f"holds a run with other settings ({changed})", self.FIX
+                    )
+                )
+            self.history = self.saved["history"]
+
+    @property
+    def epoch(self) -> int:
+        """The epochs the file holds (0 without a file): where the run continues."""
+        return 0 if self.saved is None else self.saved["epoch"]
+
+    def _variables(self) -> dict:
+        optimizer = self.model.optimizer
+        if optimizer is not None and not optimizer.built:  # as keras.callbacks.BackupAndRestore
+            optimizer.build(self.model.trainable_variables)
+        return {
+            "model": self.model.variables,
+            "optimizer": [] if optimizer is None else optimizer.variables,
+        }
+
+    def on_train_begin(self, logs=None):
+        if self.saved is None:
+            return
+        try:
+            for group, variables in self._variables().items():
+                arrays = self.saved["arrays"][group]
+                if len(arrays) != len(variables):
+                    raise ValueError(f"{len(arrays)} saved {group} variables for {len(variables)}")
+                for variable, value in zip(variables, arrays):
+                    variable.assign(value)
+            for i, (item, plain) in enumerate(zip(self.keep, self.saved["keep"], strict=True)):
+                item.load_state_dict(plain, self.saved["arrays"][f"keep{i}"])
+        except (ValueError, KeyError) as err:
+            raise ValueError(
+                checks.file_error(
+                    self.path, f"does not fit this run ({checks.one_line(err)[:200]})", self.FIX
+                )
+            ) from None
+
+    def on_train_end(self, logs=None):
+        """The run is done: its file goes (as ``keras.callbacks.BackupAndRestore``'s), so a later
+        run, perhaps of changed code, starts afresh instead of reading back this one."""
+        if not self.model.stop_training:
+            self.path.unlink(missing_ok=True)
+
+    def on_epoch_end(self, epoch, logs=None):
+        for name, value in (logs or {}).items():
+            if name != "learning_rate":
+                self.history.setdefault(name, []).append(float(value))
+        refuse_nonfinite(self.model, self.path)
+        arrays = {
+            f"{group}/{i}": keras.ops.convert_to_numpy(v)
+            for group, variables in self._variables().items()
+            for i, v in enumerate(variables)
+        }
+        plains = []
+        for k, item in enumerate(self.keep):
+            plain, kept = item.state_dict()
+            plains.append(plain)
+            arrays |= {f"keep{k}/{i}": np.asarray(a) for i, a in enumerate(kept)}
+        meta = {"epoch": epoch + 1, "config": self.config, "history": self.history, "keep": plains}
+        arrays["meta"] = np.array(json.dumps(meta))
+        files.atomic_write(self.path, lambda tmp: np.savez(tmp, **arrays), "run state")
+
+
+def read_run(path) -> dict:
+    """A ``Resume`` file: ``epoch``, ``config``, ``history``, ``keep`` (each kept object's plain
+    state) and ``arrays`` (per group, ``model``, ``optimizer``, ``keep0``..., the arrays in
+    order). Read without pickles."""
+    path = checks.existing_file(path, "run state", "train with resume=path first")
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            meta = json.loads(str(saved["meta"]))
+            arrays = {}
+            for key in saved.files:
+                if key != "meta":
+                    group, index = key.rsplit("/", 1)
+                    arrays.setdefault(group, {})[int(index)] = saved[key]
+    except KeyError:
+        raise ValueError(checks.file_error(path, "is not a Resume run state", Resume.FIX)) from None
+    except Exception as err:  # a truncated zip, another format: numpy raises several kinds
+        raise ValueError(
+            checks.file_error(
+                path, f"is not a readable run state ({type(err).__name__})", Resume.FIX
+            )
+        ) from None
+    meta["arrays"] = {
+        group: [parts[i] for i in sorted(parts)] for group, parts in arrays.items()
+    } | {group: [] for group in ("model", "optimizer") if group not in arrays}
+    for k in range(len(meta.get("keep", []))):
+        meta["arrays"].setdefault(f"keep{k}", [])
+    return meta
+
+
+def epoch_stream(batches: tf.data.Dataset, resume: Resume | None = None, steps: int | None = None):
+    """``(batches, initial_epoch, steps_per_epoch)`` for ``fit``: the batches of one epoch as one
+    endless stream (``repeat``; each pass of a seeded ``shuffle`` is the next permutation), an
+    epoch ``steps`` of them (default: one pass). With ``resume`` the stream starts after the
+    batches of the epochs its file holds (``skip``), so a resumed run reads the batches an
+    uninterrupted one would. ``steps`` given means the batches are already endless, or hold every
+    epoch's in turn: they are not repeated."""
+    checks.instance(batches, tf.data.Dataset, "batches", "a tf.data.Dataset")
+    if resume is not None:
+        checks.instance(resume, Resume, "resume", "a training.Resume callback")
+    if steps is None:
+        steps = int(batches.cardinality())
+        if steps < 1:
+            raise ValueError(
+                f"expected a finite, non-empty tf.data.Dataset (or steps_per_epoch), got one of "
+                f"cardinality {steps}"
+            )
+        batches = batches.repeat()
+    else:
+        checks.integer(steps, "steps", 1)
+    first = 0 if resume is None else resume.epoch
+    return (batches.skip(first * steps) if first else batches), first, steps
+
+
+def run_history(history, resume: Resume | None) -> dict:
+    """Per-epoch lists of a ``fit``: Keras' ``history.history`` (this call's epochs), or with
+    ``resume`` every epoch of the run, those before an interruption included."""
+    if resume is None:
+        return {k: list(v) for k, v in history.history.items() if k != "learning_rate"}
+    return {k: list(v) for k, v in resume.history.items()}
 
 
 def _optimizer(spec: TrainerSpec):
@@ -347,6 +518,7 @@ def fit(
     keep_best: bool = False,
     checkpoint=None,
     steps_per_epoch: int | None = None,
+    resume=None,
 ) -> dict:
     """Compile and ``fit``; return per-epoch loss/accuracy (and val_ ones), lr and seconds.
 
@@ -360,7 +532,8 @@ def fit(
     the
     batches endlessly and makes an epoch that many of them (Keras ``fit(steps_per_epoch=)``; a new
     shuffle at each pass), so data sets of different sizes get the same number of gradient steps
-    (``companion.imbalance.step_budget``).
+    (``companion.imbalance.step_budget``). ``resume`` (an ``.npz`` path): the run continues from
+    there after an interruption (``Resume``).
     """
     checks.instance(model, keras.Model, "model", "a keras.Model")
     spec = fit_spec(trainer, lr, epochs, steps_per_epoch, val, keep_best, checkpoint)
@@ -379,7 +552,7 @@ def fit(
     )  # again after any `trainable` change
     batches = dataset if dataset is not None else loader(train, batch_size, True, preprocess, seed)
     if steps_per_epoch:
-        batches = batches.repeat()
+        batches = batches.repeat()  # an epoch is steps_per_epoch batches of the endless stream
     schedule = [keras.callbacks.LearningRateScheduler(spec.lr_at)] if spec.step_size else []
     log = EpochLog()  # after the scheduler: it reads the learning rate the scheduler has set
     validation = (
@@ -387,15 +560,25 @@ def fit(
         if val is not None
         else []
     )  # eager, so Keras traces no second (test) graph
+    run = None
+    if resume is not None:
+        size = 4 * sum(int(np.prod(w.shape)) * 4 for w in model.weights)  # + moments, best
+        settings = {"trainer": repr(spec), "batch_size": batch_size, "seed": seed}
+        settings |= {"steps_per_epoch": steps_per_epoch, "given_dataset": dataset is not None}
+        if dataset is None:
+            settings["examples"] = len(batch_arrays(train, batch_size)[0])
+        run = Resume(resume, settings, keep=[*validation, log], size=size)
+    batches, first, steps = epoch_stream(batches, run, steps_per_epoch)
     history = model.fit(
         batches,
         epochs=epochs,
+        initial_epoch=first,
         verbose=2 if progress else 0,
         shuffle=False,
-        steps_per_epoch=steps_per_epoch,
-        callbacks=[*schedule, *validation, log, *callbacks],
+        steps_per_epoch=steps,
+        callbacks=[*schedule, *validation, log, *callbacks, *([run] if run else [])],
     )
-    out = {k: [float(v) for v in vs] for k, vs in history.history.items() if k != "learning_rate"}
+    out = {k: [float(v) for v in vs] for k, vs in run_history(history, run).items()}
     out |= {"lr": log.lr, "seconds": log.seconds}
     if validation:
         out["val_steps"] = validation[0].steps

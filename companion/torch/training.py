@@ -394,7 +394,8 @@ def train_loop(
     whole run (``save_run``: weights, optimizer, schedule, epoch, history, torch's random state,
     the generators and stateful objects of ``keep`` and the callbacks' ``state_dict()``) is
     written there atomically, and a run that finds the file continues after its last epoch, so
-    it ends with the weights an uninterrupted run ends with. ``config`` (the trainer's settings)
+    it ends with the weights an uninterrupted run ends with; a run that ends removes the file
+    (as ``keras.callbacks.BackupAndRestore`` does). ``config`` (the trainer's settings)
     is stored with it; a file made with other settings is refused.
     """
     checks.instance(model, torch.nn.Module, "model", "a torch.nn.Module")
@@ -462,6 +463,8 @@ def train_loop(
                     on_epoch_end(model, epoch, history)
             if run is not None:
                 run.save(epoch + 1, history, count)
+    if run is not None:  # done: a later run, perhaps of changed code, starts afresh
+        run.path.unlink(missing_ok=True)
     return history
 
 

@@ -73,16 +73,50 @@ def test_fit_resumed_ends_as_an_uninterrupted_run(tmp_path, options):
     assert _without_seconds(history) == _without_seconds(expected)
 
 
-def test_a_finished_run_is_read_back_without_training(tmp_path):
-    path = tmp_path / "run.pt"
-    first = _net()
-    history = training.fit(first, (X, Y), epochs=2, batch_size=16, progress=False, resume=path)
-    stamp = path.stat().st_mtime_ns
-    again = _net()
-    assert (
-        training.fit(again, (X, Y), epochs=2, batch_size=16, progress=False, resume=path) == history
-    )
-    assert _same_weights(again, first) and path.stat().st_mtime_ns == stamp
+def test_a_finished_run_removes_its_file_and_one_killed_after_its_last_save_trains_no_more(
+    tmp_path, monkeypatch
+):
+    path, kept, save = tmp_path / "run.pt", tmp_path / "kept.pt", training._Run.save
+
+    def keeping(run, *args):  # a copy of the file as a run killed after its last save leaves it
+        save(run, *args)
+        kept.write_bytes(path.read_bytes())
+
+    def train(model):
+        steps = []
+
+        def step(model, batch):
+            steps.append(1)
+            return _square_error(model, batch)
+
+        history = training.train_loop(
+            model, step, [BATCH], 2, torch.optim.SGD(model.parameters(), 0.1),
+            progress=False, resume=path,
+        )  # fmt: skip
+        return history, len(steps)
+
+    first = _line()
+    monkeypatch.setattr(training._Run, "save", keeping)
+    history, steps = train(first)
+    monkeypatch.undo()
+    assert steps == 2 and not path.exists()
+    kept.rename(path)
+    again = _line()
+    assert train(again) == (history, 0)
+    assert _same_weights(again, first) and not path.exists()
+
+
+BATCH = (torch.tensor([[1.0], [2.0]]), torch.tensor([[3.0], [5.0]]))
+
+
+def _line():
+    torch.manual_seed(0)
+    return torch.nn.Linear(1, 1)
+
+
+def _square_error(model, batch):
+    x, y = batch
+    return (model(x) - y).square().mean(), {}, len(x)
 
 
 def test_pretrain_resumed_ends_as_an_uninterrupted_run(tmp_path):
@@ -148,9 +182,20 @@ def test_linear_probe_and_triplet_trainers_resume_exactly(tmp_path):
 
 
 @pytest.fixture
-def saved(tmp_path):
-    path = tmp_path / "run.pt"
-    training.fit(_net(), (X, Y), epochs=2, batch_size=16, progress=False, resume=path)
+def saved(tmp_path, monkeypatch):
+    """A resume file of 2 epochs, left by a run interrupted (KeyboardInterrupt) after saving."""
+    path, save = tmp_path / "run.pt", training._Run.save
+
+    def interrupted(run, epoch, history, count):
+        save(run, epoch, history, count)
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(training._Run, "save", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        training.fit(_net(), (X, Y), epochs=3, batch_size=16, progress=False, resume=path)
+    monkeypatch.undo()
+    assert training.read_run(path)["epoch"] == 2
     return path
 
 
