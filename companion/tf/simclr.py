@@ -432,6 +432,12 @@ class _Checkpoint(keras.callbacks.Callback):
         if self.path is not None:
             save_checkpoint(self.model, self.path)
 
+    def state_dict(self) -> tuple[dict, list]:
+        return {"seconds": self.seconds}, []
+
+    def load_state_dict(self, plain: dict, arrays: list) -> None:
+        self.seconds = list(plain["seconds"])
+
 
 def pretrain(
     model: SimCLRModel,
@@ -446,6 +452,7 @@ def pretrain(
     checkpoint=None,
     seed: int = 0,
     progress: bool = True,
+    resume=None,
 ) -> dict:
     """Contrastive pretraining on unlabelled uint8 NHWC ``images`` with ``fit``: Adam on the
     info-NCE loss (``SimCLRModel.train_step``).
@@ -453,6 +460,8 @@ def pretrain(
     Every epoch shuffles the images and drops the last incomplete batch (info-NCE needs the full
     batch). Returns per-epoch ``loss``, ``top1`` (how often the positive has the highest logit)
     and ``seconds``; with ``checkpoint`` the model is written there atomically after every epoch.
+    ``resume`` (an ``.npz`` path): the run continues from there after an interruption
+    (``training.Resume``).
     """
     checks.instance(model, SimCLRModel, "model", "a SimCLRModel")
     images = core.pretraining_images(images, batch_size, epochs)
@@ -474,14 +483,32 @@ def pretrain(
         .prefetch(tf.data.AUTOTUNE)
     )
     log = _Checkpoint(checkpoint)
+    run = None
+    if resume is not None:
+        settings = {"images": len(images), "batch_size": batch_size, "temperature": temperature}
+        settings |= {"lr": lr, "weight_decay": weight_decay, "n_views": n_views, "seed": seed}
+        run = training.Resume(resume, settings, keep=[log], size=_run_size(model))
+    dataset, first, steps = training.epoch_stream(dataset, run)
     history = model.fit(
-        dataset, epochs=epochs, verbose=2 if progress else 0, callbacks=[log], shuffle=False
+        dataset,
+        epochs=epochs,
+        initial_epoch=first,
+        steps_per_epoch=steps,
+        verbose=2 if progress else 0,
+        callbacks=[log, *([run] if run else [])],
+        shuffle=False,
     )
+    history = training.run_history(history, run)
     return {
-        "loss": [float(v) for v in history.history["loss"]],
-        "top1": [float(v) for v in history.history["top1"]],
+        "loss": [float(v) for v in history["loss"]],
+        "top1": [float(v) for v in history["top1"]],
         "seconds": log.seconds,
     }
+
+
+def _run_size(model: keras.Model) -> int:
+    """Bytes of a run state, about: float32 weights and Adam's two moments."""
+    return 3 * 4 * sum(int(np.prod(w.shape)) for w in model.weights)
 
 
 def load_encoder(
@@ -561,8 +588,10 @@ def train_linear(
     weight_decay: float = 1e-4,
     seed: int = 0,
     standardize: bool = True,
+    resume=None,
 ) -> dict:
-    """Train the dense layer ``fc`` on fixed features with cross-entropy (Adam); per-epoch loss.
+    """Train the dense layer ``fc`` on fixed features with cross-entropy (Adam); per-epoch loss;
+    ``resume`` (an ``.npz`` path) continues an interrupted run (``training.Resume``).
 
     With ``standardize`` the layer trains on features scaled to zero mean and unit variance (the
     training set's statistics), and the scaling is then folded into ``fc``'s weights, so ``fc``
@@ -590,15 +619,23 @@ def train_linear(
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         jit_compile=False,  # the graph the hand-written step ran before (no XLA)
     )
+    log, run = training.EpochLog(), None  # the log stops at a non-finite loss
+    if resume is not None:
+        settings = {"examples": len(x), "batch_size": batch_size, "lr": lr, "seed": seed}
+        run = training.Resume(resume, settings | {"standardize": standardize}, keep=[log])
+    batches, first, steps = training.epoch_stream(  # every epoch's batches, in turn
+        _epoch_batches(x, y, epochs, batch_size, seed), run, math.ceil(len(x) / batch_size)
+    )
     history = model.fit(
-        _epoch_batches(x, y, epochs, batch_size, seed),
+        batches,
         epochs=epochs,
-        steps_per_epoch=math.ceil(len(x) / batch_size),
+        initial_epoch=first,
+        steps_per_epoch=steps,
         shuffle=False,
         verbose=0,
-        callbacks=[training.EpochLog()],  # stops at a non-finite loss
+        callbacks=[log, *([run] if run else [])],
     )
-    losses = [float(v) for v in history.history.get("loss", [])]
+    losses = [float(v) for v in training.run_history(history, run).get("loss", [])]
     if standardize:
         kernel = fc.kernel.numpy() / std[:, None]
         fc.kernel.assign(kernel)

@@ -474,6 +474,9 @@ def epoch_stream(batches: tf.data.Dataset, resume: Resume | None = None, steps: 
 def run_history(history, resume: Resume | None) -> dict:
     """Per-epoch lists of a ``fit``: Keras' ``history.history`` (this call's epochs), or with
     ``resume`` every epoch of the run, those before an interruption included."""
+    checks.instance(history, keras.callbacks.History, "history", "a Keras History (fit's result)")
+    if resume is not None:
+        checks.instance(resume, Resume, "resume", "a training.Resume callback")
     if resume is None:
         return {k: list(v) for k, v in history.history.items() if k != "learning_rate"}
     return {k: list(v) for k, v in resume.history.items()}

@@ -27,6 +27,7 @@ from .backbones import (
     model_with_layers,
     preprocess,
 )
+from . import training
 from .training import EpochLog, outputs, refuse_nonfinite
 from .transfer import block_index
 
@@ -285,10 +286,12 @@ def fit_siamese(
     seed: int = 0,
     checkpoint=None,
     progress: bool = True,
+    resume=None,
 ) -> dict:
     """Adam at ``lr`` on shuffled batches of cached (anchor, positive, negative) stem features;
     returns per-epoch ``loss`` (``val_loss`` with ``val``) and ``seconds``. ``checkpoint``: a
-    ``.weights.h5`` path that receives the network's weights at every epoch end."""
+    ``.weights.h5`` path that receives the network's weights at every epoch end; ``resume`` (an
+    ``.npz`` path) continues an interrupted run (``training.Resume``)."""
     checks.instance(model, SiameseModel, "model", "a SiameseModel")
     checks.integer(epochs, "epochs", 0)
     checks.integer(batch_size, "batch_size", 1)
@@ -310,15 +313,38 @@ def fit_siamese(
             .prefetch(tf.data.AUTOTUNE)
         )
     model.compile(optimizer=keras.optimizers.Adam(lr))
+    settings = {"examples": len(train[0]), "batch_size": batch_size, "lr": lr, "seed": seed}
+    return _fit(
+        model,
+        batches,
+        val,
+        epochs,
+        callbacks,
+        progress,
+        resume,
+        settings | {"margin": model.margin},
+    )
+
+
+def _fit(model, batches, val, epochs, callbacks, progress, resume, settings) -> dict:
+    """``model.fit`` on the endless stream of ``batches`` (``training.epoch_stream``), resumed
+    from ``resume`` when given; per-epoch history and the seconds of ``callbacks[0]``."""
+    run = None
+    if resume is not None:
+        size = 3 * 4 * sum(int(np.prod(w.shape)) for w in model.weights)  # + Adam's moments
+        run = training.Resume(resume, settings, keep=callbacks[:1], size=size)
+    batches, first, steps = training.epoch_stream(batches, run)
     history = model.fit(
         batches,
         validation_data=val,
         epochs=epochs,
-        callbacks=callbacks,
+        initial_epoch=first,
+        steps_per_epoch=steps,
+        callbacks=[*callbacks, *([run] if run else [])],
         shuffle=False,
         verbose=2 if progress else 0,
     )
-    return {k: [float(v) for v in vs] for k, vs in history.history.items()} | {
+    return {k: [float(v) for v in vs] for k, vs in training.run_history(history, run).items()} | {
         "seconds": callbacks[0].seconds
     }
 
@@ -390,9 +416,11 @@ def fit_supervised(
     margin: float = MARGIN,
     seed: int = 0,
     progress: bool = True,
+    resume=None,
 ) -> dict:
     """The label-aware ceiling: ``top`` trained with ``semi_hard_triplet_loss`` on shuffled batches
-    of ``(stem_features, labels)``; per-epoch ``loss`` (``val_loss`` with ``val``), ``seconds``."""
+    of ``(stem_features, labels)``; per-epoch ``loss`` (``val_loss`` with ``val``), ``seconds``;
+    ``resume`` (an ``.npz`` path) continues an interrupted run (``training.Resume``)."""
     _spec.check_margin(margin)
     checks.instance(top, keras.Model, "top", "a keras.Model (the embedding top)")
     checks.integer(epochs, "epochs", 0)
@@ -416,16 +444,8 @@ def fit_supervised(
         .prefetch(tf.data.AUTOTUNE)
     )
     val = None if val is None else datasets(val, "val").batch(batch_size).prefetch(tf.data.AUTOTUNE)
-    log = EpochLog()
     top.compile(optimizer=keras.optimizers.Adam(lr), loss=loss)
-    history = top.fit(
-        batches,
-        validation_data=val,
-        epochs=epochs,
-        callbacks=[log],
-        shuffle=False,
-        verbose=2 if progress else 0,
+    settings = {"examples": len(train[0]), "batch_size": batch_size, "lr": lr, "seed": seed}
+    return _fit(
+        top, batches, val, epochs, [EpochLog()], progress, resume, settings | {"margin": margin}
     )
-    return {k: [float(v) for v in vs] for k, vs in history.history.items()} | {
-        "seconds": log.seconds
-    }

@@ -185,6 +185,23 @@ KERAS_ONLY = [
         training.load_checkpoint, NET, CUT, expected="cut.keras is not a readable Keras checkpoint"
     ),
     case(training.Validation, "x", error=T, expected="an ImageSet or an (inputs, labels) pair"),
+    case(training.Resume, TMP / "run.pt", {}, expected="a path ending in .npz"),
+    case(training.Resume, TMP / "run.npz", "x", error=T, expected="a dict of the run's settings"),
+    case(
+        training.Resume, TMP / "run.npz", {}, ["x"], error=T, expected="callbacks with state_dict"
+    ),
+    case(training.Resume, CUT, {}, expected="a path ending in .npz"),
+    case(training.read_run, CKPT, expected="net.keras is not a Resume run state"),
+    case(training.read_run, CUT, expected="cut.keras is not a readable run state"),
+    case(training.read_run, TMP / "none.npz", error=FileNotFoundError, expected="resume=path"),
+    case(training.read_run, 3, error=T, expected="file path"),
+    case(training.epoch_stream, [1], error=T, expected="a tf.data.Dataset"),
+    case(training.epoch_stream, tf.data.Dataset.range(3).repeat(), expected="a finite, non-empty"),
+    case(training.epoch_stream, tf.data.Dataset.range(3), "r", error=T, expected="Resume"),
+    case(training.epoch_stream, tf.data.Dataset.range(3), None, 0, expected="steps must be"),
+    case(training.run_history, None, "r", error=T, expected="a Keras History"),
+    case(training.run_history, "h", None, error=T, expected="a Keras History"),
+    case(training.run_history, None, None, error=T, expected="a Keras History"),
     case(training.Validation, DATA, every=-1, expected="every must be an integer in [0"),
     case(training.Validation, DATA, min_epoch=1.5, error=T, expected="must be an integer"),
     case(training.use_mixed_precision, "float16", expected="policy must be one of"),
