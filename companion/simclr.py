@@ -14,6 +14,7 @@ and the label of every row is 0, the column of the positive.
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 
@@ -128,6 +129,43 @@ def _features(features, batch_size: int, n_views: int) -> np.ndarray:
     )
     check_views(len(features), batch_size, n_views)
     return features
+
+
+COLLAPSED = 0.05  # a spread below this fraction of the run's largest is a collapse
+ONE_POINT = 1e-6  # a spread below this is one point, whatever came before
+
+
+def spread(features) -> float:
+    """How evenly the rows of ``features`` (N x D, N >= 2) spread over directions: the mean over
+    dimensions of the standard deviation of the L2-normalised rows, times sqrt(D) (SimSiam's
+    collapse measure, scaled). About 1 for directions spread evenly (a unit vector's coordinates
+    have variance 1/D), 0 when every row points the same way. A fresh encoder's projections share
+    one large direction (a few hundredths); contrastive training spreads them."""
+    x = checks.array(features, "features", 2, "N x D features (N >= 2)", finite=True)
+    if len(x) < 2:
+        raise ValueError(f"expected N x D features with N >= 2, got {x.shape}")
+    z = normalise(np.asarray(x, np.float64))
+    return float(z.std(0).mean() * np.sqrt(z.shape[1]))
+
+
+def warn_if_collapsed(value: float, epoch: int, largest: float) -> bool:
+    """Warn (one line) when an epoch's embedding ``spread`` has fallen below ``COLLAPSED`` times
+    the ``largest`` of the run so far (before training included), or below ``ONE_POINT``; returns
+    whether it did. Pretraining in both editions calls it after every epoch."""
+    checks.number(value, "spread")
+    checks.integer(epoch, "epoch", 1)
+    checks.number(largest, "largest")
+    floor = max(COLLAPSED * largest, ONE_POINT)
+    if value >= floor:
+        return False
+    warnings.warn(
+        f"epoch {epoch}: the embeddings' spread is {value:.3g}, down from {largest:.3g} "
+        f"(1: evenly spread, 0: one point): pretraining is collapsing; expected at least "
+        f"{floor:.3g} (try a lower learning rate or a higher temperature)",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+    return True
 
 
 def view_labels(batch_size: int, n_views: int = 2) -> np.ndarray:

@@ -439,6 +439,37 @@ class _Checkpoint(keras.callbacks.Callback):
         self.seconds = list(plain["seconds"])
 
 
+SPREAD_IMAGES = 256  # the training images whose embeddings' spread each epoch records
+
+
+class _Spread(keras.callbacks.Callback):
+    """The ``spread`` of the projections of ``images`` (inference mode, no augmentation) after
+    every epoch, into the logs; a collapse from the largest spread so far (before training
+    included) warns (``core.warn_if_collapsed``)."""
+
+    def __init__(self, model, images):
+        super().__init__()
+        self.images = images
+        self.values = [self.measure(model)]
+
+    def measure(self, model) -> float:
+        projections = training.outputs(model.backbone, self.images, len(self.images), to_float)
+        return core.spread(projections)
+
+    def state_dict(self) -> tuple[dict, list]:
+        return {"values": self.values}, []
+
+    def load_state_dict(self, plain: dict, arrays: list) -> None:
+        self.values = list(plain["values"])
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = self.measure(self.model)
+        if logs is not None:
+            logs["spread"] = value
+        core.warn_if_collapsed(value, epoch + 1, max(self.values))
+        self.values.append(value)
+
+
 def pretrain(
     model: SimCLRModel,
     images,
@@ -458,8 +489,10 @@ def pretrain(
     info-NCE loss (``SimCLRModel.train_step``).
 
     Every epoch shuffles the images and drops the last incomplete batch (info-NCE needs the full
-    batch). Returns per-epoch ``loss``, ``top1`` (how often the positive has the highest logit)
-    and ``seconds``; with ``checkpoint`` the model is written there atomically after every epoch.
+    batch). Returns per-epoch ``loss``, ``top1`` (how often the positive has the highest logit),
+    ``spread`` (``core.spread`` of the projections of the first ``SPREAD_IMAGES`` images; a
+    collapse warns) and ``seconds``; with ``checkpoint`` the model is written there atomically
+    after every epoch.
     ``resume`` (an ``.npz`` path): the run continues from there after an interruption
     (``training.Resume``).
     """
@@ -482,12 +515,12 @@ def pretrain(
         .batch(batch_size, drop_remainder=True)
         .prefetch(tf.data.AUTOTUNE)
     )
-    log = _Checkpoint(checkpoint)
+    log, spread = _Checkpoint(checkpoint), _Spread(model, images[:SPREAD_IMAGES])
     run = None
     if resume is not None:
         settings = {"images": len(images), "batch_size": batch_size, "temperature": temperature}
         settings |= {"lr": lr, "weight_decay": weight_decay, "n_views": n_views, "seed": seed}
-        run = training.Resume(resume, settings, keep=[log], size=_run_size(model))
+        run = training.Resume(resume, settings, keep=[log, spread], size=_run_size(model))
     dataset, first, steps = training.epoch_stream(dataset, run)
     history = model.fit(
         dataset,
@@ -495,14 +528,12 @@ def pretrain(
         initial_epoch=first,
         steps_per_epoch=steps,
         verbose=2 if progress else 0,
-        callbacks=[log, *([run] if run else [])],
+        callbacks=[spread, log, *([run] if run else [])],
         shuffle=False,
     )
     history = training.run_history(history, run)
-    return {
-        "loss": [float(v) for v in history["loss"]],
-        "top1": [float(v) for v in history["top1"]],
-        "seconds": log.seconds,
+    return {name: [float(v) for v in history[name]] for name in ("loss", "top1", "spread")} | {
+        "seconds": log.seconds
     }
 
 

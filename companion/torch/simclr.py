@@ -282,12 +282,14 @@ def pretrain(
 
     Every epoch shuffles the images and drops the last incomplete batch (info-NCE needs the full
     batch). Returns per-epoch ``loss``, ``top1`` (how often the positive has the highest logit),
-    ``lr`` and ``seconds`` (``training.train_loop``'s history); with ``checkpoint`` the model is
-    written there atomically after every epoch. Trains on ``device()`` (back where it was at the
-    end). The views are made by a DataLoader, one batch an item (``two_views``): on a GPU its
-    worker processes augment the coming batches while the GPU trains on this one; on the CPU this
-    process makes them in turn, drawing the same random numbers as ever. ``resume`` (a ``.pt``
-    path): the run continues from there after an interruption (``training.train_loop``).
+    ``spread`` (``core.spread`` of the projections of the first ``SPREAD_IMAGES`` images; a
+    collapse warns), ``lr`` and ``seconds`` (``training.train_loop``'s history); with
+    ``checkpoint`` the model is written there atomically after every epoch. Trains on
+    ``device()`` (back where it was at the end). The views are made by a DataLoader, one batch
+    an item (``two_views``): on a GPU its worker processes augment the coming batches while the
+    GPU trains on this one; on the CPU this process makes them in turn, drawing the same random
+    numbers as ever. ``resume`` (a ``.pt`` path): the run continues from there after an
+    interruption (``training.train_loop``).
     """
     checks.instance(model, SimCLRModel, "model", "a SimCLRModel")
     images = core.pretraining_images(images, batch_size, epochs)
@@ -315,13 +317,15 @@ def pretrain(
         top1 = (logits[:, 0] > logits[:, 1:].max(1).values).float().mean()
         return F.cross_entropy(logits, labels), {"top1": top1.double() * batch_size}, batch_size
 
+    spread = _Spread(model, images[:SPREAD_IMAGES])
+    saving = [] if checkpoint is None else [_Checkpoint(model, checkpoint, save_checkpoint)]
     return training.train_loop(
         model,
         step,
         batches,
         epochs,
         optimizer,
-        callbacks=[] if checkpoint is None else [_Checkpoint(model, checkpoint, save_checkpoint)],
+        callbacks=[spread, *saving],
         progress=progress,
         resume=resume,
         keep=training.generators(batches),
@@ -335,6 +339,30 @@ def pretrain(
             "seed": seed,
         },
     )
+
+
+SPREAD_IMAGES = 256  # the training images whose embeddings' spread each epoch records
+
+
+class _Spread:
+    """A ``train_loop`` callback: the ``spread`` of the projections of ``images`` (in eval mode, no
+    augmentation) after every epoch, into the history; a collapse from the largest spread so far
+    (before training included) warns (``core.warn_if_collapsed``)."""
+
+    def __init__(self, model, images):
+        self.images = images
+        self.before = self.measure(model)
+
+    def measure(self, model) -> float:
+        was = model.training
+        projections = training.infer(model, model.eval(), self.images, len(self.images))
+        model.train(was)
+        return core.spread(projections)
+
+    def on_epoch_end(self, model, epoch, history):
+        largest = max([self.before, *history.get("spread", [])])
+        history.setdefault("spread", []).append(self.measure(model))
+        core.warn_if_collapsed(history["spread"][-1], epoch + 1, largest)
 
 
 class _Shuffled(Sampler):

@@ -1,6 +1,7 @@
 """The framework-free SimCLR pieces against hand derivations and a plain loop."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -145,3 +146,30 @@ def test_figures_draw():
     points = simclr.embed_2d(np.random.default_rng(0).normal(size=(20, 4)), method="pca")
     assert points.shape == (20, 2)
     assert plotting.plot_embedding(points, np.arange(20) % 2, ["a", "b"]).axes
+
+
+def test_spread_is_one_for_evenly_spread_directions_and_zero_for_one_point():
+    # rows +-e1, +-e2: each coordinate is (1, -1, 0, 0), std sqrt(1/2), times sqrt(2) = 1
+    evenly = np.array([[1, 0], [-1, 0], [0, 1], [0, -1]], float)
+    assert simclr.spread(evenly) == pytest.approx(1.0)
+    assert simclr.spread(3 * evenly) == pytest.approx(1.0)  # lengths do not count
+    one_point = np.tile([[0.3, -2.0, 5.0]], (6, 1)) * np.arange(1, 7)[:, None]
+    assert simclr.spread(one_point) == pytest.approx(0.0, abs=1e-12)
+    # a numpy loop over the definition: std of the normalised rows, mean over dims, x sqrt(D)
+    x = np.random.default_rng(0).normal(size=(50, 8))
+    z = x / np.linalg.norm(x, axis=1, keepdims=True)
+    loop = np.mean([np.std(z[:, d]) for d in range(8)]) * math.sqrt(8)
+    assert simclr.spread(x) == pytest.approx(loop)
+
+
+def test_a_collapse_warns_in_one_line_and_a_spreading_run_does_not():
+    with pytest.warns(
+        RuntimeWarning, match=r"^epoch 3: the embeddings' spread is 0\.01, down from 0\.5"
+    ):
+        assert simclr.warn_if_collapsed(0.01, 3, 0.5)  # below 0.05 x 0.5
+    with pytest.warns(RuntimeWarning, match=r"expected at least 1e-06"):
+        assert simclr.warn_if_collapsed(0.0, 1, 0.0)  # one point, from the start
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not simclr.warn_if_collapsed(0.025, 1, 0.5)  # exactly 0.05 x 0.5
+        assert not simclr.warn_if_collapsed(0.01, 2, 0.012)  # a fresh encoder, not yet spread

@@ -304,3 +304,20 @@ def test_convolutions_start_like_torchs():
     kernel = simclr.build_encoder("small", 1, width=16).body.get_layer("layer1_conv").kernel.numpy()
     assert np.abs(kernel).max() <= 1 / 12
     assert kernel.std() == pytest.approx(1 / 12 / np.sqrt(3), rel=0.05)
+
+
+def test_pretraining_records_the_spread_and_warns_when_the_projections_collapse():
+    images = np.random.default_rng(0).integers(0, 256, (32, 16, 16, 1), dtype=np.uint8)
+    keras.utils.set_random_seed(0)
+    model = simclr.SimCLRModel("small", 1, 4, 8)
+    history = simclr.pretrain(model, images, 1, 16, 0.5, lr=1e-3, progress=False)
+    projections = simclr.training.predict(model, images[: simclr.SPREAD_IMAGES])
+    assert history["spread"] == [pytest.approx(core.spread(projections), rel=1e-5)]
+    keras.utils.set_random_seed(0)
+    model = simclr.SimCLRModel("small", 1, 4, 8)  # its head's last layer outputs its bias alone
+    last = model.backbone.fc.layers[-1]
+    last.kernel.assign(np.zeros(last.kernel.shape, np.float32))
+    with pytest.warns(
+        RuntimeWarning, match=r"epoch 1: the embeddings' spread is \S+, down .*at least 1e-06"
+    ):
+        simclr.pretrain(model, images, 1, 16, 0.5, lr=1e-12, progress=False)

@@ -304,3 +304,18 @@ def test_reset_fc_gives_the_linear_layer_fresh_weights():
         model.fc.weight.fill_(7.0)
     simclr.reset_fc(model)
     assert not torch.any(model.fc.weight == 7.0)
+
+
+def test_pretraining_records_the_spread_and_warns_when_the_projections_collapse():
+    images = np.random.default_rng(0).integers(0, 256, (32, 16, 16, 1), dtype=np.uint8)
+    torch.manual_seed(0)
+    model = simclr.SimCLRModel("small", 1, 4, 8)
+    history = simclr.pretrain(model, images, 1, 16, 0.5, lr=1e-3, progress=False)
+    projections = simclr.training.predict(model, images[: simclr.SPREAD_IMAGES])
+    assert history["spread"] == [pytest.approx(core.spread(projections), rel=1e-5)]
+    with torch.no_grad():  # the head's last layer outputs its bias alone: one point
+        model.backbone.fc[-1].weight.zero_()
+    with pytest.warns(
+        RuntimeWarning, match=r"epoch 1: the embeddings' spread is \S+, down .*at least 1e-06"
+    ):
+        simclr.pretrain(model, images, 1, 16, 0.5, lr=1e-12, progress=False)
