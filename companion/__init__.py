@@ -12,6 +12,7 @@ import platform
 import random
 import sys
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -28,6 +29,7 @@ __all__ = [
 ]
 
 PROFILE_ENV = "COMPANION_PROFILE"
+RUNS_ENV = "COMPANION_RUNS"  # where notebooks keep the resume files of their long trainings
 DRY_RUN_ENV = "COMPANION_DRYRUN"  # "1": the gpu profile's choices with its compute knobs shrunk
 _UNSET = object()
 
@@ -67,6 +69,22 @@ class Profile:
         if self.dry:
             return smoke if dry is _UNSET else dry
         return self.pick(smoke, cpu, gpu)
+
+    def resume_file(self, name: str):
+        """Where a long training of a notebook keeps its resume file (``resume=``):
+        ``$COMPANION_RUNS`` (default ``runs``, beside the notebook) / profile / ``name``, its
+        folder made. ``None`` at the smoke profile and in a dry run: those runs are tests, and
+        train from the start."""
+        from .checks import text
+
+        text(name, "name")
+        if "/" in name or name.startswith("."):
+            raise ValueError(f"name: expected a file name like 'ch4-pretrain.pt', got {name!r}")
+        if self.name == "smoke" or self.dry:
+            return None
+        folder = Path(os.environ.get(RUNS_ENV) or "runs") / self.name
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / name
 
     @property
     def deterministic(self) -> bool:
