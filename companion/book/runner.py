@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from .. import FRAMEWORKS, METRIC_KEY, PROFILES, RUN_KEY, checks, dry_run
+from .. import FRAMEWORKS, METRIC_KEY, PROFILES, RUN_KEY, RUNS_ENV, checks, dry_run
 from .. import results as reference_results
 from ..files import atomic_write
 
@@ -289,8 +289,23 @@ def drop_injected_parameters(file: Path) -> None:
     nbformat.write(notebook, file)
 
 
+RESTARTS = 2  # times a notebook whose kernel died runs again
+
+
+def kernel_died(error: BaseException) -> bool:
+    """Whether a papermill run failed because its kernel died (killed, out of memory), not
+    because a cell raised."""
+    checks.instance(error, BaseException, "error", "an exception")
+    return type(error).__name__ == "DeadKernelError" or "Kernel died" in str(error)
+
+
 def execute(root: Path, path: str, out: Path, profile: str, seed: int | None = None) -> dict:
-    """Run one notebook with papermill into ``out/path``; return its result entry."""
+    """Run one notebook with papermill into ``out/path``; return its result entry.
+
+    The kernel finds ``$COMPANION_RUNS`` at ``out/runs``, where the notebook's long trainings
+    keep their resume files (``Profile.resume_file``). A notebook whose kernel dies runs again,
+    up to ``RESTARTS`` times; its trainings continue after their last finished epoch, and the
+    entry counts the ``restarts``."""
     import papermill
 
     root, out = _root(root), checks.path(out, "out")
@@ -306,25 +321,34 @@ def execute(root: Path, path: str, out: Path, profile: str, seed: int | None = N
     target.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     parameters = {"PROFILE": profile} | ({} if seed is None else {"SEED": seed})
-    error = None
-    try:
-        papermill.execute_notebook(
-            str(root / path),
-            str(target),
-            parameters=parameters,
-            kernel_name="python3",
-            cwd=str((root / path).parent),
-            progress_bar=False,
-        )
-    except Exception as err:  # papermill wraps the cell's error; keep its first line
-        last = str(err).strip().splitlines()[-1][:300] if str(err).strip() else ""
-        error = f"{type(err).__name__}: {last}"
+    runs = {RUNS_ENV: str((out / "runs").resolve())}  # the trainings' resume files
+    for restarts in range(RESTARTS + 1):
+        error = None
+        try:
+            with environment(runs):
+                papermill.execute_notebook(
+                    str(root / path),
+                    str(target),
+                    parameters=parameters,
+                    kernel_name="python3",
+                    cwd=str((root / path).parent),
+                    progress_bar=False,
+                )
+        except Exception as err:  # papermill wraps the cell's error; keep its first line
+            last = str(err).strip().splitlines()[-1][:300] if str(err).strip() else ""
+            error = f"{type(err).__name__}: {last}"
+            if kernel_died(err) and restarts < RESTARTS:
+                print(f"the kernel died; running {path} again (its trainings resume)", flush=True)
+                continue
+        break
     if target.exists():
         drop_injected_parameters(target)
         entry = entry_of(path, nbformat.read(target, as_version=4))
     else:
         entry = {"framework": framework_of(path), "metrics": {}}
     entry |= {"profile": profile, "seconds": round(time.perf_counter() - start, 1)}
+    if restarts:
+        entry["restarts"] = restarts
     if error:
         entry["error"] = error
     return entry

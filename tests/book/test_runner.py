@@ -346,3 +346,37 @@ def test_a_results_file_with_a_null_or_partial_entry_is_refused(book, tmp_path):
             runner.merge_results(out)
     with pytest.raises(ValueError, match="results-1of2.json holds no whole result for b.ipynb"):
         tolerances.check_gpu(out / "results-1of2.json", book)
+
+
+DIES_ONCE = """import os, pathlib, signal, companion
+P = companion.profile(PROFILE)
+runs = pathlib.Path(os.environ["COMPANION_RUNS"])  # where its trainings resume from
+runs.mkdir(parents=True, exist_ok=True)
+if not (runs / "died").exists() or ALWAYS:
+    (runs / "died").write_text("once")
+    os.kill(os.getpid(), signal.SIGKILL)  # the kernel dies, as when it runs out of memory
+companion.record("resumed_from", (runs / "died").read_text())"""
+
+
+@pytest.mark.parametrize("always", [False, True])
+def test_a_notebook_whose_kernel_died_runs_again_and_finds_its_resume_files(book, always):
+    path = "notebooks/torch/01_demo.ipynb"
+    _notebook(book / path, DIES_ONCE.replace("ALWAYS", str(always)))
+    out = book / "out"
+    entry = runner.execute(book, path, out, "cpu")
+    if always:  # a kernel that dies every time: reported after RESTARTS runs again
+        assert entry["restarts"] == runner.RESTARTS and "DeadKernelError" in entry["error"]
+    else:
+        assert "error" not in entry and entry["restarts"] == 1
+        assert entry["metrics"] == {"resumed_from": "once"}
+    assert (out / "runs" / "died").is_file()  # $COMPANION_RUNS was out/runs
+    assert "COMPANION_RUNS" not in os.environ
+
+
+def test_only_a_dead_kernel_counts_as_one():
+    from nbclient.exceptions import DeadKernelError
+
+    assert runner.kernel_died(DeadKernelError("Kernel died"))
+    assert not runner.kernel_died(RuntimeError("deliberate failure"))
+    with pytest.raises(TypeError, match="error: expected an exception"):
+        runner.kernel_died("Kernel died")

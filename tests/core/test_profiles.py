@@ -1,5 +1,6 @@
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -132,3 +133,15 @@ def test_seed_everything_asks_for_determinism_except_at_the_gpu_profile(monkeypa
     assert calls[-1] == ("deterministic", True)
     with pytest.raises(TypeError, match="deterministic must be True, False or None"):
         companion.seed_everything(3, deterministic="yes")
+
+
+def test_resume_files_live_under_companion_runs_except_in_tests(tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPANION_RUNS", str(tmp_path / "runs"))
+    path = companion.PROFILES["cpu"].resume_file("ch4-pretrain.pt")
+    assert path == tmp_path / "runs" / "cpu" / "ch4-pretrain.pt" and path.parent.is_dir()
+    assert companion.PROFILES["smoke"].resume_file("ch4-pretrain.pt") is None
+    monkeypatch.setenv("COMPANION_DRYRUN", "1")
+    assert companion.profile("gpu").resume_file("ch4-pretrain.pt") is None  # a dry run: a test
+    monkeypatch.delenv("COMPANION_RUNS")
+    monkeypatch.chdir(tmp_path)
+    assert companion.PROFILES["gpu"].resume_file("x.npz") == Path("runs/gpu/x.npz")
