@@ -109,14 +109,21 @@ def batch_arrays(data: ImageSet, batch_size: int) -> tuple:
     return x, y
 
 
-def settings_changed(saved: dict, now: dict) -> str:
-    """The settings that differ between a resume file's run and this one, as ``name saved, now
-    value`` (``-`` where one has none): what a refused resume file's error names."""
+RESUME_FIX = "delete it to start the run afresh"
+
+
+def check_settings(path, saved: dict, now: dict) -> None:
+    """Refuse a resume file made with other settings than this run's, in one line naming the
+    file, the settings that differ (``name saved, now value``) and the fix."""
     checks.instance(saved, dict, "saved", "a dict of settings")
     checks.instance(now, dict, "now", "a dict of settings")
-    names = sorted(set(saved) | set(now))
-    return "; ".join(
-        f"{name} {saved.get(name, '-')}, now {now.get(name, '-')}"
-        for name in names
-        if saved.get(name, "-") != now.get(name, "-")
-    )
+    if saved != now:
+        names = sorted(set(saved) | set(now))
+        changed = "; ".join(
+            f"{name} {saved.get(name, '-')}, now {now.get(name, '-')}"
+            for name in names
+            if saved.get(name, "-") != now.get(name, "-")
+        )
+        raise ValueError(
+            checks.file_error(path, f"holds a run with other settings ({changed})", RESUME_FIX)
+        )

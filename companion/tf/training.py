@@ -23,7 +23,14 @@ from tqdm.auto import tqdm
 
 from .. import checks, files
 from ..data import ImageSet, inputs_and_labels
-from ..training import TrainerSpec, batch_arrays, check_last_batch, fit_spec, settings_changed
+from ..training import (
+    RESUME_FIX,
+    TrainerSpec,
+    batch_arrays,
+    check_last_batch,
+    check_settings,
+    fit_spec,
+)
 
 
 def to_float(images) -> tf.Tensor:
@@ -335,7 +342,7 @@ class Resume(keras.callbacks.Callback):
     with it; a file made with other settings is refused.
     """
 
-    FIX = "delete it to start the run afresh"
+    FIX = RESUME_FIX
 
     def __init__(self, path, config: dict, keep=(), size: int = 0):
         super().__init__()
@@ -350,13 +357,7 @@ class Resume(keras.callbacks.Callback):
         self.saved, self.history = None, {}
         if self.path.exists():
             self.saved = read_run(self.path)
-            if self.saved["config"] != self.config:
-                changed = settings_changed(self.saved["config"], self.config)
-                raise ValueError(
-                    checks.file_error(
-                        self.path, f"holds a run with other settings ({changed})", self.FIX
-                    )
-                )
+            check_settings(self.path, self.saved["config"], self.config)
             self.history = self.saved["history"]
 
     @property

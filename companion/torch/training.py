@@ -36,7 +36,14 @@ from tqdm.auto import tqdm
 
 from .. import checks, files
 from ..data import ImageSet, inputs_and_labels
-from ..training import TrainerSpec, batch_arrays, check_last_batch, fit_spec, settings_changed
+from ..training import (
+    RESUME_FIX,
+    TrainerSpec,
+    batch_arrays,
+    check_last_batch,
+    check_settings,
+    fit_spec,
+)
 
 
 def device() -> torch.device:
@@ -472,7 +479,7 @@ class _Run:
     """A ``train_loop`` run's resume file: everything that makes the next epoch what it would
     have been (see ``train_loop``)."""
 
-    FIX = "delete it to start the run afresh"
+    FIX = RESUME_FIX
 
     def __init__(self, path, model, optimizer, scheduler, keep, callbacks):
         size = sum(t.numel() * t.element_size() for t in model.state_dict().values())
@@ -519,13 +526,7 @@ class _Run:
         if not self.path.exists():
             return 0, history, 0
         state = read_run(self.path)
-        if state["config"] != self.config:
-            changed = settings_changed(state["config"], self.config)
-            raise ValueError(
-                checks.file_error(
-                    self.path, f"holds a run with other settings ({changed})", self.FIX
-                )
-            )
+        check_settings(self.path, state["config"], self.config)
         if state["epoch"] > epochs:
             raise ValueError(
                 checks.file_error(
