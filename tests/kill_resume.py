@@ -118,3 +118,30 @@ def kill_until_done(server: Server, check_left, kills: int, seed: int = 0, windo
         done.epochs_done.append(check_left())
     server.run("fast")
     return done
+
+
+def kill_and_compare(child: Path, trainer: str, folder: Path, left_loads, window: float) -> float:
+    """The whole test of one trainer: ``child`` (a fork server taking ``trainer folder``) runs it
+    once uninterrupted into ``folder/whole``, then 12 times killed into ``folder/killed`` (each
+    kill followed by ``left_loads(folder/killed)``, which loads every file left and returns the
+    epochs saved), then to the end. Checks the kills' spread and that no saved epoch or whole file
+    was lost; returns the largest weight difference between the two final ``final.npz``."""
+    import numpy as np
+
+    killed = folder / "killed"
+    killed.mkdir(), (folder / "whole").mkdir()
+    server = Server(child, [trainer, folder])
+    try:
+        server.run("whole")
+        kills = kill_until_done(server, lambda: left_loads(killed), 12, len(trainer), window)
+    finally:
+        server.close()
+    assert kills.in_write >= 3 and kills.random >= 3, kills
+    assert kills.epochs_done == sorted(kills.epochs_done), f"a kill lost saved epochs: {kills}"
+    assert max(kills.epochs_done) > 0, f"no kill landed after an epoch: {kills}"
+    assert not [p.name for p in killed.iterdir() if ".part" in p.name], "temporaries left"
+    expected, resumed = np.load(folder / "whole/final.npz"), np.load(killed / "final.npz")
+    assert sorted(expected) == sorted(resumed)
+    largest = max(float(np.abs(expected[k] - resumed[k]).max()) for k in expected)
+    print(f"\n{child.name} {trainer}: {kills}, largest difference {largest}")
+    return largest

@@ -5,11 +5,10 @@ and the run resumed after the last kill ends with the weights of a run never int
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from companion.tf import simclr, training
-from kill_resume import Server, kill_until_done
+from kill_resume import kill_and_compare
 from test_resume_tf import TOLERANCE
 
 CHILD = Path(__file__).with_name("kill_child_tf.py")
@@ -29,22 +28,7 @@ def _left_loads(folder: Path, trainer: str) -> int:
 
 @pytest.mark.parametrize("trainer", ["fit", "pretrain"])
 def test_killed_runs_resume_to_the_uninterrupted_weights(tmp_path, trainer):
-    killed = tmp_path / "killed"
-    killed.mkdir(), (tmp_path / "whole").mkdir()
-    server = Server(CHILD, [trainer, tmp_path])
-    try:
-        server.run("whole")
-        kills = kill_until_done(
-            server, lambda: _left_loads(killed, trainer), 12, seed=len(trainer), window=6.0
-        )
-    finally:
-        server.close()
-    assert kills.in_write >= 3 and kills.random >= 3, kills
-    assert kills.epochs_done == sorted(kills.epochs_done), f"a kill lost saved epochs: {kills}"
-    assert max(kills.epochs_done) > 0, f"no kill landed after an epoch: {kills}"
-    assert not [p.name for p in killed.iterdir() if ".part" in p.name], "temporaries left"
-    expected, resumed = np.load(tmp_path / "whole/final.npz"), np.load(killed / "final.npz")
-    assert sorted(expected) == sorted(resumed)
-    largest = max(float(np.abs(expected[k] - resumed[k]).max()) for k in expected)
-    print(f"\n{trainer}: {kills}, largest difference {largest}")
+    largest = kill_and_compare(
+        CHILD, trainer, tmp_path, lambda folder: _left_loads(folder, trainer), window=6.0
+    )
     assert largest <= TOLERANCE

@@ -4,12 +4,11 @@ run resumed after the last kill ends with exactly the weights of a run never int
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
 from companion.torch import training
-from kill_resume import Server, kill_until_done
+from kill_resume import kill_and_compare
 
 CHILD = Path(__file__).with_name("kill_child_torch.py")
 
@@ -24,20 +23,4 @@ def _left_loads(folder: Path) -> int:
 
 @pytest.mark.parametrize("trainer", ["fit", "pretrain"])
 def test_killed_runs_resume_to_the_uninterrupted_weights(tmp_path, trainer):
-    killed = tmp_path / "killed"
-    killed.mkdir(), (tmp_path / "whole").mkdir()
-    server = Server(CHILD, [trainer, tmp_path])
-    try:
-        server.run("whole")
-        kills = kill_until_done(server, lambda: _left_loads(killed), 12, seed=len(trainer))
-    finally:
-        server.close()
-    assert kills.in_write >= 3 and kills.random >= 3, kills
-    assert kills.epochs_done == sorted(kills.epochs_done), f"a kill lost saved epochs: {kills}"
-    assert max(kills.epochs_done) > 0, f"no kill landed after an epoch: {kills}"
-    assert not [p.name for p in killed.iterdir() if ".part" in p.name], "temporaries left"
-    expected, resumed = np.load(tmp_path / "whole/final.npz"), np.load(killed / "final.npz")
-    assert sorted(expected) == sorted(resumed)
-    largest = max(float(np.abs(expected[k] - resumed[k]).max()) for k in expected)
-    print(f"\n{trainer}: {kills}, largest difference {largest}")
-    assert largest == 0.0
+    assert kill_and_compare(CHILD, trainer, tmp_path, _left_loads, window=2.5) == 0.0
