@@ -520,7 +520,8 @@ def pretrain(
     if resume is not None:
         settings = {"images": len(images), "batch_size": batch_size, "temperature": temperature}
         settings |= {"lr": lr, "weight_decay": weight_decay, "n_views": n_views, "seed": seed}
-        run = training.Resume(resume, settings, keep=[log, spread], size=_run_size(model))
+        size = 3 * training.weight_bytes(model)  # the weights and Adam's two moments
+        run = training.Resume(resume, settings, keep=[log, spread], size=size)
     dataset, first, steps = training.epoch_stream(dataset, run)
     history = model.fit(
         dataset,
@@ -535,11 +536,6 @@ def pretrain(
     return {name: [float(v) for v in history[name]] for name in ("loss", "top1", "spread")} | {
         "seconds": log.seconds
     }
-
-
-def _run_size(model: keras.Model) -> int:
-    """Bytes of a run state, about: float32 weights and Adam's two moments."""
-    return 3 * 4 * sum(int(np.prod(w.shape)) for w in model.weights)
 
 
 def load_encoder(

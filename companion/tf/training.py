@@ -419,6 +419,13 @@ class Resume(keras.callbacks.Callback):
         files.atomic_write(self.path, lambda tmp: np.savez(tmp, **arrays), "run state")
 
 
+def weight_bytes(model: keras.layers.Layer) -> int:
+    """Bytes of ``model``'s weights in float32: what a ``Resume`` file's size is estimated
+    from (``Resume(size=...)``)."""
+    checks.instance(model, keras.layers.Layer, "model", "a Keras model or layer")
+    return 4 * sum(int(np.prod(w.shape)) for w in model.weights)
+
+
 def read_run(path) -> dict:
     """A ``Resume`` file: ``epoch``, ``config``, ``history``, ``keep`` (each kept object's plain
     state) and ``arrays`` (per group, ``model``, ``optimizer``, ``keep0``..., the arrays in
@@ -566,7 +573,7 @@ def fit(
     )  # eager, so Keras traces no second (test) graph
     run = None
     if resume is not None:
-        size = 4 * sum(int(np.prod(w.shape)) * 4 for w in model.weights)  # + moments, best
+        size = 4 * weight_bytes(model)  # the weights, Adam's two moments, the best weights
         settings = {"trainer": repr(spec), "batch_size": batch_size, "seed": seed}
         settings |= {"steps_per_epoch": steps_per_epoch, "given_dataset": dataset is not None}
         if dataset is None:

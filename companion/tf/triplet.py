@@ -331,7 +331,7 @@ def _fit(model, batches, val, epochs, callbacks, progress, resume, settings) -> 
     from ``resume`` when given; per-epoch history and the seconds of ``callbacks[0]``."""
     run = None
     if resume is not None:
-        size = 3 * 4 * sum(int(np.prod(w.shape)) for w in model.weights)  # + Adam's moments
+        size = 3 * training.weight_bytes(model)  # the weights and Adam's two moments
         run = training.Resume(resume, settings, keep=callbacks[:1], size=size)
     batches, first, steps = training.epoch_stream(batches, run)
     history = model.fit(

@@ -292,11 +292,17 @@ def save_checkpoint(model: torch.nn.Module, path) -> Path:
     """Write the state dict atomically (``files.atomic_write``); non-finite weights are never
     written (``files.diverged``)."""
     checks.instance(model, torch.nn.Module, "model", "a torch.nn.Module")
-    state = model.state_dict()
+    state = _finite(model.state_dict(), path)
+    return files.atomic_write(path, lambda tmp: torch.save(state, tmp), "checkpoint")
+
+
+def _finite(state: dict, path) -> dict:
+    """``state`` (a state dict), or ``files.diverged`` naming its first non-finite tensor: a
+    diverged model is never written over ``path``."""
     broken = [k for k, v in state.items() if v.is_floating_point() and not v.isfinite().all()]
     if broken:
         raise files.diverged(str(path), f"weight {broken[0]}")
-    return files.atomic_write(path, lambda tmp: torch.save(state, tmp), "checkpoint")
+    return state
 
 
 def load_checkpoint(model: torch.nn.Module, path) -> torch.nn.Module:
@@ -398,7 +404,7 @@ def train_loop(
     progress bar. A step's statistics may be numbers or tensors (summed without a GPU sync).
 
     ``resume`` (a ``.pt`` path) makes the run survive an interruption: after every epoch the
-    whole run (``save_run``: weights, optimizer, schedule, epoch, history, torch's random state,
+    whole run (``_Run.save``: weights, optimizer, schedule, epoch, history, torch's random state,
     the generators and stateful objects of ``keep`` and the callbacks' ``state_dict()``) is
     written there atomically, and a run that finds the file continues after its last epoch, so
     it ends with the weights an uninterrupted run ends with; a run that ends removes the file
@@ -413,13 +419,15 @@ def train_loop(
         )
     checks.integer(epochs, "epochs", 0)
     checks.instance(optimizer, torch.optim.Optimizer, "optimizer", "a torch.optim.Optimizer")
-    run = None if resume is None else _Run(resume, model, optimizer, scheduler, keep, callbacks)
+    run = None
+    if resume is not None:
+        run = _Run(resume, model, optimizer, scheduler, keep, callbacks, config or {})
     history, count, first = {"loss": [], "lr": [], "seconds": []}, 0, 0
     hooks = [(getattr(c, "on_step_end", None), getattr(c, "on_epoch_end", None)) for c in callbacks]
     with _on_device(model) as here:
         scaler = torch.amp.GradScaler("cuda") if amp_dtype(here) == torch.float16 else None
         if run is not None:
-            run.scaler, run.config = scaler, dict(config or {})
+            run.scaler = scaler
             first, history, count = run.restore(epochs, history)
         for epoch in range(first, epochs):
             start, lr = time.perf_counter(), optimizer.param_groups[0]["lr"]
@@ -481,7 +489,7 @@ class _Run:
 
     FIX = RESUME_FIX
 
-    def __init__(self, path, model, optimizer, scheduler, keep, callbacks):
+    def __init__(self, path, model, optimizer, scheduler, keep, callbacks, config: dict):
         size = sum(t.numel() * t.element_size() for t in model.state_dict().values())
         self.path = files.checkpoint_target(path, ".pt", size=4 * size)  # + Adam's 2 moments
         for item in keep:
@@ -492,7 +500,7 @@ class _Run:
                 )
         self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
         self.keep = list(keep) + [c for c in callbacks if hasattr(c, "load_state_dict")]
-        self.scaler, self.config = None, {}
+        self.scaler, self.config = None, dict(config)
 
     def _states(self):
         return [
@@ -505,7 +513,7 @@ class _Run:
             "count": count,
             "config": self.config,
             "history": history,
-            "model": self.model.state_dict(),
+            "model": _finite(self.model.state_dict(), self.path),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
             "scaler": None if self.scaler is None else self.scaler.state_dict(),
@@ -513,11 +521,6 @@ class _Run:
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
             "keep": self._states(),
         }
-        broken = [
-            k for k, v in state["model"].items() if v.is_floating_point() and not v.isfinite().all()
-        ]
-        if broken:
-            raise files.diverged(str(self.path), f"weight {broken[0]}")
         files.atomic_write(self.path, lambda tmp: torch.save(state, tmp), "run state")
 
     def restore(self, epochs: int, history: dict) -> tuple[int, dict, int]:

@@ -217,3 +217,9 @@ def test_a_non_finite_loss_stops_fit_in_graph_mode_and_is_never_saved(tmp_path):
         training.save_checkpoint(model, good)
     loaded = training.load_checkpoint(_linear([[0.0] * 2] * 2), good)
     np.testing.assert_array_equal(loaded.layers[0].kernel.numpy(), np.eye(2))
+
+
+def test_weight_bytes_counts_every_weight_in_float32():
+    dense = keras.layers.Dense(3)
+    dense.build((None, 5))
+    assert training.weight_bytes(dense) == 4 * (5 * 3 + 3)  # kernel and bias, 4 bytes each
