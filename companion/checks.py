@@ -50,6 +50,13 @@ def number(x, name: str, low: float | None = None, high: float | None = None) ->
     return float(x)
 
 
+def flag(x, name: str) -> bool:
+    """``x`` as a bool (numpy's included): True or False, not a number or a string."""
+    if not isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {describe(x)}")
+    return bool(x)
+
+
 def text(x, name: str) -> str:
     """``x`` as a non-empty string."""
     if not isinstance(x, str):

@@ -18,10 +18,18 @@ TRAINABLE_FROM = (
 )
 EMBEDDING_DIM = 256
 MARGIN = 0.5  # the article's (keras-io's) margin on squared L2 distances
+FACENET_MARGIN = 0.2  # FaceNet's margin on squared distances of unit-length embeddings
 CONTRAST = (0.2, 1.8)  # the positive's random contrast factor
 CROP_FRACTION = 0.5  # the positive keeps the central half of each side
 ARTICLE_CLASSES = ("daisy", "dandelion", "roses", "sunflowers", "tulips")  # tf-flowers, online
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Sneaker", "Bag")  # the offline stand-in
+
+
+def check_crop_fraction(crop_fraction) -> float:
+    """The fraction of each side a positive keeps: a number in (0, 1] (1 keeps the whole image)."""
+    if not 0 < checks.number(crop_fraction, "crop_fraction") <= 1:
+        raise ValueError(f"crop_fraction must be in (0, 1], got {crop_fraction}")
+    return float(crop_fraction)
 
 
 def check_margin(margin) -> float:
@@ -111,6 +119,18 @@ def random_negatives(n: int, seed: int = 0) -> np.ndarray:
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a positive number of anchors, got {n!r}")
     return np.random.default_rng(seed).permutation(2 * n)[:n]
+
+
+def oracle_negatives(labels, seed: int = 0) -> np.ndarray:
+    """Negatives that know the labels: for each of the ``n`` anchors, an index into
+    ``concat(anchors, positives)`` (length ``2 n``) drawn at random among the images of another
+    class, with ``seed``. What the article's random negatives would be without false negatives."""
+    labels = checks.labels(labels)
+    pool = np.concatenate([labels, labels])
+    if len(labels) == 0 or np.all(labels == labels[0]):
+        raise ValueError(f"expected anchors of at least two classes, got {len(set(labels))}")
+    rng = np.random.default_rng(seed)
+    return np.array([rng.choice(np.flatnonzero(pool != y)) for y in labels])
 
 
 def same_class_rate(labels, negatives) -> float:

@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from .. import checks, files
 from .. import triplet as _spec
-from ..triplet import EMBEDDING_DIM, MARGIN, TRAINABLE_FROM
+from ..triplet import CROP_FRACTION, EMBEDDING_DIM, MARGIN, TRAINABLE_FROM
 from .backbones import (
     TORCH_BN_EPSILON,
     TORCH_BN_MOMENTUM,
@@ -74,15 +74,16 @@ def _flip_and_contrast(args):
     return tf.image.stateless_random_contrast(image, *_spec.CONTRAST, seeds[1])
 
 
-def positive_augment(images, seed: int = 0) -> np.ndarray:
-    """The article's positives: central crop (``CROP_FRACTION`` of each side) resized back
-    (bilinear), a left-right flip with probability 0.5, a contrast factor uniform in ``CONTRAST``.
+def positive_augment(images, seed: int = 0, crop_fraction: float = CROP_FRACTION) -> np.ndarray:
+    """The article's positives: the central ``crop_fraction`` of each side resized back (bilinear;
+    1: no crop), a left-right flip with probability 0.5, a contrast factor uniform in ``CONTRAST``.
 
     uint8 N x H x W x C in and out; each image has its own stateless seeds drawn from ``seed``.
     """
     images = checks.images(images)
+    crop_fraction = _spec.check_crop_fraction(crop_fraction)
     n, h, w = images.shape[:3]
-    x = tf.image.central_crop(tf.constant(images, tf.float32), _spec.CROP_FRACTION)
+    x = tf.image.central_crop(tf.constant(images, tf.float32), crop_fraction)
     x = tf.image.resize(x, (h, w), method="bilinear")
     seeds = tf.reshape(tf.random.experimental.stateless_split([seed, 0], 2 * n), (n, 2, 2))
     x = tf.map_fn(_flip_and_contrast, (x, seeds), fn_output_signature=tf.float32)
@@ -90,8 +91,9 @@ def positive_augment(images, seed: int = 0) -> np.ndarray:
 
 
 # --- the network ---------------------------------------------------------------------------------
-def _head(features: keras.KerasTensor, embedding_dim: int) -> keras.Sequential:
-    """The article's head: Flatten -> Dense 512 + ReLU -> BN -> Dense 256 + ReLU -> BN -> Dense."""
+def _head(features: keras.KerasTensor, embedding_dim: int, normalise: bool) -> keras.Sequential:
+    """The article's head: Flatten -> Dense 512 + ReLU -> BN -> Dense 256 + ReLU -> BN -> Dense;
+    then ``UnitNormalization`` (length 1) when ``normalise``."""
     bn = {"momentum": TORCH_BN_MOMENTUM, "epsilon": TORCH_BN_EPSILON}
     return keras.Sequential(
         [
@@ -102,6 +104,7 @@ def _head(features: keras.KerasTensor, embedding_dim: int) -> keras.Sequential:
             keras.layers.Dense(256, activation="relu"),
             keras.layers.BatchNormalization(**bn),
             keras.layers.Dense(embedding_dim, dtype="float32"),  # float32 embeddings
+            *([keras.layers.UnitNormalization(dtype="float32")] if normalise else []),
         ],
         name="head",
     )
@@ -112,9 +115,11 @@ def embedding_model(
     image_size: int = 96,
     trainable_from: int = TRAINABLE_FROM,
     embedding_dim: int = EMBEDDING_DIM,
+    normalise: bool = False,
 ) -> keras.Model:
     """MobileNetV2 (torchvision's blocks 0..18) + the article's head, as the sub-models ``stem``
-    (blocks 0 .. trainable_from-1, frozen, inference-mode BatchNorm) and ``top`` (the rest + head).
+    (blocks 0 .. trainable_from-1, frozen, inference-mode BatchNorm) and ``top`` (the rest + head);
+    ``normalise``: embeddings of length 1 (FaceNet), else unnormalised (the article).
 
     ``stem`` and ``top`` share their layers with the MobileNetV2 clone; ``embedding = top(stem(x))``
     on ``backbones.preprocess``-ed images.
@@ -123,6 +128,7 @@ def embedding_model(
         raise ValueError(
             f"trainable_from must be a MobileNetV2 block in 1..18, got {trainable_from!r}"
         )
+    checks.flag(normalise, "normalise")
     if checks.integer(embedding_dim, "embedding_dim") < 1:
         raise ValueError(f"embedding_dim must be >= 1, got {embedding_dim}")
     trunk = mobilenet_v2(pretrained, image_size)
@@ -130,7 +136,7 @@ def embedding_model(
     stem = keras.Model(trunk.inputs, split, name="stem")
     stem.trainable = False  # frozen Keras BatchNorm runs in inference mode, also inside fit
     features = trunk.get_layer("out_relu").output
-    top = keras.Model(split, _head(features, embedding_dim)(features), name="top")
+    top = keras.Model(split, _head(features, embedding_dim, normalise)(features), name="top")
     inputs = keras.Input((image_size, image_size, 3), name="image")
     return keras.Model(inputs, top(stem(inputs)), name="embedding")
 
@@ -209,13 +215,23 @@ def triplet_loss(ap_distance, an_distance, margin: float = MARGIN) -> tf.Tensor:
     return tf.reduce_mean(tf.maximum(ap - an + margin, 0.0))
 
 
-def siamese_network(top: keras.Model) -> keras.Model:
-    """anchor, positive, negative stem features -> one shared ``top`` -> (ap, an) distances."""
+def siamese_network(top: keras.Model, joint: bool = True) -> keras.Model:
+    """anchor, positive, negative stem features -> one shared ``top`` -> (ap, an) distances.
+
+    ``joint``: one pass over the three batches stacked, so that in training BatchNorm normalises
+    all of them with the same statistics, as the moving statistics of inference do; ``joint=False``
+    is the article's three calls, each normalised with its own batch's.
+    """
     checks.instance(top, keras.Model, "top", "a keras.Model (the embedding top)")
+    checks.flag(joint, "joint")
     inputs = [
         keras.Input(top.input.shape[1:], name=name) for name in ("anchor", "positive", "negative")
     ]
-    distances = DistanceLayer(name="distance", dtype="float32")(*(top(x) for x in inputs))
+    if joint:
+        embeddings = keras.ops.split(top(keras.ops.concatenate(inputs, axis=0)), 3, axis=0)
+    else:
+        embeddings = [top(x) for x in inputs]
+    distances = DistanceLayer(name="distance", dtype="float32")(*embeddings)
     return keras.Model(inputs, distances, name="siamese_network")
 
 

@@ -24,15 +24,17 @@ from . import training
 from .training import _Checkpoint, freeze_frozen_batchnorm, train_loop
 
 
-def _crop_size(size: int) -> int:
-    return size - 2 * int((size - size * CROP_FRACTION) / 2)  # as tf.image.central_crop
+def _crop_size(size: int, fraction: float) -> int:
+    return size - 2 * int((size - size * fraction) / 2)  # as tf.image.central_crop
 
 
-def _augment(images: np.ndarray, flips: torch.Tensor, factors: torch.Tensor) -> np.ndarray:
+def _augment(
+    images: np.ndarray, flips: torch.Tensor, factors: torch.Tensor, crop_fraction: float
+) -> np.ndarray:
     """Central crop, bilinear resize back, flip where ``flips``, contrast ``factors``; uint8 out."""
     h, w = images.shape[1:3]
     x = torch.from_numpy(images).permute(0, 3, 1, 2).float()
-    x = v2.CenterCrop((_crop_size(h), _crop_size(w)))(x)
+    x = v2.CenterCrop((_crop_size(h, crop_fraction), _crop_size(w, crop_fraction)))(x)
     x = v2.Resize((h, w), interpolation=v2.InterpolationMode.BILINEAR, antialias=False)(x)
     x[flips] = v2.functional.horizontal_flip(x[flips])
     mean = x.mean(dim=(2, 3), keepdim=True)
@@ -40,13 +42,17 @@ def _augment(images: np.ndarray, flips: torch.Tensor, factors: torch.Tensor) -> 
     return x.clamp(0, 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
-def positive_augment(images: np.ndarray, seed: int = 0) -> np.ndarray:
-    """The article's positives: central crop resized back, random left-right flip and contrast."""
+def positive_augment(
+    images: np.ndarray, seed: int = 0, crop_fraction: float = CROP_FRACTION
+) -> np.ndarray:
+    """The article's positives: the central ``crop_fraction`` of each side resized back (1: no
+    crop), a random left-right flip and contrast factor."""
     images = checks.images(images)
+    crop_fraction = _spec.check_crop_fraction(crop_fraction)
     generator = torch.Generator().manual_seed(seed)
     flips = torch.rand(len(images), generator=generator) < 0.5
     factors = torch.empty(len(images)).uniform_(*CONTRAST, generator=generator)
-    return _augment(images, flips, factors)
+    return _augment(images, flips, factors, crop_fraction)
 
 
 class EmbeddingNet(nn.Module):
@@ -69,9 +75,16 @@ class EmbeddingNet(nn.Module):
         return freeze_frozen_batchnorm(self)
 
 
-def _head(n_features: int, embedding_dim: int = EMBEDDING_DIM) -> nn.Sequential:
+class UnitLength(nn.Module):
+    """Scales each row to length 1 (FaceNet's embeddings on the unit sphere)."""
+
+    def forward(self, x):
+        return nn.functional.normalize(x, dim=-1)
+
+
+def _head(n_features: int, embedding_dim: int, normalise: bool) -> nn.Sequential:
     """The article's head: Flatten, Dense 512 + ReLU, BatchNorm, Dense 256 + ReLU, BatchNorm, Dense
-    ``embedding_dim``."""
+    ``embedding_dim``; then ``UnitLength`` when ``normalise``."""
     return nn.Sequential(
         nn.Flatten(),
         nn.Linear(n_features, 512),
@@ -81,6 +94,7 @@ def _head(n_features: int, embedding_dim: int = EMBEDDING_DIM) -> nn.Sequential:
         nn.ReLU(),
         nn.BatchNorm1d(256),
         nn.Linear(256, embedding_dim),
+        *([UnitLength()] if normalise else []),
     )
 
 
@@ -89,8 +103,11 @@ def embedding_model(
     image_size: int = 96,
     trainable_from: int = TRAINABLE_FROM,
     embedding_dim: int = EMBEDDING_DIM,
+    normalise: bool = False,
 ) -> EmbeddingNet:
-    """MobileNetV2 blocks 0..trainable_from-1 frozen as ``stem``; the rest + the head as ``top``."""
+    """MobileNetV2 blocks 0..trainable_from-1 frozen as ``stem``; the rest + the head as ``top``;
+    ``normalise``: embeddings of length 1 (FaceNet), else unnormalised (the article)."""
+    checks.flag(normalise, "normalise")
     if not isinstance(trainable_from, int) or not 1 <= trainable_from <= 18:
         raise ValueError(f"trainable_from must be a block index in 1..18, got {trainable_from!r}")
     if image_size < 32 or embedding_dim < 1:
@@ -103,7 +120,9 @@ def embedding_model(
         n_features = features(torch.zeros(1, 3, image_size, image_size)).numel()
     stem = features[:trainable_from].requires_grad_(False).eval()
     top = nn.Sequential(
-        OrderedDict(features=features[trainable_from:], head=_head(n_features, embedding_dim))
+        OrderedDict(
+            features=features[trainable_from:], head=_head(n_features, embedding_dim, normalise)
+        )
     )
     return EmbeddingNet(stem, top)
 
@@ -206,20 +225,30 @@ def triplet_loss(
 
 
 class SiameseNetwork(nn.Module):
-    """The same ``top`` on anchor, positive and negative stem features, then ``DistanceLayer``."""
+    """The same ``top`` on anchor, positive and negative stem features, then ``DistanceLayer``.
 
-    def __init__(self, top: nn.Module):
+    ``joint``: one pass over the three batches stacked, so that in training mode BatchNorm
+    normalises all of them with the same statistics, as the running statistics of evaluation do;
+    ``joint=False`` is the article's three passes, each normalised with its own batch's.
+    """
+
+    def __init__(self, top: nn.Module, joint: bool = True):
         super().__init__()
         self.top = checks.instance(top, nn.Module, "top", "a torch.nn.Module (the embedding top)")
+        self.joint = checks.flag(joint, "joint")
         self.distance = DistanceLayer()
 
     def forward(self, anchor, positive, negative):
-        return self.distance(self.top(anchor), self.top(positive), self.top(negative))
+        if not self.joint:
+            return self.distance(self.top(anchor), self.top(positive), self.top(negative))
+        _spec.check_triplet_shapes(anchor, positive, negative)
+        return self.distance(*self.top(torch.cat([anchor, positive, negative])).chunk(3))
 
 
-def siamese_network(top: nn.Module) -> SiameseNetwork:
-    """The three-input network sharing one ``top``: (a, p, n) -> (d(a, p), d(a, n))."""
-    return SiameseNetwork(top)
+def siamese_network(top: nn.Module, joint: bool = True) -> SiameseNetwork:
+    """The three-input network sharing one ``top``: (a, p, n) -> (d(a, p), d(a, n)); ``joint``:
+    one pass over the stacked batches (``SiameseNetwork``)."""
+    return SiameseNetwork(top, joint)
 
 
 class SiameseModel(nn.Module):

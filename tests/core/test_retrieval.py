@@ -132,6 +132,22 @@ def test_random_negatives_and_their_same_class_rate():
         triplet.same_class_rate([0, 1], [0, 4])
 
 
+def test_oracle_negatives_are_always_of_another_class():
+    labels = np.array([0, 0, 1, 1, 2, 2, 2])
+    negatives = triplet.oracle_negatives(labels, seed=4)
+    pool = np.concatenate([labels, labels])
+    assert len(negatives) == 7 and negatives.min() >= 0 and negatives.max() < 14
+    assert triplet.same_class_rate(labels, negatives) == 0.0
+    assert (pool[negatives] != labels).all()
+    np.testing.assert_array_equal(negatives, triplet.oracle_negatives(labels, seed=4))
+    # two classes of one image each: the only choices are the other image or its positive
+    assert set(triplet.oracle_negatives([0, 1], seed=0)) <= {0, 1, 2, 3}
+    assert list(triplet.oracle_negatives([0, 1]) % 2) == [1, 0]
+    # over many draws every image of another class is drawn, none of the anchor's own
+    many = np.concatenate([triplet.oracle_negatives(labels, seed=s)[:1] for s in range(200)])
+    assert set(many) == set(np.flatnonzero(pool != 0))
+
+
 def test_train_val_split_is_the_articles_80_20():
     train, val = triplet.train_val_split(600, seed=0)
     assert (len(train), len(val)) == (480, 120)

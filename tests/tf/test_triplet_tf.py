@@ -132,6 +132,13 @@ def test_positive_augment_contrast_one_equals_a_hand_crop(monkeypatch):
         np.testing.assert_array_equal(triplet.positive_augment(image, seed)[0, ..., 0], expected)
 
 
+def test_positive_augment_without_the_crop_keeps_the_image(monkeypatch):
+    monkeypatch.setattr(triplet._spec, "CONTRAST", (1.0, 1.0 + 1e-6))  # a contrast factor of 1
+    image = np.zeros((1, 8, 8, 1), np.uint8)
+    image[0, :, :, 0] = np.arange(0, 240, 30)[:, None]  # constant rows: no flip shows
+    np.testing.assert_array_equal(triplet.positive_augment(image, 1, crop_fraction=1.0), image)
+
+
 # --- the network ----------------------------------------------------------------------------------
 def test_stem_is_frozen_and_top_counts_match_the_summary(model):
     images = _images(3)
@@ -167,6 +174,54 @@ def test_split_is_at_any_block_boundary():
     assert triplet.stem_features(model, _images(2)).shape == (2, 4, 4, 32)  # after block_3_project
     assert triplet.embed(model, _images(2)).shape == (2, 8)
     assert list(triplet.trainable_summary(model).trainable).index(True) == 5
+
+
+def test_normalised_embeddings_are_the_unnormalised_ones_scaled_to_length_1():
+    images = _images(4, 32, 3)
+    raw, unit = (
+        triplet.embed(triplet.embedding_model(False, 32, 18, 8, normalise=n), images)
+        for n in (False, True)
+    )
+    assert raw.shape == unit.shape == (4, 8)
+    np.testing.assert_allclose(np.linalg.norm(unit, axis=1), 1, atol=1e-6)
+    keras.utils.set_random_seed(0)
+    raw = triplet.embedding_model(False, 32, 18, 8)
+    keras.utils.set_random_seed(0)
+    unit = triplet.embedding_model(False, 32, 18, 8, normalise=True)
+    raw, unit = triplet.embed(raw, images), triplet.embed(unit, images)
+    np.testing.assert_allclose(unit, raw / np.linalg.norm(raw, axis=1, keepdims=True), atol=1e-6)
+
+
+def _batchnorm_distances(a, p, n, joint):
+    """Training-mode BatchNorm (no affine) then squared distances, in numpy: on the stacked
+    batch when ``joint``, else on each of the three batches alone."""
+
+    def norm(x):
+        return (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-3)
+
+    if joint:
+        a, p, n = np.split(norm(np.concatenate([a, p, n])), 3)
+    else:
+        a, p, n = norm(a), norm(p), norm(n)
+    return ((a - p) ** 2).sum(1), ((a - n) ** 2).sum(1)
+
+
+def test_siamese_network_normalises_the_triplet_as_one_batch_in_training():
+    rng = np.random.default_rng(7)
+    a, p, n = rng.normal(size=(3, 6, 4)) * [[[1.0]], [[3.0]], [[0.5]]] + [[[0]], [[2]], [[-1]]]
+    a, p, n = (x.astype(np.float32) for x in (a, p, n))
+    inputs = keras.Input((4,))
+    norm = keras.layers.BatchNormalization(center=False, scale=False, epsilon=1e-3)
+    top = keras.Model(inputs, norm(inputs))
+    for joint in (True, False):
+        ours = triplet.siamese_network(top, joint=joint)([a, p, n], training=True)
+        for got, expected in zip(ours, _batchnorm_distances(a, p, n, joint)):
+            np.testing.assert_allclose(got.numpy(), expected, rtol=1e-4)
+    joint, alone = (
+        triplet.siamese_network(top, joint=j)([a, p, n], training=False) for j in (True, False)
+    )  # in inference mode (moving statistics) the two give the same distances
+    for x, y in zip(joint, alone):
+        np.testing.assert_allclose(x.numpy(), y.numpy(), rtol=1e-6)
 
 
 # --- training -------------------------------------------------------------------------------------
@@ -214,6 +269,7 @@ def test_bad_inputs_fail_with_one_line(model, tmp_path):
         "uint8": lambda: triplet.positive_augment(np.zeros((1, 8, 8, 1), np.float32)),
         "non-empty": lambda: triplet.embed(model, _images(0)),
         "stem features": lambda: triplet.embed_cached(model, np.zeros((2, 5))),
+        "crop_fraction": lambda: triplet.positive_augment(_images(1), crop_fraction=2),
         "margin": lambda: triplet.triplet_loss([1.0], [2.0], -0.1),
         "distance vectors": lambda: triplet.triplet_loss([1.0, 2.0], [2.0]),
         "lengths differ": lambda: triplet.fit_siamese(siamese, (data[0], data[1], data[2][:3])),

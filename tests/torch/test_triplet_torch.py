@@ -109,12 +109,21 @@ def test_positive_augment_crop_resize_flip_contrast_by_hand():
     # [a, .75 a + .25 b, .25 a + .75 b, b], so the crop 100 (r + c) becomes 100 (u_i + u_j)
     u = np.array([0, 0.25, 0.75, 1])
     resized = 100 * (u[:, None] + u[None, :])  # mean 100
-    out = T._augment(_hand_image(), torch.tensor([False]), torch.tensor([1.0]))
+    out = T._augment(_hand_image(), torch.tensor([False]), torch.tensor([1.0]), 0.5)
     np.testing.assert_array_equal(out[0, ..., 0], resized)
     assert (out[0, ..., 1] == 30).all()
-    out = T._augment(_hand_image(), torch.tensor([True]), torch.tensor([2.0]))
+    out = T._augment(_hand_image(), torch.tensor([True]), torch.tensor([2.0]), 0.5)
     np.testing.assert_array_equal(out[0, ..., 0], np.clip(2 * resized - 100, 0, 255)[:, ::-1])
     assert (out[0, ..., 1] == 30).all()  # contrast about each channel's own mean
+
+
+def test_positive_augment_without_the_crop_keeps_the_image():
+    # crop_fraction 1: no crop, a resize to the same size, no flip, contrast 1: the image itself
+    out = T._augment(_hand_image(), torch.tensor([False]), torch.tensor([1.0]), 1.0)
+    np.testing.assert_array_equal(out, _hand_image())
+    images = _images(3, 3)
+    seeded = T.positive_augment(images, seed=5, crop_fraction=1.0)
+    assert not np.array_equal(seeded, T.positive_augment(images, seed=5))  # the crop changes it
 
 
 def test_positive_augment_is_seeded_and_keeps_shape_and_dtype():
@@ -143,6 +152,44 @@ def test_embedding_model_parts_and_summary():
     late = _model(trainable_from=18, embedding_dim=8)
     assert list(T.trainable_summary(late).trainable) == [False] * 18 + [True] * 2
     assert T.embed(late, _images(2)).shape == (2, 8)
+
+
+def test_normalised_embeddings_are_the_unnormalised_ones_scaled_to_length_1():
+    images = _images(4, 3)
+    raw, unit = T.embed(_model(), images), T.embed(_model(normalise=True), images)
+    np.testing.assert_allclose(np.linalg.norm(unit, axis=1), 1, atol=1e-6)
+    np.testing.assert_allclose(unit, raw / np.linalg.norm(raw, axis=1, keepdims=True), atol=1e-6)
+
+
+def _batchnorm_distances(a, p, n, joint):
+    """Training-mode BatchNorm (no affine) then squared distances, in numpy: on the stacked
+    batch when ``joint``, else on each of the three batches alone."""
+
+    def norm(x):
+        return (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-5)
+
+    if joint:
+        a, p, n = np.split(norm(np.concatenate([a, p, n])), 3)
+    else:
+        a, p, n = norm(a), norm(p), norm(n)
+    return ((a - p) ** 2).sum(1), ((a - n) ** 2).sum(1)
+
+
+def test_siamese_network_normalises_the_triplet_as_one_batch_in_training():
+    rng = np.random.default_rng(7)
+    a, p, n = rng.normal(size=(3, 6, 4)) * [[[1.0]], [[3.0]], [[0.5]]] + [[[0]], [[2]], [[-1]]]
+    top = torch.nn.BatchNorm1d(4, affine=False).double()
+    for joint in (True, False):
+        network = T.siamese_network(top, joint=joint).train()
+        ours = network(*(_t(x) for x in (a, p, n)))
+        for got, expected in zip(ours, _batchnorm_distances(a, p, n, joint)):
+            np.testing.assert_allclose(got.detach().numpy(), expected, rtol=1e-6)
+    with torch.no_grad():  # in eval mode (running statistics) the two give the same distances
+        joint, alone = (
+            T.siamese_network(top, j).eval()(*map(_t, (a, p, n))) for j in (True, False)
+        )
+    for x, y in zip(joint, alone):
+        torch.testing.assert_close(x, y)
 
 
 def test_stem_is_the_imagenet_mobilenet_v2_below_trainable_from():
@@ -203,6 +250,11 @@ def test_fit_supervised_lowers_the_semi_hard_loss():
         (lambda: T.embedding_model(False, SIZE, trainable_from=19), "trainable_from"),
         (lambda: T.embed(_model(), np.zeros((0, SIZE, SIZE, 3), np.uint8)), "non-empty"),
         (lambda: T.embed_cached(_model(), np.zeros((3, 96, 4), np.float32)), "N x C x H x W"),
+        (lambda: T.positive_augment(_images(2), crop_fraction=0), "crop_fraction"),
+        (
+            lambda: T.siamese_network(_model().top)(*_triplets(2, 0)[:2], _triplets(3, 0)[2]),
+            "B x D",
+        ),
         (lambda: T.triplet_loss(_t([1.0]), _t([1.0, 2.0])), "equal"),
         (lambda: T.triplet_loss(_t([1.0]), _t([1.0]), margin=-1), "margin"),
         (lambda: T.pairwise_distances(_t([1.0, 2.0])), "B x D"),
