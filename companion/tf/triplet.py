@@ -44,6 +44,7 @@ __all__ = [
     "siamese_network",
     "SiameseModel",
     "fit_siamese",
+    "evaluate_loss",
     "pairwise_distances",
     "semi_hard_negatives",
     "semi_hard_triplet_loss",
@@ -340,6 +341,19 @@ def fit_siamese(
         resume,
         settings | {"margin": model.margin},
     )
+
+
+def evaluate_loss(model: SiameseModel, data, batch_size: int = 8) -> float:
+    """The mean triplet loss of ``model`` over (anchor, positive, negative) stem features, in
+    inference mode: the loss of the network that search uses, whatever mode it trained in."""
+    checks.instance(model, SiameseModel, "model", "a SiameseModel")
+    checks.integer(batch_size, "batch_size", 1)
+    data = _triplets(data, model.network.inputs[0].shape[1:], "data")
+    total = 0.0
+    for start in range(0, len(data[0]), batch_size):
+        batch = [x[start : start + batch_size] for x in data]
+        total += float(model._loss(batch, training=False)) * len(batch[0])
+    return total / len(data[0])
 
 
 def _fit(model, batches, val, epochs, callbacks, progress, resume, settings) -> dict:

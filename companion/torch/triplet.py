@@ -364,6 +364,14 @@ def fit_siamese(
     )
 
 
+def evaluate_loss(model: SiameseModel, data: tuple, batch_size: int = 8) -> float:
+    """The mean triplet loss of ``model`` over (anchor, positive, negative) stem features, in eval
+    mode: the loss of the network that search uses, whatever mode it trained in."""
+    checks.instance(model, SiameseModel, "model", "a SiameseModel")
+    checks.integer(batch_size, "batch_size", 1)
+    return _mean_loss(model, SiameseModel.loss, _triplets(data, "data"), batch_size)
+
+
 def pairwise_distances(embeddings: torch.Tensor, squared: bool = True) -> torch.Tensor:
     """B x B (squared) Euclidean distances, clamped at 0, exactly 0 on the diagonal. The rows are
     centred first (distances do not change), so the |a|^2 - 2ab + |b|^2 expansion does not cancel

@@ -240,6 +240,11 @@ def test_fit_siamese_lowers_the_loss_and_checkpoints(tmp_path):
     )
     assert history["loss"][1] < history["loss"][0]
     assert len(history["val_loss"]) == len(history["seconds"]) == 2
+    ap, an = (d.numpy() for d in siamese.network(data, training=False))
+    by_hand = np.maximum(ap - an + siamese.margin, 0).mean()
+    for batch_size in (5, 16):
+        assert triplet.evaluate_loss(siamese, data, batch_size) == pytest.approx(by_hand, 1e-5)
+    assert history["val_loss"][-1] == pytest.approx(by_hand, 1e-5)  # Keras' own evaluation
     fresh = triplet.siamese_network(_small_top())
     fresh.load_weights(path)
     for a, b in zip(siamese.network(data, training=False), fresh(data, training=False)):

@@ -215,6 +215,13 @@ def test_fit_siamese_lowers_the_loss_and_checkpoints(tmp_path):
     )
     assert set(history) == {"loss", "lr", "val_loss", "seconds"} and len(history["loss"]) == 2
     assert history["loss"][1] < history["loss"][0]
+    model.eval()
+    with torch.no_grad():
+        ap, an = (d.numpy() for d in model(*(_t(x) for x in _triplets(8, 1))))
+    by_hand = np.maximum(ap - an + model.margin, 0).mean()
+    for batch_size in (3, 8):
+        assert T.evaluate_loss(model, _triplets(8, 1), batch_size) == pytest.approx(by_hand, 1e-5)
+    assert history["val_loss"][-1] == pytest.approx(by_hand, 1e-5)
     restored = load_checkpoint(T.siamese_network(_model(seed=1).top), path)
     model.eval(), restored.eval()
     batch = [_t(x) for x in _triplets(4, 2)]
