@@ -535,10 +535,16 @@ def plot_results(
     return fig
 
 
-def plot_sweep(table, title=None):
+def plot_sweep(table, title=None, baselines=None, ylabel="kNN top-1 (validation)"):
     """One line per batch size: an accuracy column against temperature (a long DataFrame with
-    columns 'temperature', 'batch size' and 'kNN top-1')."""
+    columns 'temperature', 'batch size' and 'kNN top-1'); ``baselines`` ({name: value}, e.g. the
+    random-weights floor) as dashed horizontal lines."""
     _table_with(table, ("temperature", "batch size", "kNN top-1"))
+    baselines = {} if baselines is None else baselines
+    if not isinstance(baselines, dict):
+        raise TypeError(f"baselines: expected {{name: value}}, got {checks.describe(baselines)}")
+    for name, value in baselines.items():
+        checks.number(value, f"baselines[{name!r}]")
     temperatures = checks.array(
         table["temperature"],
         "table['temperature']",
@@ -557,7 +563,9 @@ def plot_sweep(table, title=None):
     for batch, rows in table.groupby("batch size"):
         rows = rows.sort_values("temperature")
         ax.plot(rows["temperature"], rows["kNN top-1"], "o-", label=f"batch {batch}")
-    ax.set(xscale="log", xlabel="temperature", ylabel="kNN top-1 (test)", title=title)
+    for (name, value), style in zip(baselines.items(), ("--", ":", "-.")):
+        ax.axhline(value, color="0.35", linestyle=style, label=name)
+    ax.set(xscale="log", xlabel="temperature", ylabel=ylabel, title=title)
     ax.legend(fontsize=8)
     return fig
 

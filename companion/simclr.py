@@ -148,6 +148,36 @@ def spread(features) -> float:
     return float(z.std(0).mean() * np.sqrt(z.shape[1]))
 
 
+def alignment(view1, view2, alpha: float = 2.0) -> float:
+    """Wang and Isola's (2020) alignment: the mean of ``||f(x) - f(y)||^alpha`` over positive
+    pairs, rows ``i`` of ``view1`` and ``view2`` (N x D each), after L2 normalisation. 0 when the
+    two views of every image map to one point, 2^alpha at most; lower is better."""
+    a = checks.array(view1, "view1", 2, "N x D features of first views", finite=True)
+    b = checks.array(view2, "view2", 2, "N x D features of second views", finite=True)
+    if a.shape != b.shape or not len(a):
+        raise ValueError(
+            f"expected two non-empty N x D arrays of one shape, got {a.shape}, {b.shape}"
+        )
+    checks.number(alpha, "alpha", 0)
+    d = np.linalg.norm(
+        normalise(np.asarray(a, np.float64)) - normalise(np.asarray(b, np.float64)), axis=1
+    )
+    return float(np.mean(d**alpha))
+
+
+def uniformity(features, t: float = 2.0) -> float:
+    """Wang and Isola's (2020) uniformity: ``log`` of the mean of ``exp(-t ||u - v||^2)`` over all
+    pairs of distinct L2-normalised rows (N x D, N >= 2). 0 when every row is one point; more
+    negative the more evenly the rows cover the sphere; lower is better."""
+    x = checks.array(features, "features", 2, "N x D features (N >= 2)", finite=True)
+    if len(x) < 2:
+        raise ValueError(f"expected N x D features with N >= 2, got {x.shape}")
+    checks.number(t, "t", 0)
+    z = normalise(np.asarray(x, np.float64))
+    squared = np.clip(2 - 2 * z @ z.T, 0, None)[np.triu_indices(len(z), 1)]
+    return float(np.log(np.mean(np.exp(-t * squared))))
+
+
 def warn_if_collapsed(value: float, epoch: int, largest: float) -> bool:
     """Warn (one line) when an epoch's embedding ``spread`` has fallen below ``COLLAPSED`` times
     the ``largest`` of the run so far (before training included), or below ``ONE_POINT``; returns

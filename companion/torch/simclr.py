@@ -278,7 +278,9 @@ def pretrain(
     progress: bool = True,
     resume=None,
 ) -> dict:
-    """Contrastive pretraining on unlabelled uint8 NHWC ``images``: Adam on the info-NCE loss.
+    """Contrastive pretraining on unlabelled uint8 NHWC ``images``: AdamW (decoupled weight decay,
+    as Keras' ``Adam(weight_decay=)``; the article's code uses Adam's coupled L2) on the info-NCE
+    loss.
 
     Every epoch shuffles the images and drops the last incomplete batch (info-NCE needs the full
     batch). Returns per-epoch ``loss``, ``top1`` (how often the positive has the highest logit),
@@ -298,7 +300,7 @@ def pretrain(
         checkpoint = files.checkpoint_target(checkpoint, ".pt")
     if augment is None:
         augment = augmentation(images.shape[1], images.shape[-1])
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)  # the augmentations draw from torch's global generator
     batches = DataLoader(
@@ -465,7 +467,7 @@ def train_linear(
     standardize: bool = True,
     resume=None,
 ) -> dict:
-    """Train the linear layer ``fc`` on fixed features with cross-entropy (Adam); per-epoch
+    """Train the linear layer ``fc`` on fixed features with cross-entropy (AdamW); per-epoch
     ``loss``, ``lr`` and ``seconds`` (``training.train_loop``'s history); ``resume`` (a ``.pt``
     path) continues an interrupted run (``training.train_loop``).
 
@@ -493,7 +495,7 @@ def train_linear(
         else (0.0, 1.0)
     )
     x = (x - mean) / std
-    optimizer = torch.optim.Adam(fc.parameters(), lr=lr, weight_decay=weight_decay)
+    optimizer = torch.optim.AdamW(fc.parameters(), lr=lr, weight_decay=weight_decay)
     generator = torch.Generator().manual_seed(seed)
 
     def epoch_batches(epoch):
@@ -616,9 +618,13 @@ def train_supervised(
     augment=None,
     seed: int = 0,
     progress: bool = False,
+    val: ImageSet | None = None,
+    keep_best: bool = False,
 ) -> dict:
-    """Train the whole encoder and its linear ``fc`` with labels (cross-entropy, Adam), each image
-    augmented by ``augment`` (e.g. ``augmentation(..., strength=0, blur=0)``: crops and flips)."""
+    """Train the whole encoder and its linear ``fc`` with labels (cross-entropy, Adam), each
+    training image augmented by ``augment`` (e.g. ``augmentation(..., strength=0, blur=0)``: crops
+    and flips); ``val`` (not augmented) is scored after every epoch, and ``keep_best`` restores the
+    weights of its best accuracy at the end (``training.fit``)."""
     checks.instance(model, Encoder, "model", "an Encoder (see linear_model)")
     checks.instance(train, ImageSet, "train", "an ImageSet")
     if augment is not None and not callable(augment):
@@ -634,9 +640,11 @@ def train_supervised(
         epochs=epochs,
         batch_size=batch_size,
         lr=lr,
-        preprocess=lambda x: augment_batch(x, augment),
+        preprocess=lambda x: augment_batch(x, augment if model.training else None),
         seed=seed,
         progress=progress,
+        val=val,
+        keep_best=keep_best,
     )
 
 

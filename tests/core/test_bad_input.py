@@ -1087,6 +1087,8 @@ CASES = [
     case(plotting.plot_sweep, SWEEP[:0], expected="non-empty DataFrame"),
     case(plotting.plot_sweep, SWEEP.drop(columns="batch size"), expected="'batch size'"),
     case(plotting.plot_sweep, SWEEP.assign(temperature=0.0), expected="temperatures > 0"),
+    case(plotting.plot_sweep, SWEEP, baselines=[0.5], error=T, expected="baselines: expected"),
+    case(plotting.plot_sweep, SWEEP, baselines={"floor": "x"}, error=T, expected="finite number"),
 ]
 
 # --- assignments: sources, otter's results and submissions --------------------------------------

@@ -148,6 +148,31 @@ def test_figures_draw():
     assert plotting.plot_embedding(points, np.arange(20) % 2, ["a", "b"]).axes
 
 
+def test_alignment_and_uniformity_by_hand_and_against_loops():
+    # hand cases: two views on one point align perfectly (0); opposite points are 2 apart (4)
+    e = np.eye(3)
+    assert simclr.alignment(e, e) == 0.0
+    assert simclr.alignment(e, -e) == pytest.approx(4.0)
+    assert simclr.alignment(e, -e, alpha=1) == pytest.approx(2.0)
+    # two orthogonal unit vectors: squared distance 2, so log(exp(-2 * 2)) = -4
+    assert simclr.uniformity(np.eye(2)) == pytest.approx(-4.0)
+    assert simclr.uniformity(np.ones((5, 3))) == pytest.approx(0.0)  # one point: no uniformity
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(2, 12, 4)) * rng.uniform(0.5, 3, size=(2, 12, 1))  # any lengths
+    ux, uy = (v / np.linalg.norm(v, axis=1, keepdims=True) for v in (x, y))
+    loop = np.mean([np.linalg.norm(ux[i] - uy[i]) ** 2 for i in range(12)])
+    assert simclr.alignment(x, y) == pytest.approx(loop)
+    pairs = [np.exp(-2 * np.sum((ux[i] - ux[j]) ** 2)) for i in range(12) for j in range(i + 1, 12)]
+    assert simclr.uniformity(x) == pytest.approx(np.log(np.mean(pairs)))
+    for call, message in (
+        (lambda: simclr.alignment(x, y[:5]), "one shape"),
+        (lambda: simclr.uniformity(x[:1]), "N >= 2"),
+        (lambda: simclr.alignment(x, y, alpha=-1), "alpha must be in"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            call()
+
+
 def test_spread_is_one_for_evenly_spread_directions_and_zero_for_one_point():
     # rows +-e1, +-e2: each coordinate is (1, -1, 0, 0), std sqrt(1/2), times sqrt(2) = 1
     evenly = np.array([[1, 0], [-1, 0], [0, 1], [0, -1]], float)
@@ -173,3 +198,21 @@ def test_a_collapse_warns_in_one_line_and_a_spreading_run_does_not():
         warnings.simplefilter("error")
         assert not simclr.warn_if_collapsed(0.025, 1, 0.5)  # exactly 0.05 x 0.5
         assert not simclr.warn_if_collapsed(0.01, 2, 0.012)  # a fresh encoder, not yet spread
+
+
+def test_plot_sweep_draws_one_line_per_batch_and_each_baseline():
+    import pandas as pd
+
+    table = pd.DataFrame(
+        {
+            "temperature": [0.1, 0.5, 0.1, 0.5],
+            "batch size": [64, 64, 256, 256],
+            "kNN top-1": [0.7, 0.75, 0.6, 0.65],
+        }
+    )
+    ax = plotting.plot_sweep(table, baselines={"random weights": 0.62}).axes[0]
+    lines = {line.get_label(): line for line in ax.lines}
+    assert list(lines["batch 64"].get_ydata()) == [0.7, 0.75]
+    assert list(lines["batch 256"].get_ydata()) == [0.6, 0.65]
+    assert set(lines["random weights"].get_ydata()) == {0.62}
+    assert ax.get_ylabel() == "kNN top-1 (validation)" and ax.get_xscale() == "log"

@@ -219,11 +219,31 @@ def test_supervised_training_runs_and_scores(checkpoint):
     assert 0 <= simclr.predict_top1(model, data) <= 1
 
 
+def test_supervised_training_augments_only_the_training_images():
+    torch.manual_seed(0)
+    model = simclr.linear_model(2, width=4)
+    train = ImageSet(_images(16, seed=5), np.arange(16) % 2, ["a", "b"])
+    val = ImageSet(_images(6, seed=6), np.arange(6) % 2, ["a", "b"])
+    seen = []
+
+    def augment(image):  # counts the images it is given
+        seen.append(image.shape)
+        return image
+
+    history = simclr.train_supervised(
+        model, train, epochs=2, batch_size=8, augment=augment, val=val, keep_best=True
+    )
+    assert len(seen) == 2 * 16  # every training image, every epoch; never a validation image
+    assert len(history["val_accuracy"]) == 2
+    assert history["best"]["val_accuracy"] == max(history["val_accuracy"])
+    assert simclr.predict_top1(model, val) == history["best"]["val_accuracy"]  # best restored
+
+
 def _unfolded_linear(x, y, epochs, batch_size, lr, weight_decay, seed):
-    """train_linear's recipe written out: Adam, one randperm of a seeded generator per epoch."""
+    """train_linear's recipe written out: AdamW, one randperm of a seeded generator per epoch."""
     torch.manual_seed(seed)
     fc = torch.nn.Linear(x.shape[1], 2)
-    optimizer = torch.optim.Adam(fc.parameters(), lr=lr, weight_decay=weight_decay)
+    optimizer = torch.optim.AdamW(fc.parameters(), lr=lr, weight_decay=weight_decay)
     generator = torch.Generator().manual_seed(seed)
     x, y = torch.from_numpy(x), torch.from_numpy(y)
     for _ in range(epochs):
