@@ -759,9 +759,13 @@ def train_supervised(
     augment=None,
     seed: int = 0,
     progress: bool = False,
+    val: ImageSet | None = None,
+    keep_best: bool = False,
 ) -> dict:
     """Train the whole encoder and its dense ``fc`` with labels (cross-entropy, Adam, ``fit``),
-    each image augmented by ``augment`` (e.g. ``augmentation(..., strength=0, blur=0)``)."""
+    each training image augmented by ``augment`` (e.g. ``augmentation(..., strength=0, blur=0)``);
+    ``val`` (not augmented) is scored after every epoch, and ``keep_best`` restores the weights of
+    its best accuracy at the end (``training.fit``)."""
     checks.instance(model, Encoder, "model", "an Encoder (see linear_model)")
     checks.instance(train, ImageSet, "train", "an ImageSet")
     if augment is not None and not callable(augment):
@@ -778,6 +782,8 @@ def train_supervised(
         lr=lr,
         seed=seed,
         progress=progress,
+        val=val,
+        keep_best=keep_best,
     )
 
 

@@ -290,6 +290,21 @@ def test_supervised_training_runs_and_scores():
     assert 0 <= simclr.predict_top1(model, data) <= 1
 
 
+def test_supervised_training_validates_on_clean_images_and_keeps_the_best():
+    tf.keras.utils.set_random_seed(0)
+    model = simclr.linear_model(2, width=4)
+    train = ImageSet(_images(16, seed=5), np.arange(16) % 2, ["a", "b"])
+    val = ImageSet(_images(7, seed=6), np.arange(7) % 2, ["a", "b"])
+    blank = keras.layers.Lambda(lambda x: 0.0 * x)  # training sees blank images only
+    history = simclr.train_supervised(
+        model, train, epochs=2, batch_size=8, augment=blank, val=val, keep_best=True
+    )
+    assert len(history["val_accuracy"]) == 2
+    assert history["best"]["val_accuracy"] == max(history["val_accuracy"])
+    # the best weights are restored, and they were scored on the clean validation images
+    assert simclr.predict_top1(model, val) == pytest.approx(history["best"]["val_accuracy"])
+
+
 def test_reset_fc_gives_the_dense_layer_fresh_weights():
     model = simclr.linear_model(3, width=4)
     model.fc.kernel.assign(np.full(model.fc.kernel.shape, 7.0, np.float32))
