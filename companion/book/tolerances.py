@@ -12,7 +12,8 @@ from pathlib import Path
 from .. import FRAMEWORKS, checks
 from ..results import read_results
 
-# Reproduction tolerances. Counts, labels and flags must match exactly. The others come from
+# Reproduction tolerances. Counts, labels and flags must match exactly (an int in PER_METRIC,
+# such as a best epoch, is compared within its tolerance). The others come from
 # the spread measured at the cpu profile on this project's 2-core machine (2026-11-25): the same
 # seed with one thread instead of the default (what another machine changes) moved chapter 1 by
 # at most 0.004 and chapter 5 by at most 0.06 (strict pointing game); another seed moved chapter 2's
@@ -47,22 +48,41 @@ PER_METRIC = {  # metrics whose measured spread is wider than ABSOLUTE
     "gradcam_pointing_strict": 0.08,
     "sanity_gradcam_rank_corr": 0.2,
     "sanity_guided_backprop_rank_corr": 0.05,
-    # chapter 3: the article's unlabelled triplets (seed 0, 2026-12-01) gave MAP@R 0.5295 with one
-    # thread and 0.6284 with two in torch, 0.5239 and 0.5626 in Keras (TF_NUM_INTRAOP_THREADS=1,
-    # then
-    # the default); R-precision moved by 0.078 and 0.036, P@1 and the label-aware rows by at most
-    # 0.019
-    "map_at_r_triplet": 0.12,
-    "r_precision_triplet": 0.1,
-    # chapter 4: Keras' network trained from scratch on 50 labels (1 %) moved by 0.068 with one
-    # thread instead of two (2026-12-01); every other chapter 4 metric moved by at most 0.022
-    "supervised_top1_1pct": 0.1,
+    # chapter 3 (2026-12-07, cpu profile, seeds 0-2 of every trained row, both editions): one
+    # trained row's MAP@R has a seed sd of at most 0.025 (the unit-sphere row), so a single run
+    # gets 3 sd; a mean of three seeds gets 2 sd of a single run (its own error is sd / sqrt 3).
+    # The article's three separate passes keep the 0.12 measured for it with one thread against
+    # two (2026-12-01): BatchNorm sees each branch alone there, and the thread count moves it.
+    **{
+        f"map_at_r_{row}": 0.075
+        for row in ("triplet", "triplet_normalised", "oracle_negatives", "no_crop")
+    },
+    "map_at_r_best_margin_normalised": 0.075,
+    "map_at_r_triplet_three_passes": 0.12,
+    "r_precision_triplet": 0.075,
+    **{f"map_at_r_{row}_mean": 0.05 for row in ("triplet", "triplet_normalised")},
+    # the margin chosen on validation anchors from (0.05, 0.1, 0.2, 0.4): the next grid point
+    # down, whose validation MAP@R lay within one seed's spread of the chosen one
+    "best_margin_normalised": 0.2,
+    # chapter 4 (2026-12-07): a few-label row is a mean over three random label subsets; the
+    # subsets' largest sd is 0.047 (ImageNet features, 1 %), and Keras' network from scratch
+    # on one subset of 50 labels moved by 0.068 with one thread (2026-12-01), 0.039 for a mean
+    # of three
+    **{
+        f"{row}_1pct": 0.05
+        for row in ("simclr_linear_top1", "random_linear_top1", "imagenet_linear_top1")
+    },
+    "supervised_top1_1pct": 0.05,
+    # the sweep's choice: the next temperature of (0.1, 0.2, 0.5), whose validation kNN top-1
+    # lay 0.018 below the chosen one (torch); the supervised ceiling's best epoch: not measured
+    # apart, a quarter of its 40-epoch budget either way
+    "chosen_temperature": 0.1,
+    "supervised_epochs": 10,
 }
-# Losses on unnormalised embeddings have no fixed scale: compared within a factor, like timings.
-# Chapter 3's validation loss (squared distances of 256-d embeddings, eval mode, batches of 8)
-# swung between 18 and 228 from epoch to epoch of one torch run and ended at 228 (torch) and
-# 1407 (Keras) for one recipe: only its order of magnitude is reproducible.
-FACTOR = {"triplet_val_loss": 10.0}
+# Chapter 3's losses are of unit-length embeddings (bounded by margin + 4): within a factor of
+# the committed one. Keras' validation loss over three seeds: mean 0.045, sd 0.0087 (19 %);
+# 1.5 is 2.5 sd. The training loss of the last epoch (training mode) gets x2.
+FACTOR = {"triplet_val_loss": 1.5, "triplet_val_loss_mean": 1.5, "triplet_train_loss_final": 2.0}
 ERROR_BOUND = 1e-4  # *_diff metrics are rounding errors: both must stay below this bound
 TIME_FACTOR = 3.0  # *_seconds: within this factor either way (machines differ in speed)
 
@@ -77,8 +97,10 @@ def _kind(name: str, committed) -> str:
         )
     if name.endswith("_seconds") or "_speedup" in name or name in FACTOR:
         return "factor"  # timings and speed-ups depend on the machine: compared within a factor
-    if isinstance(committed, (str, bool, int)):
-        return "exact"
+    if isinstance(committed, (str, bool)) or (
+        isinstance(committed, int) and name not in PER_METRIC
+    ):
+        return "exact"  # counts, labels and flags; an int with a tolerance is compared like one
     return "error" if name.endswith("_diff") else "absolute"
 
 

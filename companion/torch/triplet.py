@@ -79,6 +79,7 @@ class UnitLength(nn.Module):
     """Scales each row to length 1 (FaceNet's embeddings on the unit sphere)."""
 
     def forward(self, x):
+        checks.batch(x, "embeddings", 2, "B x D embeddings")
         return nn.functional.normalize(x, dim=-1)
 
 

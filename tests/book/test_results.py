@@ -31,8 +31,12 @@ NOTEBOOKS = runner.notebooks_in_toc(ROOT)
         ("level4_epoch_seconds", 5.0, 1.6, False),
         ("search_speedup_vs_rowwise", 300.0, 150.0, True),  # speed-ups depend on the machine: x3
         ("search_speedup_vs_rowwise", 300.0, 90.0, False),
-        ("triplet_val_loss", 200.0, 1900.0, True),  # a loss without a fixed scale: within x10
-        ("triplet_val_loss", 200.0, 2100.0, False),
+        ("triplet_val_loss", 0.04, 0.059, True),  # a unit-sphere loss: within x1.5
+        ("triplet_val_loss", 0.04, 0.061, False),
+        ("triplet_val_loss", 0.04, 0.026, False),
+        ("supervised_epochs", 37, 27, True),  # an int with a tolerance: ± 10 epochs
+        ("supervised_epochs", 37, 26, False),
+        ("chosen_batch_size", 64, 65, False),  # an int without one: exact
     ],
 )
 def test_tolerances_by_kind(name, committed, new, ok):

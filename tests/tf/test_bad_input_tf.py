@@ -254,6 +254,9 @@ KERAS_ONLY = [
     ],
     case(triplet.fit_siamese, SIAMESE, (STEM, STEM, STEM[:1]), expected="lengths differ"),
     case(triplet.fit_siamese, "x", (STEM,) * 3, error=T, expected="a SiameseModel"),
+    case(triplet.evaluate_loss, "x", (STEM,) * 3, error=T, expected="a SiameseModel"),
+    case(triplet.evaluate_loss, SIAMESE, (STEM, STEM, STEM[:1]), expected="lengths differ"),
+    case(triplet.evaluate_loss, SIAMESE, (STEM,) * 3, 0, expected="batch_size"),
     case(
         triplet.fit_siamese, SIAMESE, (STEM,) * 3, epochs=-1, expected="epochs must be an integer"
     ),

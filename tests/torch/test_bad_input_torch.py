@@ -198,6 +198,12 @@ TORCH_ONLY = [
     case(triplet.DistanceLayer().forward, A, A[:3], A, expected="of one shape B x D"),
     case(triplet.DistanceLayer().forward, "x", A, A, error=T, expected="B x D embeddings"),
     case(triplet.triplet_loss, [1.0], [1.0], error=T, expected="a 1-D distance batch"),
+    case(triplet.UnitLength().forward, "x", error=T, expected="B x D embeddings"),
+    case(triplet.UnitLength().forward, torch.zeros(4), expected="B x D embeddings"),
+    case(triplet.UnitLength().forward, torch.zeros(2, 3, 4), expected="B x D embeddings"),
+    case(triplet.evaluate_loss, "x", (STEM,) * 3, error=T, expected="a SiameseModel"),
+    case(triplet.evaluate_loss, SIAMESE, (STEM, STEM, STEM[:1]), expected="differ in length"),
+    case(triplet.evaluate_loss, SIAMESE, (STEM,) * 3, 0, expected="batch_size"),
     case(triplet.triplet_loss, torch.zeros(4), torch.zeros(3), expected="two equal non-empty"),
     *[
         case(f, bad, error=T, expected="torch.nn.Module")
