@@ -588,6 +588,17 @@ def extract_features(model: keras.Model, images, batch_size: int = 512) -> np.nd
     return training.outputs(encoder.body, images, batch_size, to_float)
 
 
+def projections(model: SimCLRModel, images, batch_size: int = 512) -> np.ndarray:
+    """The projection head's outputs (what the info-NCE loss compares) of uint8 NHWC images, in
+    inference mode and in batches, float32: the features ``extract_features`` takes before the
+    head."""
+    checks.instance(model, SimCLRModel, "model", "a SimCLRModel (encoder and projection head)")
+    checks.integer(batch_size, "batch_size", 1)
+    images = checks.array(images, "images", 4, "uint8 N x H x W x C images")
+    checks.batch(images, "images", 4, "uint8 N x H x W x C images")
+    return training.outputs(model.backbone, images, batch_size, to_float)
+
+
 def _epoch_batches(x, y, epochs: int, batch_size: int, seed: int) -> tf.data.Dataset:
     """``epochs`` passes over ``(x, y)`` in batches, one after the other: each pass follows a
     permutation drawn from ``np.random.default_rng(seed)`` (one per epoch, in order), its last

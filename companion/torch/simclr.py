@@ -449,6 +449,18 @@ def extract_features(model: nn.Module, images, batch_size: int = 512) -> np.ndar
     return training.infer(encoder, encoder.body, np.asarray(images), batch_size, to_float)
 
 
+@torch.no_grad()
+def projections(model: SimCLRModel, images, batch_size: int = 512) -> np.ndarray:
+    """The projection head's outputs (what the info-NCE loss compares) of uint8 NHWC images, in
+    eval mode and in batches, float32: the features ``extract_features`` takes before the head."""
+    checks.instance(model, SimCLRModel, "model", "a SimCLRModel (encoder and projection head)")
+    checks.integer(batch_size, "batch_size", 1)
+    images = checks.array(images, "images", 4, "uint8 N x H x W x C images")
+    checks.batch(images, "images", 4, "uint8 N x H x W x C images")
+    model.eval()
+    return training.infer(model, model, np.asarray(images), batch_size, to_float)
+
+
 def _standardiser(features):
     """Per-dimension mean and standard deviation of training features (std floored at 1e-6)."""
     x = np.asarray(features, np.float64)

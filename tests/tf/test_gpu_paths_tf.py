@@ -50,6 +50,7 @@ def nets():
         "transfer": transfer.transfer_model(3, pretrained=False, image_size=32),
         "embedding": embedding,
         "encoder": simclr.build_encoder("small", 3, width=4),
+        "simclr": simclr.SimCLRModel("small", 3, width=4),
     }
 
 
@@ -60,6 +61,7 @@ INFERENCE = {
     ),
     "transfer.extract_features": lambda n: transfer.extract_features(n["transfer"], _images()),
     "simclr.extract_features": lambda n: simclr.extract_features(n["encoder"], _images()),
+    "simclr.projections": lambda n: simclr.projections(n["simclr"], _images()),
     "triplet.embed": lambda n: triplet.embed(n["embedding"], _images()),
     "triplet.stem_features": lambda n: triplet.stem_features(n["embedding"], _images()),
     "triplet.embed_cached": lambda n: triplet.embed_cached(

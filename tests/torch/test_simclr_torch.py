@@ -339,3 +339,16 @@ def test_pretraining_records_the_spread_and_warns_when_the_projections_collapse(
         RuntimeWarning, match=r"epoch 1: the embeddings' spread is \S+, down .*at least 1e-06"
     ):
         simclr.pretrain(model, images, 1, 16, 0.5, lr=1e-12, progress=False)
+
+
+def test_projections_are_the_head_applied_to_the_encoder_features_in_eval_mode():
+    torch.manual_seed(0)
+    model = simclr.SimCLRModel(width=4, out_dim=8)
+    images = _images(6)
+    features = simclr.extract_features(model, images, batch_size=4)
+    with torch.no_grad():
+        expected = model.backbone.fc(torch.as_tensor(features)).numpy()
+    model.train()  # projections must switch BatchNorm to its running statistics itself
+    got = simclr.projections(model, images, batch_size=4)
+    assert got.shape == (6, 8) and got.dtype == np.float32
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
