@@ -197,3 +197,24 @@ def random_imageset(n=20, size=32, seed=0):
         np.arange(n) % 10,
         [str(i) for i in range(10)],
     )
+
+
+def skewed_triplet() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Anchors, positives and negatives (6 x 4 each, float64) of three different means and
+    scales: BatchNorm on each alone and on the stacked batch give different distances."""
+    rng = np.random.default_rng(7)
+    return tuple(rng.normal(size=(3, 6, 4)) * [[[1.0]], [[3.0]], [[0.5]]] + [[[0]], [[2]], [[-1]]])
+
+
+def batchnorm_distances(a, p, n, joint: bool, eps: float):
+    """Training-mode BatchNorm (no affine, epsilon ``eps``) then squared distances, in numpy: on
+    the stacked batch when ``joint``, else on each of the three batches alone."""
+
+    def norm(x):
+        return (x - x.mean(0)) / np.sqrt(x.var(0) + eps)
+
+    if joint:
+        a, p, n = np.split(norm(np.concatenate([a, p, n])), 3)
+    else:
+        a, p, n = norm(a), norm(p), norm(n)
+    return ((a - p) ** 2).sum(1), ((a - n) ** 2).sum(1)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import cases
 from cases import (
     TRIPLET_AN,
     TRIPLET_AP,
@@ -192,30 +193,15 @@ def test_normalised_embeddings_are_the_unnormalised_ones_scaled_to_length_1():
     np.testing.assert_allclose(unit, raw / np.linalg.norm(raw, axis=1, keepdims=True), atol=1e-6)
 
 
-def _batchnorm_distances(a, p, n, joint):
-    """Training-mode BatchNorm (no affine) then squared distances, in numpy: on the stacked
-    batch when ``joint``, else on each of the three batches alone."""
-
-    def norm(x):
-        return (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-3)
-
-    if joint:
-        a, p, n = np.split(norm(np.concatenate([a, p, n])), 3)
-    else:
-        a, p, n = norm(a), norm(p), norm(n)
-    return ((a - p) ** 2).sum(1), ((a - n) ** 2).sum(1)
-
-
 def test_siamese_network_normalises_the_triplet_as_one_batch_in_training():
-    rng = np.random.default_rng(7)
-    a, p, n = rng.normal(size=(3, 6, 4)) * [[[1.0]], [[3.0]], [[0.5]]] + [[[0]], [[2]], [[-1]]]
+    a, p, n = cases.skewed_triplet()
     a, p, n = (x.astype(np.float32) for x in (a, p, n))
     inputs = keras.Input((4,))
     norm = keras.layers.BatchNormalization(center=False, scale=False, epsilon=1e-3)
     top = keras.Model(inputs, norm(inputs))
     for joint in (True, False):
         ours = triplet.siamese_network(top, joint=joint)([a, p, n], training=True)
-        for got, expected in zip(ours, _batchnorm_distances(a, p, n, joint)):
+        for got, expected in zip(ours, cases.batchnorm_distances(a, p, n, joint, 1e-3)):
             np.testing.assert_allclose(got.numpy(), expected, rtol=1e-4)
     joint, alone = (
         triplet.siamese_network(top, joint=j)([a, p, n], training=False) for j in (True, False)

@@ -161,28 +161,13 @@ def test_normalised_embeddings_are_the_unnormalised_ones_scaled_to_length_1():
     np.testing.assert_allclose(unit, raw / np.linalg.norm(raw, axis=1, keepdims=True), atol=1e-6)
 
 
-def _batchnorm_distances(a, p, n, joint):
-    """Training-mode BatchNorm (no affine) then squared distances, in numpy: on the stacked
-    batch when ``joint``, else on each of the three batches alone."""
-
-    def norm(x):
-        return (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-5)
-
-    if joint:
-        a, p, n = np.split(norm(np.concatenate([a, p, n])), 3)
-    else:
-        a, p, n = norm(a), norm(p), norm(n)
-    return ((a - p) ** 2).sum(1), ((a - n) ** 2).sum(1)
-
-
 def test_siamese_network_normalises_the_triplet_as_one_batch_in_training():
-    rng = np.random.default_rng(7)
-    a, p, n = rng.normal(size=(3, 6, 4)) * [[[1.0]], [[3.0]], [[0.5]]] + [[[0]], [[2]], [[-1]]]
+    a, p, n = cases.skewed_triplet()
     top = torch.nn.BatchNorm1d(4, affine=False).double()
     for joint in (True, False):
         network = T.siamese_network(top, joint=joint).train()
         ours = network(*(_t(x) for x in (a, p, n)))
-        for got, expected in zip(ours, _batchnorm_distances(a, p, n, joint)):
+        for got, expected in zip(ours, cases.batchnorm_distances(a, p, n, joint, 1e-5)):
             np.testing.assert_allclose(got.detach().numpy(), expected, rtol=1e-6)
     with torch.no_grad():  # in eval mode (running statistics) the two give the same distances
         joint, alone = (
