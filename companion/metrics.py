@@ -194,11 +194,10 @@ def ranking_scores(hits, n_relevant) -> dict:
     }
 
 
-def retrieval_scores(embeddings, labels, batch_size: int = 1024) -> dict:
-    """P@1, R-precision and MAP@R of cosine search among held-out ``embeddings`` with their
-    ``labels``: every item queries all the others (never itself). A tie counts against the
-    query: among gallery items of one similarity, those of another class rank first, so a
-    collapsed encoder (every similarity equal) scores 0, not what the items' order would give."""
+def _ranked_hits(embeddings, labels, batch_size: int, full: bool):
+    """Checked inputs, then for every query (each item, never itself) whether each of its first
+    max-R cosine-search results (all of them when ``full``) has its class, ties ranked misses
+    first; and R, the number of other items of its class."""
     from .retrieval import normalise
 
     embeddings = checks.array(embeddings, "embeddings", 2, "N x D embeddings", finite=True)
@@ -212,6 +211,7 @@ def retrieval_scores(embeddings, labels, batch_size: int = 1024) -> dict:
     r = (labels[:, None] == labels[None, :]).sum(1) - 1
     if r.max() < 1:
         raise ValueError("no class has two members: nothing to retrieve")
+    depth = len(labels) - 1 if full else int(r.max())
     e, hits = normalise(embeddings), []
     for start in range(0, len(e), batch_size):
         s = e[start : start + batch_size] @ e.T
@@ -219,6 +219,30 @@ def retrieval_scores(embeddings, labels, batch_size: int = 1024) -> dict:
         s[rows, start + rows] = -np.inf  # never itself
         relevant = labels[start : start + batch_size, None] == labels[None, :]
         relevant[rows, start + rows] = False
-        order = np.lexsort((relevant, -s), axis=1)[:, : int(r.max())]  # ties: misses first
+        order = np.lexsort((relevant, -s), axis=1)[:, :depth]  # ties: misses first
         hits.append(np.take_along_axis(relevant, order, 1))
-    return ranking_scores(np.concatenate(hits), r)
+    return np.concatenate(hits), r
+
+
+def retrieval_scores(embeddings, labels, batch_size: int = 1024) -> dict:
+    """P@1, R-precision and MAP@R of cosine search among held-out ``embeddings`` with their
+    ``labels``: every item queries all the others (never itself). A tie counts against the
+    query: among gallery items of one similarity, those of another class rank first, so a
+    collapsed encoder (every similarity equal) scores 0, not what the items' order would give."""
+    return ranking_scores(*_ranked_hits(embeddings, labels, batch_size, full=False))
+
+
+def precision_recall(embeddings, labels, levels: int = 11, batch_size: int = 1024):
+    """The mean interpolated precision-recall curve of the same search: for each query (items of a
+    class with one member left out), the highest precision at any rank whose recall reaches each of
+    ``levels`` evenly spaced levels from 0 to 1, averaged over the queries. Returns (recall levels,
+    precisions), two arrays of ``levels`` numbers."""
+    checks.integer(levels, "levels", 2)
+    hits, r = _ranked_hits(embeddings, labels, batch_size, full=True)
+    hits, r = hits[r > 0], r[r > 0]
+    found = np.cumsum(hits, axis=1)
+    precision = found / np.arange(1, hits.shape[1] + 1)
+    best_after = np.maximum.accumulate(precision[:, ::-1], axis=1)[:, ::-1]
+    recall_levels = np.linspace(0, 1, levels)
+    first = np.argmax(found[:, :, None] >= recall_levels * r[:, None, None], axis=1)
+    return recall_levels, np.take_along_axis(best_after, first, 1).mean(0)

@@ -396,6 +396,35 @@ def plot_curve(series, xlabel: str, ylabel: str, baselines: dict | None = None, 
     return fig
 
 
+def plot_precision_recall(curves: dict, title=None):
+    """Precision against recall, one line per representation: ``curves`` is
+    ``{name: (recall levels, precisions)}`` (``metrics.precision_recall``'s result)."""
+    if not isinstance(curves, dict) or not curves:
+        raise TypeError(
+            f"curves: expected a non-empty dict {{name: (recall, precision)}}, got "
+            f"{checks.describe(curves)}"
+        )
+    fig = Figure(figsize=(5.5, 3.8), layout="tight")
+    ax = fig.subplots()
+    for name, pair in curves.items():
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise ValueError(
+                f"curves[{name!r}]: expected (recall, precision), got {checks.describe(pair)}"
+            )
+        recall, precision = (checks.array(a, f"curves[{name!r}]", 1, "1-D numbers") for a in pair)
+        if recall.shape != precision.shape:
+            raise ValueError(
+                f"curves[{name!r}]: expected recall and precision of one length, got "
+                f"{len(recall)} and {len(precision)}"
+            )
+        ax.plot(recall, precision, "o-", markersize=3, label=str(name))
+    ax.set(
+        xlabel="recall", ylabel="interpolated precision", title=title, xlim=(0, 1), ylim=(0, 1.02)
+    )
+    ax.legend(fontsize=8)
+    return fig
+
+
 # --- Chapter 4 (SimCLR)
 # --------------------------------------------------------------------------------------
 def _picture_batch(x, name):

@@ -39,6 +39,30 @@ def check_margin(margin) -> float:
     return margin
 
 
+def check_score(score):
+    """``score`` of ``fit_siamese``: None, or a function of no argument returning
+    ``{name: number}``."""
+    if score is not None and not callable(score):
+        raise TypeError(
+            f"score: expected a function of no argument returning {{name: number}}, got "
+            f"{checks.describe(score)}"
+        )
+    return score
+
+
+def score_values(score) -> dict:
+    """What ``score()`` returns after an epoch, checked: ``{name: finite number}``, as floats."""
+    values = score()
+    if not isinstance(values, dict) or not values:
+        raise TypeError(
+            f"score() must return a non-empty dict {{name: number}}, got {checks.describe(values)}"
+        )
+    return {
+        checks.text(k, "a name score() returns"): checks.number(v, f"score()'s {k!r}")
+        for k, v in values.items()
+    }
+
+
 def check_triplet_shapes(anchor, positive, negative) -> None:
     """Anchor, positive and negative embeddings of one shape B x D (broadcasting would pair the
     wrong rows without a word); each argument has a ``.shape``."""

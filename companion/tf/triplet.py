@@ -293,6 +293,18 @@ def _triplets(data, shape, name: str) -> tuple:
     return a, p, n
 
 
+class _Score(keras.callbacks.Callback):
+    """Adds ``val_<name>`` for each value of ``score()`` to the logs at every epoch end."""
+
+    def __init__(self, score):
+        super().__init__()
+        self.score = score
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs.update({f"val_{k}": v for k, v in _spec.score_values(self.score).items()})
+
+
 def fit_siamese(
     model: SiameseModel,
     train,
@@ -304,17 +316,21 @@ def fit_siamese(
     checkpoint=None,
     progress: bool = True,
     resume=None,
+    score=None,
 ) -> dict:
     """Adam at ``lr`` on shuffled batches of cached (anchor, positive, negative) stem features;
     returns per-epoch ``loss`` (``val_loss`` with ``val``) and ``seconds``. ``checkpoint``: a
     ``.weights.h5`` path that receives the network's weights at every epoch end; ``resume`` (an
-    ``.npz`` path) continues an interrupted run (``training.Resume``)."""
+    ``.npz`` path) continues an interrupted run (``training.Resume``). ``score`` (a function of
+    no argument returning ``{name: number}``, e.g. a retrieval score of the network being
+    trained) is called after every epoch, its values recorded as ``val_<name>``."""
     checks.instance(model, SiameseModel, "model", "a SiameseModel")
+    _spec.check_score(score)
     checks.integer(epochs, "epochs", 0)
     checks.integer(batch_size, "batch_size", 1)
     shape = model.network.inputs[0].shape[1:]
     train = _triplets(train, shape, "train")
-    callbacks = [EpochLog()]
+    callbacks = [EpochLog(), *([] if score is None else [_Score(score)])]
     if checkpoint is not None:  # checked now, not after the first epoch
         callbacks.append(_Checkpoint(files.checkpoint_target(checkpoint, ".weights.h5")))
     batches = (

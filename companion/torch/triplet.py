@@ -281,10 +281,23 @@ def _mean_loss(model: nn.Module, step_loss, data: tuple, batch_size: int) -> flo
 
 
 def _fit(
-    model, step_loss, train, val, epochs, batch_size, lr, seed, checkpoint, progress, resume, config
+    model,
+    step_loss,
+    train,
+    val,
+    epochs,
+    batch_size,
+    lr,
+    seed,
+    checkpoint,
+    progress,
+    resume,
+    config,
+    score=None,
 ) -> dict:
     """Adam on shuffled batches of ``step_loss(model, *batch)``: ``training.train_loop``'s history
-    (per-epoch mean ``loss``, ``lr``, ``seconds``, and ``val_loss`` in eval mode with ``val``)."""
+    (per-epoch mean ``loss``, ``lr``, ``seconds``, ``val_loss`` in eval mode with ``val``, and
+    ``val_<name>`` for each value of ``score()``)."""
     if epochs < 0 or batch_size < 1:
         raise ValueError(f"expected epochs >= 0 and batch_size >= 1, got {epochs} and {batch_size}")
     if checkpoint is not None:  # checked now, not after the first epoch
@@ -304,8 +317,11 @@ def _fit(
         epochs,
         optimizer,
         validate=None
-        if val is None
-        else lambda m: {"loss": _mean_loss(m, step_loss, val, batch_size)},
+        if val is None and score is None
+        else lambda m: (
+            ({} if val is None else {"loss": _mean_loss(m, step_loss, val, batch_size)})
+            | ({} if score is None else _spec.score_values(score))
+        ),
         callbacks=[] if checkpoint is None else [_Checkpoint(model.network, checkpoint)],
         progress=progress,
         resume=resume,
@@ -338,13 +354,17 @@ def fit_siamese(
     checkpoint=None,
     progress: bool = True,
     resume=None,
+    score=None,
 ) -> dict:
     """Train on (anchor, positive, negative) cached stem features with the triplet loss.
 
     Returns ``{"loss", "val_loss" (with val), "seconds"}`` per epoch; ``checkpoint`` gets the
     network's weights (atomically) after every epoch; ``resume`` (a ``.pt`` path) continues an
-    interrupted run (``training.train_loop``).
+    interrupted run (``training.train_loop``). ``score`` (a function of no argument returning
+    ``{name: number}``, e.g. a retrieval score of the network being trained) is called after
+    every epoch, its values recorded as ``val_<name>``.
     """
+    _spec.check_score(score)
     train = _triplets(train, "train")
     if len(train[0]) < 2:
         raise ValueError(f"expected at least 2 training triplets, got {len(train[0])}")
@@ -362,6 +382,7 @@ def fit_siamese(
         progress,
         resume,
         {"margin": model.margin},
+        score,
     )
 
 

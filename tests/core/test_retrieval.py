@@ -222,3 +222,41 @@ def test_chapter_data_holds_the_articles_600_anchors_and_held_out_test_images():
     assert triplet.resized_split("fashion-mnist", "test", 7, 40).shape == (7, 40, 40, 1)
     with pytest.raises(ValueError, match="dataset must be one of"):
         triplet.chapter_data("mnist")
+
+
+def test_precision_recall_is_scikit_learns_curve_interpolated_and_averaged():
+    from sklearn.metrics import precision_recall_curve
+
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=(50, 4)), np.r_[rng.integers(0, 3, 49), 7]  # class 7: one member
+    unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+    levels, precision = metrics.precision_recall(x, y, levels=6, batch_size=16)
+    expected = []
+    for q in range(len(x) - 1):  # the lone member of class 7 has nothing to find
+        others = np.delete(np.arange(len(x)), q)
+        p, r, _ = precision_recall_curve(y[others] == y[q], unit[others] @ unit[q])
+        p, r = p[:-1], r[:-1]  # scikit-learn appends (recall 0, precision 1), which no rank has
+        expected.append([p[r >= level].max() for level in levels])
+    np.testing.assert_allclose(levels, np.linspace(0, 1, 6))
+    np.testing.assert_allclose(precision, np.mean(expected, axis=0), rtol=1e-12)
+
+
+def test_precision_recall_by_hand():
+    # query 0 (class 0) ranks 1 (hit, cos 1), 3 (miss, cos 0.6), 2 (hit, cos 0): precision 1, 1/2,
+    # 2/3 at recall 1/2, 1/2, 1. Interpolated at recall 0, 0.5, 1: 1, 1, 2/3.
+    x = np.array([[1, 0], [1, 0], [0, 1], [0.6, 0.8]])
+    levels, precision = metrics.precision_recall(x, [0, 0, 0, 1], levels=3)
+    query0 = [1, 1, 2 / 3]
+    # query 1 is query 0's twin; query 2 ranks 3 (cos 0.8, miss), then 0 and 1 (cos 0, hits):
+    # precision 0, 1/2, 2/3 at recall 0, 1/2, 1 -> 2/3, 2/3, 2/3; query 3 is alone in its class
+    query2 = [2 / 3, 2 / 3, 2 / 3]
+    np.testing.assert_allclose(precision, np.mean([query0, query0, query2], axis=0))
+
+
+def test_plot_precision_recall_draws_one_line_per_representation():
+    from companion import plotting
+
+    curves = {"pixels": ([0, 0.5, 1], [1, 0.8, 0.4]), "triplets": ([0, 0.5, 1], [1, 0.9, 0.6])}
+    ax = plotting.plot_precision_recall(curves).axes[0]
+    assert [line.get_label() for line in ax.get_lines()] == ["pixels", "triplets"]
+    np.testing.assert_allclose(ax.get_lines()[1].get_ydata(), [1, 0.9, 0.6])

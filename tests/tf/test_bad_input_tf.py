@@ -252,6 +252,7 @@ KERAS_ONLY = [
         case(triplet.siamese_network, bad, error=T, expected="the embedding top")
         for bad in ("x", None, NET.layers[1])
     ],
+    case(triplet.fit_siamese, SIAMESE, (STEM,) * 3, score="x", error=T, expected="score: expected"),
     case(triplet.fit_siamese, SIAMESE, (STEM, STEM, STEM[:1]), expected="lengths differ"),
     case(triplet.fit_siamese, "x", (STEM,) * 3, error=T, expected="a SiameseModel"),
     case(triplet.evaluate_loss, "x", (STEM,) * 3, error=T, expected="a SiameseModel"),

@@ -317,3 +317,22 @@ def test_torch_and_keras_give_the_same_losses_and_negatives_on_the_same_arrays(t
     )
     negatives = triplet.semi_hard_negatives(triplet.pairwise_distances(tf.constant(x)), y)
     np.testing.assert_array_equal(negatives.numpy(), ref["negatives"])
+
+
+def test_fit_siamese_records_a_score_of_the_network_after_every_epoch():
+    keras.utils.set_random_seed(0)
+    top = _small_top()
+    siamese = triplet.SiameseModel(triplet.siamese_network(top))
+    shape = top.input.shape[1:]
+    val = _triplets(shape, n=8, seed=1)
+    history = triplet.fit_siamese(
+        siamese,
+        _triplets(shape, n=16),
+        val,
+        epochs=2,
+        batch_size=8,
+        progress=False,
+        score=lambda: {"eval_loss": triplet.evaluate_loss(siamese, val)},
+    )  # the inference-mode loss on the validation triplets, computed a second way
+    assert len(history["val_eval_loss"]) == 2
+    np.testing.assert_allclose(history["val_eval_loss"], history["val_loss"], rtol=1e-4)

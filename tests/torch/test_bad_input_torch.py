@@ -210,6 +210,7 @@ TORCH_ONLY = [
         for f in (triplet.SiameseNetwork, triplet.siamese_network)
         for bad in ("x", None, 3)
     ],
+    case(triplet.fit_siamese, SIAMESE, (STEM,) * 3, score="x", error=T, expected="score: expected"),
     case(triplet.fit_siamese, SIAMESE, (STEM, STEM, STEM[:1]), expected="differ in length"),
     case(triplet.fit_siamese, SIAMESE, (STEM[:1],) * 3, expected="at least 2 training triplets"),
     case(triplet.fit_siamese, SIAMESE, (STEM,) * 3, epochs=-1, expected="epochs >= 0"),

@@ -260,3 +260,20 @@ def test_bad_inputs_raise_one_line_errors(call, match):
     with pytest.raises(ValueError, match=match) as error:
         call()
     assert "\n" not in str(error.value)
+
+
+def test_fit_siamese_records_a_score_of_the_network_after_every_epoch():
+    model = T.SiameseModel(T.siamese_network(_model().top))
+    val = _triplets(8, 1)
+    history = T.fit_siamese(
+        model,
+        _triplets(32, 0),
+        val,
+        epochs=3,
+        lr=1e-3,
+        progress=False,
+        score=lambda: {"eval_loss": T.evaluate_loss(model, val)},
+    )  # the eval-mode loss on the validation triplets, computed a second way
+    assert len(history["val_eval_loss"]) == 3
+    np.testing.assert_allclose(history["val_eval_loss"], history["val_loss"], rtol=1e-5)
+    assert history["val_eval_loss"][-1] == pytest.approx(T.evaluate_loss(model, val), 1e-5)
