@@ -48,22 +48,36 @@ PER_METRIC = {  # metrics whose measured spread is wider than ABSOLUTE
     "gradcam_pointing_strict": 0.08,
     "sanity_gradcam_rank_corr": 0.2,
     "sanity_guided_backprop_rank_corr": 0.05,
-    # chapter 3 (2026-12-07, cpu profile, seeds 0-2 of every trained row, both editions): one
-    # trained row's MAP@R has a seed sd of at most 0.025 (the unit-sphere row), so a single run
-    # gets 3 sd; a mean of three seeds gets 2 sd of a single run (its own error is sd / sqrt 3).
-    # The article's three separate passes keep the 0.12 measured for it with one thread against
-    # two (2026-12-01): BatchNorm sees each branch alone there, and the thread count moves it.
+    # chapter 3 (2026-12-07, cpu profile): the committed runs (seeds 0-2 of every trained row,
+    # both editions) and a Keras run of the same seeds with one thread instead of two. A trained
+    # row's MAP@R has a seed sd of at most 0.035 (Keras, one thread), so a single run gets 3 sd
+    # (one thread moved the single runs by 0.007-0.086, the run without the crop most); a mean of
+    # three seeds gets 2 sd of a difference of two such means (0.035 x sqrt(2/3) x 2); a sd of
+    # three runs moved by up to 0.031 itself. The article's three separate passes keep the 0.12
+    # measured for them (2026-12-01).
     **{
-        f"map_at_r_{row}": 0.075
-        for row in ("triplet", "triplet_normalised", "oracle_negatives", "no_crop")
+        f"map_at_r_{row}": 0.1
+        for row in (
+            "triplet",
+            "triplet_normalised",
+            "oracle_negatives",
+            "no_crop",
+            "best_margin_normalised",
+        )
     },
-    "map_at_r_best_margin_normalised": 0.075,
     "map_at_r_triplet_three_passes": 0.12,
-    "r_precision_triplet": 0.075,
-    **{f"map_at_r_{row}_mean": 0.05 for row in ("triplet", "triplet_normalised")},
-    # the margin chosen on validation anchors from (0.05, 0.1, 0.2, 0.4): the next grid point
-    # down, whose validation MAP@R lay within one seed's spread of the chosen one
-    "best_margin_normalised": 0.2,
+    "r_precision_triplet": 0.1,
+    "map_at_r_triplet_supervised": 0.06,  # its seed sd: 0.007 (torch) to 0.032 (Keras, 1 thread)
+    **{f"map_at_r_{row}_mean": 0.06 for row in ("triplet", "triplet_normalised")},
+    "map_at_r_triplet_supervised_mean": 0.06,
+    **{
+        f"map_at_r_{row}_sd": 0.05
+        for row in ("triplet", "triplet_normalised", "triplet_supervised")
+    },
+    # the margin chosen on validation anchors from (0.05, 0.1, 0.2, 0.4): any of them. Their
+    # validation MAP@R lie within one seed's spread of each other, and the one-thread run chose
+    # 0.1 where the committed one chose 0.4; the chapter says the choice is partly chance
+    "best_margin_normalised": 0.35,
     # chapter 4 (2026-12-07): a few-label row is a mean over three random label subsets; the
     # subsets' largest sd is 0.047 (ImageNet features, 1 %), and Keras' network from scratch
     # on one subset of 50 labels moved by 0.068 with one thread (2026-12-01), 0.039 for a mean
@@ -81,9 +95,10 @@ PER_METRIC = {  # metrics whose measured spread is wider than ABSOLUTE
 }
 # Chapter 3's losses are of unit-length embeddings (bounded by margin + 4): within a factor of
 # the committed one. The validation loss over three seeds: mean 0.034, sd 0.0066 (PyTorch) and
-# mean 0.045, sd 0.0087 (Keras), 19 % in both; x1.5 is 2.5 sd. The training loss of the last
-# epoch (training mode) was not repeated over seeds: x2.
-FACTOR = {"triplet_val_loss": 1.5, "triplet_val_loss_mean": 1.5, "triplet_train_loss_final": 2.0}
+# mean 0.045, sd 0.0087 (Keras), 19 % in both (one thread: 0.049, sd 0.016); x1.5 is 2.5 sd.
+# The training loss of the last epoch (training mode, a few violating triplets) fell from
+# 0.0125 to 0.0042 with one thread: x4.
+FACTOR = {"triplet_val_loss": 1.5, "triplet_val_loss_mean": 1.5, "triplet_train_loss_final": 4.0}
 ERROR_BOUND = 1e-4  # *_diff metrics are rounding errors: both must stay below this bound
 TIME_FACTOR = 3.0  # *_seconds: within this factor either way (machines differ in speed)
 
