@@ -80,9 +80,8 @@ PER_METRIC = {  # metrics whose measured spread is wider than ABSOLUTE
     "best_margin_normalised": 0.35,
     # chapter 4 (2026-12-07): a few-label row is a mean over three random label subsets; the
     # subsets' largest sd is 0.074 (Keras, ImageNet features, 1 %; the subsets themselves are the
-    # same on every machine), and Keras' network from scratch
-    # on one subset of 50 labels moved by 0.068 with one thread (2026-12-01), 0.039 for a mean
-    # of three
+    # same on every machine), and Keras' network from scratch on one subset of 50 labels moved by
+    # 0.068 with one thread (2026-12-01), 0.039 for a mean of three
     **{
         f"{row}_1pct": 0.05
         for row in ("simclr_linear_top1", "random_linear_top1", "imagenet_linear_top1")
