@@ -1,0 +1,41 @@
+"""What the project installs and how people open it: the book's engine, the launch buttons, and
+the companion's framework requirements, read from the files that declare them."""
+
+import tomllib
+from importlib.metadata import version
+from pathlib import Path
+
+import yaml
+from packaging.requirements import Requirement
+from packaging.version import Version
+
+ROOT = Path(__file__).resolve().parents[2]
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def _locked(name: str) -> Version:
+    """The version of ``name`` that uv.lock pins."""
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    (found,) = [p["version"] for p in lock["package"] if p["name"] == name]
+    return Version(found)
+
+
+def _requirement(extra: str, name: str) -> Requirement:
+    (found,) = [
+        r
+        for r in map(Requirement, PYPROJECT["project"]["optional-dependencies"][extra])
+        if r.name == name
+    ]
+    return found
+
+
+def test_the_book_stays_on_jupyter_book_1_until_version_2_builds_offline():
+    # book/setup.md says why: Jupyter Book 2 fetches its theme, KaTeX and fonts from the network
+    # and has no glue from other notebooks. Moving to it means changing this test and that page.
+    wanted = _requirement("book", "jupyter-book").specifier
+    installed = Version(version("jupyter-book"))
+    assert installed.major == 1 and installed == _locked("jupyter-book"), installed
+    assert installed in wanted and Version("2.0.0") not in wanted, wanted
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert "sphinx" in config and "launch_buttons" in config  # Jupyter Book 1's own keys
+    assert not (ROOT / "myst.yml").exists()  # Jupyter Book 2's configuration
