@@ -232,10 +232,14 @@ def _drop_thebe(app, pagename, templatename, context, doctree) -> None:
             context[key] = [asset for asset in context[key] if not thebe(asset)]
 
 
+# The pages of the assignments' student versions: they offer no launch button.
+ASSIGNMENT_PAGES = "book/assignments/"
+
+
 def _no_colab_for_assignments(app, pagename, templatename, context, doctree) -> None:
     """Drop the Colab launch button from the student versions of the assignments: otter's
     ``grader.check`` cannot find their tests in Colab (``html-page-context``, after the theme)."""
-    if not pagename.startswith("book/assignments/"):
+    if not pagename.startswith(ASSIGNMENT_PAGES):
         return
     for group in context.get("header_buttons", []):
         if group.get("label") == "launch-buttons":

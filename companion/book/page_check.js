@@ -1,6 +1,7 @@
 // Runs in each page of the built book (companion.book.pages): every finding as a list of
-// strings, empty when the page is fine. LAUNCH_HOSTS is filled in by pages.py.
-async ({notebook}) => {
+// strings, empty when the page is fine. LAUNCH_HOSTS is filled in by pages.py; `launches` says
+// whether the notebook page must offer launch buttons (a chapter's) or none (an assignment's).
+async ({notebook, launches}) => {
   const problems = [];
   // MathJax: wait for its typesetting, then look for TeX left in the text outside code.
   const hasMath = document.querySelector('.math, div.math, span.math') !== null;
@@ -48,7 +49,8 @@ async ({notebook}) => {
     }
     const launch = Array.from(document.querySelectorAll('a[href]')).map(a => a.href)
       .filter(h => LAUNCH_HOSTS.some(host => h.includes(host)));
-    if (launch.length === 0) problems.push('no launch buttons');
+    if (launches && launch.length === 0) problems.push('no launch buttons');
+    if (!launches && launch.length > 0) problems.push('an assignment offers a launch button: ' + launch[0]);
     for (const href of launch) {
       if (!href.replace(/\/\.\//g, '/').endsWith('/' + notebook)) {
         problems.push('launch button opens another notebook: ' + href);

@@ -8,7 +8,8 @@ The pages are served from 127.0.0.1 and every other request is refused (DNS too)
 when it requests anything outside the machine or a request fails; a page with math shows a raw
 ``\\(`` or ``\\[`` outside code, or no MathJax output; an image does not load (natural width 0);
 the console shows an error; a code cell is wider than its container; a notebook page still holds
-papermill's injected parameters cell, or its launch buttons do not open that page's own notebook.
+papermill's injected parameters cell; a chapter's notebook page has no launch button, or one that
+opens another notebook; an assignment's page has a launch button (Colab cannot run its checks).
 A full-page screenshot of every page goes to ``--screens`` for a person to look at.
 
 Needs Playwright (pip) and a Chromium on the machine (Debian's ``chromium``; ``make setup``
@@ -30,6 +31,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .extension import ASSIGNMENT_PAGES
+
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 # No background traffic to Google's hosts: updates, sync, field trials, QUIC, safe browsing.
 CHROMIUM_ARGS = [
@@ -46,7 +49,7 @@ CHROMIUM_ARGS = [
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
 VIEWPORT = {"width": 1366, "height": 768}  # the commonest laptop screen: 85 characters of code fit
-LAUNCH_HOSTS = ("colab.research.google.com", "mybinder.org")
+LAUNCH_HOSTS = ("colab.research.google.com",)  # no Binder: book/setup.md says why
 
 # Runs in the page (page_check.js beside this file): every finding as a list of strings.
 PAGE_SCRIPT = (
@@ -199,7 +202,13 @@ def check_book(html: Path, screens: Path | None, chromium: str, timeout_s: float
                 try:
                     page.goto(f"{origin}/{page_path}", wait_until="load", timeout=timeout_s * 1000)
                     problems.extend(
-                        page.evaluate(PAGE_SCRIPT, {"notebook": _notebook_of(page_path, html)})
+                        page.evaluate(
+                            PAGE_SCRIPT,
+                            {
+                                "notebook": _notebook_of(page_path, html),
+                                "launches": not page_path.startswith(ASSIGNMENT_PAGES),
+                            },
+                        )
                     )
                     page.wait_for_load_state("networkidle", timeout=timeout_s * 1000)
                     if screens:

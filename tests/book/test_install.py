@@ -39,3 +39,19 @@ def test_the_book_stays_on_jupyter_book_1_until_version_2_builds_offline():
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     assert "sphinx" in config and "launch_buttons" in config  # Jupyter Book 1's own keys
     assert not (ROOT / "myst.yml").exists()  # Jupyter Book 2's configuration
+
+
+def test_no_page_or_notebook_offers_a_binder_launch():
+    # book/setup.md says why: no Binder environment exists that a test could check
+    buttons = yaml.safe_load((ROOT / "_config.yml").read_text())["launch_buttons"]
+    assert "binderhub_url" not in buttons and buttons["colab_url"], buttons
+    assert not (ROOT / "binder").exists()
+    texts = [ROOT / "_config.yml", ROOT / "_toc.yml", ROOT / "README.md"] + [
+        file
+        for folder in ("book", "notebooks")
+        for file in (ROOT / folder).rglob("*")
+        if file.suffix in (".md", ".ipynb", ".yml") and "_static" not in file.parts
+    ]
+    assert len(texts) > 20
+    binder = [f.relative_to(ROOT) for f in texts if "mybinder" in f.read_text().lower()]
+    assert not binder, f"these still link to Binder: {binder}"
