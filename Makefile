@@ -130,7 +130,9 @@ test-format: setup
 
 # Classroom assignments (otter-grader): each source in assignments/<edition>/ is executed, then
 # `otter assign` writes _build/assignments/<edition>/<chapter>/{student,autograder}; the student
-# versions are copied to book/assignments/ (committed: the book and its launch buttons show them).
+# versions are copied to book/assignments/ (committed: the book shows them). An autograder zip's
+# setup.sh gets the ImageNet weights and their asset step where the assignment loads them, so the
+# zip goes to Gradescope as it is.
 # ONLY=torch/01 for one source.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 assignments: setup

