@@ -55,3 +55,19 @@ def test_no_page_or_notebook_offers_a_binder_launch():
     assert len(texts) > 20
     binder = [f.relative_to(ROOT) for f in texts if "mybinder" in f.read_text().lower()]
     assert not binder, f"these still link to Binder: {binder}"
+
+
+FRAMEWORKS = {"torch", "torchvision", "tensorflow", "keras"}
+
+
+def test_installing_the_companion_never_replaces_a_framework():
+    # Colab and Gradescope's images ship their own torch and TensorFlow: `pip install companion`
+    # names none, and its extras only ranges, never an exact version. (The exact versions of
+    # [tool.uv] constrain the course's .venv alone: pip never reads them.)
+    project = PYPROJECT["project"]
+    assert not {Requirement(r).name for r in project["dependencies"]} & FRAMEWORKS
+    extras = [Requirement(r) for rs in project["optional-dependencies"].values() for r in rs]
+    frameworks = [r for r in extras if r.name in FRAMEWORKS]
+    assert {r.name for r in frameworks} == FRAMEWORKS
+    pinned = [str(r) for r in frameworks if any(s.operator in ("==", "===") for s in r.specifier)]
+    assert not pinned, f"exact framework pins in pyproject.toml: {pinned}"
