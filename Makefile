@@ -11,7 +11,8 @@ export PYTHONHASHSEED := 0
 export TF_CPP_MIN_LOG_LEVEL := 3
 
 .PHONY: setup lock lint assets book-assets chromium book check-book format test test-core test-torch test-tf \
-	test-notebooks test-format test-assignments assignments grade notebooks check gpu-dryrun bench clean
+	test-notebooks test-format test-assignments assignments grade notebooks check gpu-dryrun bench clean \
+	check-lab
 
 setup: $(STAMP) assets
 
@@ -97,7 +98,7 @@ else
 	$(BIN)/python -m companion run --profile $(PROFILE) --build
 endif
 
-test: lint test-core test-format test-assignments check-book test-torch test-tf test-notebooks
+test: lint test-core test-format test-assignments check-book test-torch test-tf test-notebooks check-lab
 
 # The library and its tests laid out by ruff and clean under ruff check; the layers of
 # pyproject.toml's import-linter contract (the lessons' core imports no edition and no toolkit,
@@ -168,6 +169,14 @@ NBVAL = COMPANION_PROFILE=smoke $(BIN)/python -m pytest -q --nbval $(NOTEBOOKS)
 test-notebooks: setup
 	$(NBVAL)
 	OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 $(NBVAL) -n $(JOBS) --dist loadscope
+
+# The notebooks as a student meets them: each opened in JupyterLab in headless Chromium, offline,
+# run through JupyterLab's own run-all command and saved; fails on an error, a cell left unrun, a
+# page error, or no progress bar rendered as a widget (companion/book/lab.py). Smoke profile, a
+# notebook per core with one thread each; screenshots in _build/lab. ONLY=torch/03 for one.
+check-lab: setup chromium
+	COMPANION_PROFILE=smoke $(BIN)/python -m companion.book.lab --out _build/lab --jobs $(JOBS) \
+	  $(if $(ONLY),--only $(ONLY))
 
 # Re-execute the notebooks in place at the cpu profile (ONLY=05 for one chapter): the committed
 # outputs the book shows; then rewrite book/results.md and the cpu reference from them.

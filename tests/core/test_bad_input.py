@@ -44,6 +44,7 @@ from companion.book import (
     colab,
     dryrun,
     extension,
+    lab,
     layout,
     pages,
     results_page,
@@ -928,6 +929,19 @@ CASES = [
         case(layout.long_cells, bad, error=T, expected="a notebook's JSON")
         for bad in (None, {"cells": [{"source": "x"}]}, {"cells": "x"})
     ],
+    # companion.book.lab
+    case(lab.copy_cleared, "notebooks/torch/01.ipynb", TMP, error=T, expected="notebook paths"),
+    case(lab.copy_cleared, [str(MISSING)], TMP, error=F, expected="git checkout -- "),
+    case(lab.copy_cleared, [NB_PATH], 3, error=T, expected="root must be a file path"),
+    case(lab.saved_problems, MISSING, error=F, expected="does not exist or is not a file"),
+    case(lab.saved_problems, NOT_NOTEBOOK, expected="expected a saved .ipynb"),
+    case(lab.saved_problems, None, error=T, expected="notebook must be a file path"),
+    case(lab.check_lab, [], TMP, "chromium", expected="at least one notebook path"),
+    case(lab.check_lab, [NB_PATH], TMP, "chromium", 0, expected="jobs"),
+    case(lab.check_lab, [NB_PATH], TMP, "chromium", 1, 0, expected="timeout_s must be > 0"),
+    case(lab.main, ["--frobnicate"], error=SystemExit, expected="unrecognized arguments"),
+    case(lab.main, ["--jobs", "0"], error=SystemExit, expected="expected --jobs >= 1"),
+    case(lab.main, ["--timeout", "x"], error=SystemExit, expected="invalid float value"),
     case(pages.main, ["--frobnicate"], error=SystemExit, expected="unrecognized arguments"),
     case(pages.main, ["a", "b"], error=SystemExit, expected="unrecognized arguments"),
     case(pages.main, ["--screens"], error=SystemExit, expected="expected one argument"),
