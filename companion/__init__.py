@@ -29,6 +29,7 @@ __all__ = [
 ]
 
 PROFILE_ENV = "COMPANION_PROFILE"
+DEFAULT_PROFILE = "cpu"  # interactive runs; pytest's default is smoke (conftest.py)
 RUNS_ENV = "COMPANION_RUNS"  # where notebooks keep the resume files of their long trainings
 DRY_RUN_ENV = "COMPANION_DRYRUN"  # "1": the gpu profile's choices with its compute knobs shrunk
 _UNSET = object()
@@ -113,9 +114,10 @@ def dry_run() -> bool:
 
 
 def profile(name: str | None = None) -> Profile:
-    """The profile called ``name``; by default ``$COMPANION_PROFILE`` or ``smoke``. With
+    """The profile called ``name``; by default ``$COMPANION_PROFILE`` or ``cpu`` (a notebook run
+    as it is shows the committed numbers; pytest's configuration, conftest.py, sets ``smoke``). With
     ``$COMPANION_DRYRUN=1`` the gpu profile is its dry run (compute knobs at smoke's values)."""
-    name = name or os.environ.get(PROFILE_ENV) or "smoke"
+    name = name or os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE
     if not isinstance(name, str) or name not in PROFILES:
         raise ValueError(f"unknown profile {name!r}: expected one of {', '.join(PROFILES)}")
     chosen = PROFILES[name]

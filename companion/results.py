@@ -13,7 +13,7 @@ import os
 from functools import cache
 from pathlib import Path
 
-from . import checks, recorded
+from . import _RUN_PROFILE, checks, recorded
 
 REFERENCE_FILE = Path(__file__).parent / "data" / "reference_cpu.json"
 FIX_REFERENCE = "make notebooks"  # re-executes the notebooks at the cpu profile and rewrites it
@@ -104,12 +104,17 @@ def chapter_table(path: str, metrics: dict | None = None, reference: dict | None
     names = list(dict.fromkeys([*metrics, *committed]))
     return pd.DataFrame(
         {
-            "this run": [cell_text(metrics.get(n)) for n in names],
+            _run_header(): [cell_text(metrics.get(n)) for n in names],
             "committed cpu run": [cell_text(committed.get(n)) for n in names],
             "article": [article_number(chapter, n) for n in names],
         },
         index=pd.Index(names, name="metric"),
     )
+
+
+def _run_header() -> str:
+    """The closing table's first header: "this run", with the profile it ran at."""
+    return f"this run ({_RUN_PROFILE[0].name})" if _RUN_PROFILE else "this run"
 
 
 def cell_text(value) -> str:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 
-from .. import FRAMEWORKS, PROFILES, profile
+from .. import FRAMEWORKS, PROFILE_ENV, PROFILES, profile
 from .assets import STEPS, install_all
 
 
@@ -36,7 +37,8 @@ def main(argv=None) -> int:
         "--profile",
         choices=list(PROFILES),
         default=None,
-        help="execution profile (default: $COMPANION_PROFILE or smoke)",
+        help="execution profile (default: $COMPANION_PROFILE or smoke: a batch run is a test "
+        "unless a profile is named)",
     )
     run.add_argument("--framework", choices=FRAMEWORKS)
     run.add_argument(
@@ -150,7 +152,7 @@ def main(argv=None) -> int:
     try:
         return run_notebooks(
             ".",
-            profile(args.profile).name,
+            profile(args.profile or os.environ.get(PROFILE_ENV) or "smoke").name,
             args.framework,
             args.only,
             args.shard,

@@ -14,7 +14,7 @@ PLANTED = [
 
 
 def _write(path, cells):
-    """A notebook naming the python3 kernel, as the book's do (JupyterLab asks for one otherwise)."""
+    """A notebook naming the python3 kernel as the book's do (JupyterLab asks otherwise)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": kernel}), path)

@@ -8,6 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+import companion
 from companion import results
 from companion.book import results_page, runner, tolerances
 
@@ -53,16 +54,17 @@ def test_compare_lists_every_committed_metric():
 
 def test_chapter_table_sets_this_run_beside_the_reference_and_the_article():
     reference = {"notebooks/torch/02_x.ipynb": {"metrics": {"level4_test_accuracy": 0.8, "old": 1}}}
+    companion.profile("smoke")  # the profile the notebook asked for names its column
     table = results.chapter_table(
         "notebooks/torch/02_x.ipynb", {"level4_test_accuracy": 0.3}, reference
     )
     assert list(table.index) == ["level4_test_accuracy", "old"]
-    assert table.loc["level4_test_accuracy", "this run"] == "0.3"
+    assert table.loc["level4_test_accuracy", "this run (smoke)"] == "0.3"
     assert table.loc["level4_test_accuracy", "committed cpu run"] == "0.8"
     assert table.loc["level4_test_accuracy", "article"] == results.article_number(
         "02", "level4_test_accuracy"
     )
-    assert table.loc["old", "this run"] == ""
+    assert table.loc["old", "this run (smoke)"] == ""
     with pytest.raises(ValueError, match="notebooks/torch/05_x.ipynb"):
         results.chapter_table("05", {}, reference)
 

@@ -1,3 +1,5 @@
+import os
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -15,12 +17,26 @@ def test_profiles_grow_from_smoke_to_gpu():
     assert cpu.pick(smoke=1, cpu=2, gpu=3) == 2
 
 
-def test_default_profile_is_smoke_and_env_overrides(monkeypatch):
+def test_default_profile_is_cpu_and_env_overrides(monkeypatch):
     monkeypatch.delenv("COMPANION_PROFILE", raising=False)
-    assert companion.profile().name == "smoke"
+    assert companion.profile().name == "cpu"  # a notebook run as it is: the committed numbers
     monkeypatch.setenv("COMPANION_PROFILE", "cpu")
     assert companion.profile().name == "cpu"
     assert companion.profile("gpu").name == "gpu"  # an explicit name beats the environment
+
+
+def test_pytest_configuration_defaults_to_smoke_and_keeps_a_chosen_profile():
+    conftest = Path(__file__).resolve().parents[2] / "conftest.py"
+    run = "import os, runpy; runpy.run_path({!r}); print(os.environ['COMPANION_PROFILE'])"
+    for env, expected in (({}, "smoke"), ({"COMPANION_PROFILE": "gpu"}, "gpu")):
+        out = subprocess.run(
+            [sys.executable, "-c", run.format(str(conftest))],
+            env={k: v for k, v in os.environ.items() if k != "COMPANION_PROFILE"} | env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert out.stdout.strip() == expected
 
 
 def test_unknown_profile_names_the_valid_ones():
