@@ -12,7 +12,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 
 .PHONY: setup lock lint assets book-assets chromium book check-book format test test-core test-torch test-tf \
 	test-notebooks test-format test-assignments assignments grade notebooks check gpu-dryrun bench clean \
-	check-lab
+	check-lab check-colab
 
 setup: $(STAMP) assets
 
@@ -98,7 +98,7 @@ else
 	$(BIN)/python -m companion run --profile $(PROFILE) --build
 endif
 
-test: lint test-core test-format test-assignments check-book test-torch test-tf test-notebooks check-lab
+test: lint test-core test-format test-assignments check-book test-torch test-tf test-notebooks check-lab check-colab
 
 # The library and its tests laid out by ruff and clean under ruff check; the layers of
 # pyproject.toml's import-linter contract (the lessons' core imports no edition and no toolkit,
@@ -177,6 +177,13 @@ test-notebooks: setup
 check-lab: setup chromium
 	COMPANION_PROFILE=smoke $(BIN)/python -m companion.book.lab --out _build/lab --jobs $(JOBS) \
 	  $(if $(ONLY),--only $(ONLY))
+
+# Colab's install path, offline: a clone of HEAD tagged with the release, a fresh environment that
+# holds the frameworks but not the companion, and Chapter 0 of each edition run there with Colab's
+# module present, so the set-up cell's own pip install builds the companion from git
+# (companion/book/colab_path.py). It fails if the install needs or replaces any other package.
+check-colab: setup
+	$(BIN)/python -m companion.book.colab_path --out _build/colab $(if $(ONLY),--only $(ONLY))
 
 # Re-execute the notebooks in place at the cpu profile (ONLY=05 for one chapter): the committed
 # outputs the book shows; then rewrite book/results.md and the cpu reference from them.

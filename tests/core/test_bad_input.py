@@ -42,6 +42,7 @@ from companion.book import (
     assignments,
     cli,
     colab,
+    colab_path,
     dryrun,
     extension,
     lab,
@@ -929,6 +930,18 @@ CASES = [
         case(layout.long_cells, bad, error=T, expected="a notebook's JSON")
         for bad in (None, {"cells": [{"source": "x"}]}, {"cells": "x"})
     ],
+    # companion.book.colab_path
+    case(colab_path.colab_copy, MISSING, "u", TMP / "c.ipynb", error=F, expected="git checkout"),
+    case(colab_path.colab_copy, NO_PARAMETERS, "u", TMP / "c.ipynb", expected="run `make format`"),
+    case(
+        colab_path.colab_copy, ROOT / NB_PATH, 3, TMP / "c.ipynb", error=T, expected="url must be"
+    ),
+    case(colab_path.rehearse, ROOT, [], TMP / "r", expected="at least one notebook path"),
+    case(colab_path.rehearse, ROOT, NB_PATH, TMP / "r", error=T, expected="notebook paths"),
+    case(colab_path.rehearse, 3, [NB_PATH], TMP / "r", error=T, expected="root must be a file"),
+    case(colab_path.main, ["--frobnicate"], error=SystemExit, expected="unrecognized arguments"),
+    case(colab_path.main, ["a"], error=SystemExit, expected="unrecognized arguments"),
+    case(colab_path.main, ["--out"], error=SystemExit, expected="expected one argument"),
     # companion.book.lab
     case(lab.copy_cleared, "notebooks/torch/01.ipynb", TMP, error=T, expected="notebook paths"),
     case(lab.copy_cleared, [str(MISSING)], TMP, error=F, expected="git checkout -- "),
