@@ -49,8 +49,8 @@ c.LabApp.extension_manager = "readonly"
 """
 
 # Runs in the page, in the background: waits for the notebook and its kernel, runs every cell
-# through JupyterLab's command, waits for idle, saves, and leaves in window.labCheck whether the
-# run finished and how many progress widgets the outputs show.
+# through JupyterLab's command, waits for idle, saves, shuts the kernel down, and leaves in
+# window.labCheck whether the run finished and how many progress widgets the outputs show.
 START = """([timeoutMs, widget]) => { window.labCheck = null; (async () => {
   const deadline = Date.now() + timeoutMs;
   const until = async (ok, withinMs = timeoutMs) => {
@@ -85,7 +85,9 @@ START = """([timeoutMs, widget]) => { window.labCheck = null; (async () => {
   if (!(await until(() => kernel().status === "idle")))
     return { finished: false, why: "the kernel stayed busy after the run" };
   await app.commands.execute("docmanager:save");
-  return { finished: true, why: "", widgets: document.querySelectorAll(widget).length };
+  const widgets = document.querySelectorAll(widget).length;
+  await panel.sessionContext.shutdown();  // JupyterLab keeps a kernel when its page closes
+  return { finished: true, why: "", widgets };
 })().then((r) => { window.labCheck = r; },
           (e) => { window.labCheck = { finished: false, why: "script error: " + e }; }); }"""
 
