@@ -12,7 +12,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 
 .PHONY: setup lock lint assets book-assets chromium book check-book format test test-core test-torch test-tf \
 	test-notebooks test-format test-assignments assignments grade notebooks check gpu-dryrun bench clean \
-	check-lab check-colab
+	check-lab check-colab axe
 
 setup: $(STAMP) assets
 
@@ -60,23 +60,39 @@ lock: $(STAMP)
 assets: $(STAMP)
 	$(BIN)/python -m companion assets
 
+# npm (for MathJax and axe-core), with apt as root or through sudo when it is missing.
+NPM_NEEDED = @if command -v npm >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
+	elif command -v apt-get >/dev/null && sudo -n true 2>/dev/null; then \
+	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
+	else echo "npm is missing: sudo apt-get install npm (the book's MathJax and axe-core come from npm)"; exit 1; fi
+NPM_INSTALL = npm install --no-save --no-package-lock --no-audit --no-fund --loglevel=error
+
 # MathJax 3 from npm into an ignored folder, copied into the book's static files: the built pages
 # load nothing from a CDN (_config.yml points mathjax_path at the copy).
 MATHJAX_VERSION := 3.2.2
 MATHJAX := .mathjax/node_modules/mathjax/es5
 book-assets: book/_static/mathjax/tex-mml-chtml.js
 $(MATHJAX)/tex-mml-chtml.js:
-	@if command -v npm >/dev/null; then :; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
-	elif command -v apt-get >/dev/null && sudo -n true 2>/dev/null; then \
-	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
-	else echo "npm is missing: sudo apt-get install npm (the book's MathJax comes from npm)"; exit 1; fi
-	npm install --prefix .mathjax --no-save --no-package-lock --no-audit --no-fund --loglevel=error mathjax@$(MATHJAX_VERSION)
+	$(NPM_NEEDED)
+	$(NPM_INSTALL) --prefix .mathjax mathjax@$(MATHJAX_VERSION)
 	touch $@
 book/_static/mathjax/tex-mml-chtml.js: $(MATHJAX)/tex-mml-chtml.js
 	rm -rf book/_static/mathjax
 	cp -r $(MATHJAX) book/_static/mathjax
+	touch $@
+
+# axe-core from npm into an ignored folder: the page check injects it into every page from there
+# (companion.book.pages.AXE), never from a CDN.
+AXE_VERSION := 4.14.1
+AXE := .axe/node_modules/axe-core/axe.min.js
+axe: $(AXE)
+$(AXE):
+	$(NPM_NEEDED)
+	$(NPM_INSTALL) --prefix .axe axe-core@$(AXE_VERSION)
+	@grep -q '"version": "$(AXE_VERSION)"' .axe/node_modules/axe-core/package.json || \
+	  { echo "axe-core is not $(AXE_VERSION) in .axe: rm -rf .axe and rerun"; exit 1; }
 	touch $@
 
 # Debian's Chromium for the browser test of the book (make check-book), installed with apt as root
@@ -109,9 +125,10 @@ lint: setup
 	$(BIN)/lint-imports
 
 # The book as a reader sees it: built from the committed notebooks, every page opened in headless
-# Chromium with the network blocked (companion/book/pages.py says what fails a page); full-page
+# Chromium with the network blocked (companion/book/pages.py says what fails a page), including
+# any WCAG 2.1 A or AA violation axe-core finds and an image without alternative text; full-page
 # screenshots land in _build/screens.
-check-book: book
+check-book: book axe
 	$(BIN)/python -m companion.book.pages _build/html --screens _build/screens
 	$(BIN)/python -m pytest -q tests/book/assignments -k built_book
 
@@ -155,7 +172,7 @@ test-assignments: assignments
 	  git status --short -- 'book/assignments/*/*.ipynb'; exit 1; fi
 
 # One pytest process per framework: torch and TensorFlow must never share a process.
-test-core: setup
+test-core: setup axe chromium
 	$(BIN)/python -m pytest -q tests/core tests/book --ignore=tests/book/assignments
 test-torch: setup
 	$(BIN)/python -m pytest -q tests/torch

@@ -109,12 +109,13 @@ def rank_correlation(a, b) -> np.ndarray:
 
 
 def heatmap(saliency, image_size=None) -> np.ndarray:
-    """One map as a uint8 H x W x 3 RGB picture in the jet colour map (normalised, optionally
+    """One map as a uint8 H x W x 3 RGB picture in the viridis colour map, dark purple (low) to
+    yellow (high), which readers with colour-vision deficiency read too (normalised, optionally
     resized)."""
     saliency = normalise(_single(saliency)[None])
     if image_size is not None:
         saliency = resize(saliency, image_size)
-    coloured = cv2.applyColorMap(np.round(255 * saliency[0]).astype(np.uint8), cv2.COLORMAP_JET)
+    coloured = cv2.applyColorMap(np.round(255 * saliency[0]).astype(np.uint8), cv2.COLORMAP_VIRIDIS)
     return cv2.cvtColor(coloured, cv2.COLOR_BGR2RGB)
 
 

@@ -10,11 +10,19 @@ front page's pictures and run times taken from the notebooks the build shows.
   one, the notebook's first picture), or a placeholder while the notebook has no output.
 - MyST substitutions ``{{ times_<chapter> }}``: how long each edition ran and at which profile,
   read from the notebooks' run records, never typed by hand.
+- Accessibility (WCAG 2.1 A/AA, which ``make check-book`` checks with axe-core): every rendered
+  page gets the theme's markup fixed where axe finds it wanting (``accessible_markup``), and every
+  figure a notebook drew gets alternative text (``_figure_alt``): the cell's own
+  (myst-nb's ``mystnb: {image: {alt: ...}}`` metadata) where it has one, otherwise a line naming
+  the section it belongs to and the plotting function that drew it.
 """
 
 from __future__ import annotations
 
+import ast
 import base64
+import html
+import re
 from pathlib import Path
 
 import nbformat
@@ -246,12 +254,94 @@ def _no_colab_for_assignments(app, pagename, templatename, context, doctree) -> 
             group["buttons"] = [b for b in group["buttons"] if b.get("text") != "Colab"]
 
 
+# The theme's markup that axe-core finds wanting, and its fix: (pattern, replacement).
+_MARKUP_FIXES = [
+    # the sidebar's expand/collapse toggles hold only a chevron icon: name them after their entry
+    (
+        re.compile(
+            r'(<a class="[^"]*reference[^"]*" href="[^"]*">((?:(?!</a>).)*)</a>'
+            r"<details[^>]*>)<summary>"
+        ),
+        lambda m: (
+            f'{m[1]}<summary aria-label="Sections of '
+            f'{html.escape(html.unescape(re.sub("<[^>]+>", "", m[2])))}">'
+        ),
+    ),
+    # the search buttons show "Search Ctrl+K" but are named only "Search": name them by their text
+    (re.compile(r'(<button class="btn search-button-field[^"]*"[^>]*?) aria-label="[^"]*"'), r"\1"),
+    # the colour-mode icons' titles become text inside a button named "Color mode": drop them (the
+    # button keeps its name and tooltip)
+    (re.compile(r'(<i class="theme-switch [^"]*" data-mode="\w+") +title="[^"]*"'), r"\1"),
+    # docutils marks each reference with the deprecated doc-biblioentry role inside role="list"
+    (re.compile(r'role="doc-biblioentry"'), 'role="listitem"'),
+]
+
+
+def accessible_markup(page: str) -> str:
+    """A rendered page with the theme's markup fixed where axe-core finds WCAG violations."""
+    if not isinstance(page, str):
+        raise TypeError(f"page: expected the HTML of a page as a str, got {checks.describe(page)}")
+    for pattern, fix in _MARKUP_FIXES:
+        page = pattern.sub(fix, page)
+    return page
+
+
+def _fix_rendered_pages(app) -> None:
+    """Pass each page the HTML builder renders through ``accessible_markup`` (builder-inited)."""
+    templates = getattr(app.builder, "templates", None)
+    if app.builder.format != "html" or templates is None:
+        return
+    render = templates.render
+    templates.render = lambda template, context: accessible_markup(render(template, context))
+
+
+def _figure_alt(section: str, source: str) -> str:
+    """Alternative text for a figure without its own: the section it belongs to and the plotting
+    function(s) of the cell's code that drew it."""
+    from .. import plotting
+
+    try:
+        calls = [
+            getattr(node.func, "id", getattr(node.func, "attr", ""))
+            for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Call)
+        ]
+    except SyntaxError:  # IPython magics: no plotting call named
+        calls = []
+    drawers = list(dict.fromkeys(c for c in calls if callable(getattr(plotting, c, None))))
+    return f"Figure in the section “{section}”" + (
+        f", drawn by {' and '.join(drawers)}" if drawers else ""
+    )
+
+
+def _notebook_figures_alt(app, doctree) -> None:
+    """Give each image a notebook cell drew alternative text where it has none (doctree-read)."""
+    from docutils import nodes
+
+    for cell in doctree.findall(nodes.container):
+        if cell.get("nb_element") != "cell_code":
+            continue
+        images = [i for i in cell.findall(nodes.image) if not i.get("alt")]
+        if not images:
+            continue
+        section = cell.parent
+        while section is not None and not isinstance(section, nodes.section):
+            section = section.parent
+        title = section[0].astext() if section is not None else app.env.docname
+        code = cell.next_node(nodes.literal_block)
+        alt = _figure_alt(title, code.astext() if code is not None else "")
+        for image in images:
+            image["alt"] = alt
+
+
 def setup(app):
     if not all(hasattr(app, name) for name in ("add_config_value", "connect")):
         raise TypeError(f"app: expected the Sphinx application, got {checks.describe(app)}")
     app.add_config_value("book_figures", {}, "env")
     app.connect("config-inited", _front_page)
     app.connect("builder-inited", _check_mathjax)
+    app.connect("builder-inited", _fix_rendered_pages)
+    app.connect("doctree-read", _notebook_figures_alt)
     app.connect("html-page-context", _drop_thebe)
     app.connect("html-page-context", _no_colab_for_assignments, priority=502)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

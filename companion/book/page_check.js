@@ -31,8 +31,12 @@ async ({notebook, launches}) => {
   images.forEach(img => { img.loading = 'eager'; });
   await Promise.all(images.map(img => img.decode().catch(() => null)));
   for (const img of images) {
-    if (!img.complete || img.naturalWidth === 0) {
-      problems.push('image does not load: ' + img.getAttribute('src'));
+    const src = img.getAttribute('src');
+    if (!img.complete || img.naturalWidth === 0) problems.push('image does not load: ' + src);
+    // myst-nb's default alt text is the image's file name: that says nothing to a reader either
+    const alt = (img.getAttribute('alt') || '').trim();
+    if (!alt || alt.split('/').pop() === src.split('/').pop()) {
+      problems.push('image without alternative text: ' + src);
     }
   }
   // Code cells and code blocks: no horizontal scrolling.

@@ -9,11 +9,14 @@ when it requests anything outside the machine or a request fails; a page with ma
 ``\\(`` or ``\\[`` outside code, or no MathJax output; an image does not load (natural width 0);
 the console shows an error; a code cell is wider than its container; a notebook page still holds
 papermill's injected parameters cell; a chapter's notebook page has no launch button, or one that
-opens another notebook; an assignment's page has a launch button (Colab cannot run its checks).
+opens another notebook; an assignment's page has a launch button (Colab cannot run its checks);
+an image has no alternative text (or only its file name, myst-nb's default). Accessibility:
+axe-core (``make axe`` installs it from npm; it is injected from that copy, never a CDN) runs
+on every page, and any violation of WCAG 2.1 at level A or AA fails it.
 A full-page screenshot of every page goes to ``--screens`` for a person to look at.
 
-Needs Playwright (pip) and a Chromium on the machine (Debian's ``chromium``; ``make setup``
-installs it); Playwright's own browser downloads are never used.
+Needs Playwright (pip), axe-core (npm) and a Chromium on the machine (Debian's ``chromium``;
+``make chromium`` installs it); Playwright's own browser downloads are never used.
 """
 
 from __future__ import annotations
@@ -50,6 +53,13 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT = {"width": 1366, "height": 768}  # the commonest laptop screen: 85 characters of code fit
 LAUNCH_HOSTS = ("colab.research.google.com",)  # no Binder: book/setup.md says why
+# axe-core from npm (the Makefile's `axe` rule pins its version), injected into each page from
+# this copy; a page fails on any violation of WCAG 2.1 at levels A and AA.
+AXE = Path(".axe/node_modules/axe-core/axe.min.js")
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+AXE_RUN = """tags => axe.run(document, {runOnly: {type: 'tag', values: tags},
+                                      resultTypes: ['violations']})
+  .then(r => r.violations.map(v => [v.id, v.help, v.nodes.map(n => n.target.join(' '))]))"""
 
 # Runs in the page (page_check.js beside this file): every finding as a list of strings.
 PAGE_SCRIPT = (
@@ -124,8 +134,21 @@ def _redirect_of(file: Path) -> str | None:
     return match.group(1).strip() if match else None
 
 
-def check_book(html: Path, screens: Path | None, chromium: str, timeout_s: float = 60) -> dict:
-    """``{page: [problems]}`` for every page of the build in ``html``."""
+def _axe_problems(page, axe: Path) -> list[str]:
+    """One problem per WCAG 2.1 A/AA rule that axe-core finds violated on the open page."""
+    page.add_script_tag(path=str(axe))
+    return [
+        f"WCAG {rule} on {len(targets)} element{'s' * (len(targets) > 1)} ({help_}): "
+        + ", ".join(targets[:3])[:200]
+        for rule, help_, targets in page.evaluate(AXE_RUN, WCAG_TAGS)
+    ]
+
+
+def check_book(
+    html: Path, screens: Path | None, chromium: str, timeout_s: float = 60, axe: Path = AXE
+) -> dict:
+    """``{page: [problems]}`` for every page of the build in ``html``; ``axe`` is axe-core's
+    ``axe.min.js``."""
     from .. import checks
 
     html = checks.path(html, "html")
@@ -138,6 +161,7 @@ def check_book(html: Path, screens: Path | None, chromium: str, timeout_s: float
     checks.text(chromium, "chromium")
     if checks.number(timeout_s, "timeout_s") <= 0:
         raise ValueError(f"timeout_s must be > 0 seconds, got {timeout_s}")
+    axe = checks.existing_file(axe, "axe", "`make axe` installs axe-core from npm").resolve()
     from playwright.sync_api import Error as PlaywrightError, sync_playwright
 
     html = html.resolve()
@@ -210,6 +234,7 @@ def check_book(html: Path, screens: Path | None, chromium: str, timeout_s: float
                             },
                         )
                     )
+                    problems.extend(_axe_problems(page, axe))
                     page.wait_for_load_state("networkidle", timeout=timeout_s * 1000)
                     if screens:
                         name = page_path[: -len(".html")].replace("/", "__") + ".png"
@@ -244,6 +269,9 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--chromium", default=None, help="the browser to drive (default: $CHROMIUM or chromium)"
     )
+    parser.add_argument(
+        "--axe", default=str(AXE), help=f"axe-core's axe.min.js (default: {AXE}, `make axe`)"
+    )
     args = parser.parse_args(argv)
     html = Path(args.html)
     if not (html / "index.html").exists():
@@ -263,7 +291,10 @@ def main(argv=None) -> int:
         print("Playwright is missing: pip install playwright (or `make setup`)", file=sys.stderr)
         return 2
     start = time.perf_counter()
-    found = check_book(html, Path(args.screens) if args.screens else None, chromium)
+    if not Path(args.axe).is_file():
+        print(f"no axe-core at {args.axe}: `make axe` installs it from npm", file=sys.stderr)
+        return 2
+    found = check_book(html, Path(args.screens) if args.screens else None, chromium, axe=args.axe)
     bad = {page: problems for page, problems in found.items() if problems}
     for page, problems in found.items():
         print(f"{'FAIL' if problems else 'ok  '} {page}")

@@ -261,3 +261,73 @@ def test_colab_cell_installs_the_release_and_only_the_assets_a_chapter_needs():
         "python -m companion assets --only torch-weights keras-weights",
     )
     assert colab.assets_for("notebooks/torch/05_visualising_cnns.ipynb") == ["torch-weights"]
+
+
+# The theme's markup as sphinx-book-theme 1.3 / pydata-sphinx-theme 0.17 and docutils render it.
+THEME_MARKUP = (
+    '<li class="toctree-l1 has-children"><a class="reference internal" href="01.html">'
+    "Chapter 1: <em>CNN</em> &amp; basics</a><details><summary>"
+    '<span class="toctree-toggle" role="presentation"></span></summary>\n'
+    '<button class="btn search-button-field search-button__button pst-js-only" title="Search" '
+    'aria-label="Search" data-bs-placement="bottom">\n'
+    '<i class="theme-switch fa-solid fa-moon               fa-lg" data-mode="dark"  title="Dark">'
+    '</i>\n<div class="citation" id="id13" role="doc-biblioentry">'
+)
+
+
+def test_accessible_markup_fixes_the_themes_markup():
+    assert extension.accessible_markup(THEME_MARKUP) == (
+        '<li class="toctree-l1 has-children"><a class="reference internal" href="01.html">'
+        "Chapter 1: <em>CNN</em> &amp; basics</a><details>"
+        '<summary aria-label="Sections of Chapter 1: CNN &amp; basics">'
+        '<span class="toctree-toggle" role="presentation"></span></summary>\n'
+        '<button class="btn search-button-field search-button__button pst-js-only" title="Search" '
+        'data-bs-placement="bottom">\n'
+        '<i class="theme-switch fa-solid fa-moon               fa-lg" data-mode="dark"></i>\n'
+        '<div class="citation" id="id13" role="listitem">'
+    )
+    assert extension.accessible_markup("<p>plain</p>") == "<p>plain</p>"
+
+
+def test_figure_alt_names_the_section_and_the_plotting_functions():
+    source = 'maps = grad_cam(model, x)\nplotting.show_overlays(x, {"Grad-CAM": maps})\n'
+    assert extension._figure_alt("3. CAM", source) == (
+        "Figure in the section “3. CAM”, drawn by show_overlays"
+    )
+    both = "fig = plot_history(h)\nshow_images(x)\nshow_images(y)"
+    assert extension._figure_alt("Training", both) == (
+        "Figure in the section “Training”, drawn by plot_history and show_images"
+    )
+    assert extension._figure_alt("Setup", "%matplotlib inline\nplt.plot(x)") == (
+        "Figure in the section “Setup”"
+    )
+
+
+def _page(body: str) -> str:
+    return f'<!DOCTYPE html><html lang="en"><head><title>t</title></head><body>{body}</body></html>'
+
+
+@pytest.mark.skipif(
+    pages._find_chromium() is None or not pages.AXE.is_file(),
+    reason="no Chromium or axe-core: `make chromium axe` installs them",
+)
+def test_page_check_fails_wcag_violations_and_passes_their_fix(tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (8, 8), "red").save(tmp_path / "red.png")
+    (tmp_path / "index.html").write_text(
+        _page('<img src="red.png" alt="A red square"><button aria-label="Close">x</button>')
+    )
+    (tmp_path / "broken.html").write_text(
+        _page('<main><img src="red.png"><button><img src="red.png" alt=""></button></main>')
+    )
+    (tmp_path / "named.html").write_text(_page('<img src="red.png" alt="red.png">'))
+    found = pages.check_book(tmp_path, None, pages._find_chromium(), timeout_s=30)
+    assert found["index.html"] == []
+    assert found["broken.html"] == [
+        "image without alternative text: red.png",
+        "image without alternative text: red.png",
+        "WCAG button-name on 1 element (Buttons must have discernible text): button",
+        "WCAG image-alt on 1 element (Images must have alternative text): main > img",
+    ]
+    assert found["named.html"] == ["image without alternative text: red.png"]

@@ -891,6 +891,10 @@ CASES = [
     case(extension.as_png, ("gif", b""), error=T, expected="None or ('png' or 'jpeg', bytes)"),
     case(extension.as_png, ("jpeg", b"garbage"), expected="the bytes of a JPEG picture"),
     case(extension.run_times, [], error=T, expected="runner.entry_of(...)"),
+    *[
+        case(extension.accessible_markup, bad, error=T, expected="the HTML of a page as a str")
+        for bad in (None, b"<p>", ["<p>"])
+    ],
     case(extension.run_times, {"x": {}}, error=T, expected="with a 'framework'"),
     case(extension.run_times, None, error=T, expected="runner.entry_of(...)"),
     *[
@@ -918,6 +922,15 @@ CASES = [
     case(pages.check_book, 3, None, "chromium", error=T, expected="file path"),
     case(pages.check_book, HTML, None, 3, error=T, expected="chromium must be a non-empty"),
     case(pages.check_book, HTML, None, "chromium", 0, expected="timeout_s must be > 0"),
+    case(
+        pages.check_book,
+        HTML,
+        None,
+        "chromium",
+        axe=TMP / "missing.js",
+        error=F,
+        expected="`make axe` installs axe-core from npm",
+    ),
     *[
         case(layout.fit_lines, bad, error=T, expected="a code cell's source (str)")
         for bad in (3, None, b"x = 1")

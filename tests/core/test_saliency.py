@@ -106,11 +106,8 @@ def test_overlay_and_drawing_keep_the_picture_shape():
     half[:, :25] = 2.0
     out = saliency.overlay(image, half, alpha=1.0)
     assert out.shape == (40, 50, 3) and out.dtype == np.uint8
-    assert tuple(out[5, 5]) == (128, 0, 0) and tuple(out[5, 45]) == (
-        0,
-        0,
-        128,
-    )  # jet: dark red .. dark blue
+    # viridis, as matplotlib's: yellow (high) .. dark purple (low)
+    assert tuple(out[5, 5]) == (253, 231, 37) and tuple(out[5, 45]) == (68, 1, 84)
     assert saliency.overlay(image, blob(10, (5, 5)), alpha=0.5).shape == (40, 50, 3)
     mask = np.zeros((40, 50), bool)
     mask[10:20, 10:30] = True
