@@ -527,8 +527,8 @@ def _blas_kernels() -> str:
 
 
 def _numpy_kernel_for_every_openblas() -> None:
-    """Older OpenBLAS builds (faiss's and OpenCV's 0.3.15) do not know recent CPUs and fall back
-    to an old kernel; unless the environment names one, they get the kernel numpy chose."""
+    """Older OpenBLAS builds (faiss's 0.3.15) do not know recent CPUs and fall back to an old
+    kernel; unless the environment names one, those loaded from now on get numpy's."""
     from threadpoolctl import threadpool_info
 
     numpy_blas = [i for i in threadpool_info() if "numpy" in i["filepath"]]
@@ -564,8 +564,9 @@ def performance_page(rows: list, run: dict, seconds: dict) -> str:
         f"Written by `make bench` ({run['minutes']:.0f} minutes) on {run['date']}: {run['cpu']}, "
         f"{run['cores']} cores, {run['threads']} thread a side. OpenBLAS kernels: "
         f"{run['blas']} (`make bench` unsets the machine's OPENBLAS_CORETYPE and "
-        "OPENBLAS_L2_SIZE, which held numpy to an older kernel, and gives numpy's choice to the "
-        "older OpenBLAS builds of faiss and OpenCV, which do not recognise this CPU).",
+        "OPENBLAS_L2_SIZE, which held numpy to an older kernel, and gives numpy's choice to "
+        "faiss's older OpenBLAS build, which does not recognise this CPU; OpenCV's, loaded "
+        "before, keeps its own, and no timed path uses it).",
         "",
         (
             f"**The machine was loaded** by other work (load average {run['load']:.1f} at the "
