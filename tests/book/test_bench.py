@@ -83,7 +83,7 @@ def test_the_page_gives_every_ratio_its_goal_the_load_and_the_books_cost():
     assert "| torch | 6 | 3000 | 50.0 |" in page and "| tensorflow | 6 | 4500 | 75.0 |" in page
     assert f"]({bench.FIGURE})" in page and "faiss-cpu 1.15.1" in page
     quiet = bench.performance_page(ROWS, RUN | {"load": 0.3}, {})
-    assert "loaded" not in quiet and "Load average 0.3 at the start" in quiet
+    assert "machine was loaded" not in quiet and "Load average 0.3 at the start" in quiet
 
 
 def test_the_search_figure_is_an_svg_written_the_same_twice(tmp_path):
