@@ -218,9 +218,17 @@ check: setup
 gpu-dryrun: setup
 	$(BIN)/python -m companion.book.dryrun --out _build/gpu-dryrun $(if $(ONLY),--only $(ONLY))
 
-# Meaningful numbers on a CPU: every notebook with the cpu profile (minutes each).
+# The companion beside the libraries people would use instead (lightly, pytorch-metric-learning,
+# faiss, pytorch-grad-cam: the extra `bench`, added here, never in the default install): outputs
+# checked equal first, then both sides timed; writes book/performance.md and its figure and prints
+# the committed notebooks' cpu seconds per edition (companion/book/bench.py). One thread a side, so
+# that a ratio does not depend on the cores or on other work; the machine's OPENBLAS_CORETYPE and
+# OPENBLAS_L2_SIZE force an older kernel than this CPU's, so they are unset for the bench only.
+BENCH_ENV = env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
+	TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
 bench: setup
-	$(BIN)/python -m companion run --profile cpu --out _build/cpu
+	$(UV) sync --frozen --inexact --no-install-project $(EXTRAS) --extra bench --python $(BIN)/python
+	$(BENCH_ENV) $(BIN)/python -m companion.book.bench
 
 clean:
 	rm -rf _build book/figures

@@ -4,6 +4,8 @@ the reference, and the vectorised search that replaces it."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import checks
@@ -109,9 +111,35 @@ def search(queries, gallery, k: int = 5, exclude_self: bool = False, batch_size:
 
 def _top_k(s: np.ndarray, k: int) -> np.ndarray:
     """Column indices of the ``k`` largest values of each row of ``s``, largest first, ties broken
-    by the lower index (as a stable sort would)."""
+    by the lower index (as a stable sort would).
+
+    On a wide ``s`` the values are first cut to the ``k`` blocks of columns with the largest
+    maxima (the ``k`` largest values lie in them), so the partial sort sees a few thousand values
+    a row, not the whole gallery; rows where a block left out ties on its maximum take every
+    column."""
+    n = s.shape[1]
+    block = math.isqrt(n // k)
+    if block < 2 or n // block < 2 * k:
+        return _top_k_of(s, k)
+    maxima = np.maximum.reduceat(s, np.arange(0, n, block), axis=1)
+    best = np.argpartition(maxima, -(k + 1), axis=1)[:, -(k + 1) :]
+    best_maxima = -np.sort(-np.take_along_axis(maxima, best, 1), axis=1)
+    tied = best_maxima[:, k - 1] == best_maxima[:, k]
+    best = np.sort(np.take_along_axis(best, _top_k_of(np.take_along_axis(maxima, best, 1), k), 1))
+    columns = (best[:, :, None] * block + np.arange(block)).reshape(len(s), -1)  # ascending
+    values = np.where(
+        columns < n, np.take_along_axis(s, np.minimum(columns, n - 1), 1), -np.inf
+    )  # the last block may be short
+    top = np.take_along_axis(columns, _top_k_of(values, k), 1)
+    if tied.any():
+        top[tied] = _top_k_of(s[tied], k)
+    return top
+
+
+def _top_k_of(s: np.ndarray, k: int) -> np.ndarray:
+    """``_top_k`` by one partial sort of every row."""
     if k < s.shape[1]:
-        top = np.argpartition(-s, k - 1, axis=1)[:, :k]
+        top = np.argpartition(s, -k, axis=1)[:, -k:]
         kth = np.take_along_axis(s, top, 1).min(1, keepdims=True)
         tied = (s >= kth).sum(1) > k  # rows where the k-th value ties with values left outside
     else:

@@ -13,6 +13,7 @@ and the label of every row is 0, the column of the positive.
 
 from __future__ import annotations
 
+import functools
 import numbers
 import warnings
 
@@ -203,6 +204,20 @@ def view_labels(batch_size: int, n_views: int = 2) -> np.ndarray:
     check_views(batch_size * n_views, batch_size, n_views)
     image = np.tile(np.arange(batch_size), n_views)
     return image[:, None] == image[None, :]
+
+
+@functools.lru_cache(maxsize=8)
+def logit_columns(batch_size: int, n_views: int = 2) -> np.ndarray:
+    """For each row of the N x N similarity matrix, the N - 1 columns that make its info-NCE
+    logits, in ``info_nce_steps``' order: the other views of its image, then every other row,
+    ascending; the row itself left out. One gather with these replaces the masks (read-only,
+    cached per size)."""
+    same = view_labels(batch_size, n_views)
+    key = np.where(same, 0, 1)
+    np.fill_diagonal(key, 2)  # the row itself sorts last and is cut off
+    columns = np.argsort(key, axis=1, kind="stable")[:, :-1]
+    columns.setflags(write=False)
+    return columns
 
 
 def similarity_matrix(features, batch_size: int, n_views: int = 2) -> np.ndarray:

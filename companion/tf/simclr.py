@@ -287,19 +287,13 @@ def info_nce_loss(features, batch_size: int, n_views: int = 2, temperature: floa
         raise ValueError(
             "features: expected finite values, got NaN or infinite ones (a diverged model?)"
         )
-    n = batch_size * n_views
-    labels = tf.concat([tf.range(batch_size) for _ in range(n_views)], axis=0)
-    labels = tf.equal(labels[None, :], labels[:, None])
     features = tf.cast(features, tf.float32)  # float32 even from a mixed-precision model
     features = tf.math.l2_normalize(features, axis=1)
     similarity_matrix = tf.matmul(features, features, transpose_b=True)
-    mask = tf.eye(n, dtype=tf.bool)
-    labels = tf.reshape(tf.boolean_mask(labels, ~mask), (n, -1))
-    similarity_matrix = tf.reshape(tf.boolean_mask(similarity_matrix, ~mask), (n, -1))
-    positives = tf.reshape(tf.boolean_mask(similarity_matrix, labels), (n, -1))
-    negatives = tf.reshape(tf.boolean_mask(similarity_matrix, ~labels), (n, -1))
-    logits = tf.concat([positives, negatives], axis=1)
-    return logits / temperature, tf.zeros(n, dtype=tf.int64)
+    # positives first, then negatives, the diagonal left out: one gather does what the article's
+    # masks do (info_nce_steps in companion.simclr shows them step by step)
+    logits = tf.gather(similarity_matrix, core.logit_columns(batch_size, n_views), batch_dims=1)
+    return logits / temperature, tf.zeros(batch_size * n_views, dtype=tf.int64)
 
 
 def cross_entropy(logits, labels) -> tf.Tensor:

@@ -10,6 +10,7 @@ only that layer. The TensorFlow edition (``companion.tf.simclr``) has the same n
 
 from __future__ import annotations
 
+import functools
 import pickle
 from pathlib import Path
 
@@ -215,20 +216,20 @@ def info_nce_loss(
         raise ValueError(
             "features: expected finite values, got NaN or infinite ones (a diverged model?)"
         )
-    labels = torch.cat([torch.arange(batch_size) for _ in range(n_views)], dim=0)
-    labels = (labels.unsqueeze(0) == labels.unsqueeze(1)).float()
     features, full = training.full_precision(features)  # the logits in float32 under autocast
     with full:
         features = F.normalize(features, dim=1)
         similarity_matrix = torch.matmul(features, features.T)
-    mask = torch.eye(labels.shape[0], dtype=torch.bool, device=features.device)
-    labels = labels.to(features.device)[~mask].view(labels.shape[0], -1)
-    similarity_matrix = similarity_matrix[~mask].view(similarity_matrix.shape[0], -1)
-    positives = similarity_matrix[labels.bool()].view(labels.shape[0], -1)
-    negatives = similarity_matrix[~labels.bool()].view(similarity_matrix.shape[0], -1)
-    logits = torch.cat([positives, negatives], dim=1)
+    # positives first, then negatives, the diagonal left out: one gather does what the article's
+    # masks do (info_nce_steps in companion.simclr shows them step by step)
+    logits = similarity_matrix.gather(1, _logit_columns(batch_size, n_views, features.device))
     labels = torch.zeros(logits.shape[0], dtype=torch.long, device=features.device)
     return logits / temperature, labels
+
+
+@functools.lru_cache(maxsize=8)
+def _logit_columns(batch_size: int, n_views: int, device: torch.device) -> torch.Tensor:
+    return torch.from_numpy(core.logit_columns(batch_size, n_views).copy()).to(device)
 
 
 # --- pretraining and checkpoints -----------------------------------------------------------------

@@ -434,11 +434,14 @@ def semi_hard_negatives(distances: torch.Tensor, labels) -> torch.Tensor:
     labels = _labels(labels, len(distances))
     same = labels[:, None] == labels[None, :]
     positive, negative = same & ~torch.eye(len(same), dtype=torch.bool, device=same.device), ~same
-    d_an = distances[:, None, :].expand(-1, len(same), -1)  # [a, p, n]
-    farther = negative[:, None, :] & (d_an > distances[:, :, None])
-    closest_farther = torch.where(farther, d_an, torch.inf).argmin(-1)
+    # each anchor's negatives sorted by distance (ties by index, as argmin would), the others last;
+    # the first one farther than p is the closest farther: B x B log B, not a B x B x B search
+    d_an, order = torch.sort(torch.where(negative, distances, torch.inf), dim=1, stable=True)
+    first = torch.searchsorted(d_an, distances, right=True).clamp(max=len(same) - 1)
+    farther = d_an.gather(1, first).isfinite()
+    closest_farther = order.gather(1, first)
     farthest = torch.where(negative, distances, -torch.inf).argmax(-1)
-    chosen = torch.where(farther.any(-1), closest_farther, farthest[:, None])
+    chosen = torch.where(farther, closest_farther, farthest[:, None])
     return torch.where(positive & negative.any(-1, keepdim=True), chosen, -1)
 
 

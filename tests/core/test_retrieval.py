@@ -260,3 +260,35 @@ def test_plot_precision_recall_draws_one_line_per_representation():
     ax = plotting.plot_precision_recall(curves).axes[0]
     assert [line.get_label() for line in ax.get_lines()] == ["pixels", "triplets"]
     np.testing.assert_allclose(ax.get_lines()[1].get_ydata(), [1, 0.9, 0.6])
+
+
+@pytest.mark.parametrize("n, k", [(2000, 5), (2003, 10), (401, 3)])
+def test_search_of_a_wide_gallery_equals_a_stable_sort_ties_included(n, k):
+    # integer-valued embeddings on a few directions: many equal similarities, within and across
+    # the blocks the search first cuts the gallery to
+    rng = np.random.default_rng(n)
+    queries = rng.integers(-2, 3, (40, 4)).astype(np.float32)
+    queries[~queries.any(1)] = 1
+    gallery = rng.integers(-2, 3, (n, 4)).astype(np.float32)
+    gallery[~gallery.any(1)] = 1
+    similarity = retrieval.normalise(queries) @ retrieval.normalise(gallery).T
+    expected = np.argsort(-similarity, axis=1, kind="stable")[:, :k]
+    indices, similarities = retrieval.search(queries, gallery, k)
+    np.testing.assert_array_equal(indices, expected)
+    np.testing.assert_array_equal(similarities, np.take_along_axis(similarity, expected, 1))
+    continuous = rng.standard_normal((n, 4)).astype(np.float32)
+    expected = np.argsort(-(retrieval.normalise(queries) @ retrieval.normalise(continuous).T), 1)
+    np.testing.assert_array_equal(retrieval.search(queries, continuous, k)[0], expected[:, :k])
+
+
+def test_search_equals_faiss_flat_inner_product():
+    faiss = pytest.importorskip("faiss", reason="faiss-cpu comes with the bench extra (make bench)")
+    rng = np.random.default_rng(0)
+    queries = rng.standard_normal((50, 32), dtype=np.float32)
+    gallery = rng.standard_normal((5000, 32), dtype=np.float32)
+    index = faiss.IndexFlatIP(32)
+    index.add(retrieval.normalise(gallery))
+    expected_s, expected_i = index.search(retrieval.normalise(queries), 10)
+    indices, similarities = retrieval.search(queries, gallery, 10)
+    np.testing.assert_array_equal(indices, expected_i)
+    np.testing.assert_allclose(similarities, expected_s, atol=1e-5)

@@ -46,6 +46,17 @@ def test_batch_of_four_gives_8x7_logits_with_labels_zero():
     assert np.allclose(np.diag(steps["similarity"]), 1)
 
 
+def test_logit_columns_by_hand_and_against_the_masked_steps():
+    # batch 2, two views: rows 0, 1 are the first views, 2, 3 the second; row 0's positive is 2
+    assert simclr.logit_columns(2, 2).tolist() == [[2, 1, 3], [3, 0, 2], [0, 1, 3], [1, 0, 2]]
+    features = np.random.default_rng(0).standard_normal((12, 5))
+    steps = simclr.info_nce_steps(features, 4, 3, 0.5)  # three views: two positives a row
+    columns = simclr.logit_columns(4, 3)
+    gathered = np.take_along_axis(steps["similarity"], columns, 1) / 0.5
+    np.testing.assert_array_equal(gathered, steps["logits"])
+    assert not columns.flags.writeable  # cached: a caller cannot change the next one's columns
+
+
 @pytest.mark.parametrize("batch_size, temperature", [(4, 0.07), (4, 1.0), (16, 0.5)])
 def test_identical_embeddings_give_log_2n_minus_1(batch_size, temperature):
     loss = simclr.info_nce(cases.identical(batch_size), batch_size, 2, temperature)

@@ -277,3 +277,17 @@ def test_fit_siamese_records_a_score_of_the_network_after_every_epoch():
     assert len(history["val_eval_loss"]) == 3
     np.testing.assert_allclose(history["val_eval_loss"], history["val_loss"], rtol=1e-5)
     assert history["val_eval_loss"][-1] == pytest.approx(T.evaluate_loss(model, val), 1e-5)
+
+
+def test_semi_hard_mining_breaks_ties_as_the_numpy_reference():
+    rng = np.random.default_rng(1)
+    for _ in range(30):  # small integer distances: many ties, between p and n and among negatives
+        n = int(rng.integers(2, 20))
+        labels = rng.integers(0, int(rng.integers(1, 5)), n)
+        d = rng.integers(0, 4, (n, n)).astype(np.float32)
+        d = d + d.T
+        np.fill_diagonal(d, 0)
+        np.testing.assert_array_equal(
+            T.semi_hard_negatives(torch.from_numpy(d), labels).numpy(),
+            semi_hard_reference(d, labels),
+        )
