@@ -68,7 +68,11 @@ PER_METRIC = {  # metrics whose measured spread is wider than ABSOLUTE
     "map_at_r_triplet_three_passes": 0.12,
     "r_precision_triplet": 0.1,
     "map_at_r_triplet_supervised": 0.06,  # its seed sd: 0.007 (torch) to 0.032 (Keras, 1 thread)
-    **{f"map_at_r_{row}_mean": 0.06 for row in ("triplet", "triplet_normalised")},
+    # the stacked pass without normalisation: a one-thread torch run (2026-12-07) moved its mean
+    # over three seeds by 0.066 (0.586 -> 0.652), beyond the 0.06 above: rounding alone moves an
+    # unnormalised network this much, so it gets the single runs' 0.1
+    "map_at_r_triplet_mean": 0.1,
+    "map_at_r_triplet_normalised_mean": 0.06,
     "map_at_r_triplet_supervised_mean": 0.06,
     **{
         f"map_at_r_{row}_sd": 0.05
