@@ -50,7 +50,7 @@ c.LabApp.extension_manager = "readonly"
 
 # Runs in the page, in the background: waits for the notebook and its kernel, runs every cell
 # through JupyterLab's command, waits for idle, saves, shuts the kernel down, and leaves in
-# window.labCheck whether the run finished and how many progress widgets the outputs show.
+# window.labCheck whether the run finished and how many progress widgets rendered during it.
 START = """([timeoutMs, widget]) => { window.labCheck = null; (async () => {
   const deadline = Date.now() + timeoutMs;
   const until = async (ok, withinMs = timeoutMs) => {
@@ -77,6 +77,19 @@ START = """([timeoutMs, widget]) => { window.labCheck = null; (async () => {
   const kernel = () => panel.sessionContext.session && panel.sessionContext.session.kernel;
   if (!(await until(() => kernel() && kernel().status === "idle", 120000)))
     return { finished: false, why: "no kernel started in 120 s: does the notebook name one?" };
+  // progress bars are counted as they render: tqdm's leave=False removes them when done
+  let widgets = 0;
+  const seen = new WeakSet();
+  const count = (el) => { if (!seen.has(el)) { seen.add(el); widgets += 1; } };
+  const observer = new MutationObserver((records) => {
+    for (const record of records)
+      for (const node of record.addedNodes)
+        if (node.nodeType === 1) {
+          if (node.matches(widget)) count(node);
+          node.querySelectorAll(widget).forEach(count);
+        }
+  });
+  observer.observe(document.body, { childList: true, subtree: true });
   const ran = await Promise.race([
     app.commands.execute("notebook:run-all-cells"),
     new Promise((r) => setTimeout(() => r("timeout"), deadline - Date.now())),
@@ -84,8 +97,8 @@ START = """([timeoutMs, widget]) => { window.labCheck = null; (async () => {
   if (ran === "timeout") return { finished: false, why: "the run did not finish in time" };
   if (!(await until(() => kernel().status === "idle")))
     return { finished: false, why: "the kernel stayed busy after the run" };
+  observer.disconnect();
   await app.commands.execute("docmanager:save");
-  const widgets = document.querySelectorAll(widget).length;
   await panel.sessionContext.shutdown();  // JupyterLab keeps a kernel when its page closes
   return { finished: true, why: "", widgets };
 })().then((r) => { window.labCheck = r; },

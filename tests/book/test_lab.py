@@ -7,7 +7,11 @@ from companion.book import lab, pages
 
 new_code = nbformat.v4.new_code_cell
 PLANTED = [
-    new_code("from tqdm.auto import tqdm\n\nfor _ in tqdm(range(3)):\n    pass"),
+    # leave=False, as the companion's bars: gone when done, counted while they show
+    new_code(
+        "import time\nfrom tqdm.auto import tqdm\n\n"
+        "for _ in tqdm(range(3), leave=False):\n    time.sleep(0.5)"
+    ),
     new_code('raise ValueError("planted")'),
     new_code('print("never reached")'),
 ]
