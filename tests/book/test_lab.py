@@ -7,10 +7,11 @@ from companion.book import lab, pages
 
 new_code = nbformat.v4.new_code_cell
 PLANTED = [
-    # leave=False, as the companion's bars: gone when done, counted while they show
+    # leave=False, as the companion's bars: gone when done, counted while they show (for
+    # seconds: a bar closed before the page drew it would never have shown)
     new_code(
         "import time\nfrom tqdm.auto import tqdm\n\n"
-        "for _ in tqdm(range(3), leave=False):\n    time.sleep(0.5)"
+        "for _ in tqdm(range(4), leave=False):\n    time.sleep(1)"
     ),
     new_code('raise ValueError("planted")'),
     new_code('print("never reached")'),
