@@ -161,25 +161,26 @@ def _start_lab(root: Path, out: Path, env: dict) -> tuple[subprocess.Popen, str]
         SERVER_CONFIG.format(port=port, root=str(root), workspaces=str(out / "workspaces"))
     )
     env = {**env, "JUPYTER_CONFIG_DIR": str(config), "JUPYTER_RUNTIME_DIR": str(out / "runtime")}
-    log = open(out / "jupyter-lab.log", "w")
-    lab = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser"],
-        cwd=root,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    log = out / "jupyter-lab.log"
+    with open(log, "w") as stream:  # the server keeps its own copy of the handle
+        lab = subprocess.Popen(
+            [sys.executable, "-m", "jupyterlab", "--no-browser"],
+            cwd=root,
+            env=env,
+            stdout=stream,
+            stderr=subprocess.STDOUT,
+        )
     origin = f"http://127.0.0.1:{port}"
     for _ in range(240):
         if lab.poll() is not None:
-            raise RuntimeError(f"jupyter lab exited with {lab.returncode}: see {log.name}")
+            raise RuntimeError(f"jupyter lab exited with {lab.returncode}: see {log}")
         try:
             urllib.request.urlopen(origin + "/api/status", timeout=1)
             return lab, origin
         except OSError:
             time.sleep(0.5)
     lab.terminate()
-    raise RuntimeError(f"jupyter lab did not answer on {origin} in 120 s: see {log.name}")
+    raise RuntimeError(f"jupyter lab did not answer on {origin} in 120 s: see {log}")
 
 
 def _open(context, origin: str, relative: str, timeout_s: float) -> dict:
