@@ -51,29 +51,41 @@ c.LabApp.extension_manager = "readonly"
 # Runs in the page, in the background: waits for the notebook and its kernel, runs every cell
 # through JupyterLab's command, waits for idle, saves, shuts the kernel down, and leaves in
 # window.labCheck whether the run finished and how many progress widgets rendered during it.
+# Every wait is bounded by the deadline, and window.labStep names the step it is in, so a run
+# that stalls (a dialog waiting for a click, say) ends with a reason instead of hanging.
 START = """([timeoutMs, widget]) => { window.labCheck = null; (async () => {
   const deadline = Date.now() + timeoutMs;
+  const step = (what) => { window.labStep = what; };
+  const sleep = (ms) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+  const bounded = (promise) => Promise.race([
+    promise,
+    sleep(deadline - Date.now()).then(() => { throw new Error("no answer in time"); }),
+  ]);
   const until = async (ok, withinMs = timeoutMs) => {
     const end = Math.min(deadline, Date.now() + withinMs);
     while (!ok()) {
       if (Date.now() > end) return false;
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
     }
     return true;
   };
+  step("waiting for JupyterLab");
   if (!(await until(() => window.jupyterapp)))
     return { finished: false, why: "JupyterLab never started" };
   const app = window.jupyterapp;
-  await app.started;
-  await app.restored;
+  step("starting JupyterLab");
+  await bounded(app.started);
+  await bounded(app.restored);
   const notebook = () => {
     const w = app.shell.currentWidget;
     return w && w.sessionContext && w.content && w.content.widgets ? w : null;
   };
+  step("opening the notebook");
   if (!(await until(notebook))) return { finished: false, why: "the notebook never opened" };
   const panel = notebook();
-  await panel.context.ready;
-  await panel.sessionContext.ready;
+  await bounded(panel.context.ready);
+  step("starting the kernel");
+  await bounded(panel.sessionContext.ready);
   const kernel = () => panel.sessionContext.session && panel.sessionContext.session.kernel;
   if (!(await until(() => kernel() && kernel().status === "idle", 120000)))
     return { finished: false, why: "no kernel started in 120 s: does the notebook name one?" };
@@ -90,19 +102,30 @@ START = """([timeoutMs, widget]) => { window.labCheck = null; (async () => {
         }
   });
   observer.observe(document.body, { childList: true, subtree: true });
+  step("running all cells");
   const ran = await Promise.race([
     app.commands.execute("notebook:run-all-cells"),
-    new Promise((r) => setTimeout(() => r("timeout"), deadline - Date.now())),
+    sleep(deadline - Date.now()).then(() => "timeout"),
   ]);
   if (ran === "timeout") return { finished: false, why: "the run did not finish in time" };
   if (!(await until(() => kernel().status === "idle")))
     return { finished: false, why: "the kernel stayed busy after the run" };
   observer.disconnect();
-  await app.commands.execute("docmanager:save");
-  await panel.sessionContext.shutdown();  // JupyterLab keeps a kernel when its page closes
+  step("saving");
+  await bounded(app.commands.execute("docmanager:save"));
+  step("shutting the kernel down");
+  await bounded(panel.sessionContext.shutdown());  // JupyterLab keeps a kernel when its page closes
   return { finished: true, why: "", widgets };
 })().then((r) => { window.labCheck = r; },
-          (e) => { window.labCheck = { finished: false, why: "script error: " + e }; }); }"""
+          (e) => { window.labCheck = { finished: false, why: `${window.labStep}: ${e}` }; }); }"""
+
+# What the page shows when a run has no result past its deadline: the step, and any dialog.
+STALLED = """() => {
+  const dialog = document.querySelector(".jp-Dialog");
+  const text = dialog ? dialog.innerText.replace(/\\s+/g, " ").slice(0, 200) : "";
+  return `${window.labStep || "before the check started"}` + (text ? `; dialog: ${text}` : "");
+}"""
+GRACE_S = 60  # past the page's own deadline before the page is given up as stalled
 
 
 def _free_port() -> int:
@@ -183,12 +206,18 @@ def _start_lab(root: Path, out: Path, env: dict) -> tuple[subprocess.Popen, str]
     raise RuntimeError(f"jupyter lab did not answer on {origin} in 120 s: see {log}")
 
 
-def _open(context, origin: str, relative: str, timeout_s: float) -> dict:
-    """A page on ``relative`` with its run started (the script stores its result in the page)."""
+def _open(browser, origin: str, relative: str, timeout_s: float) -> dict:
+    """A page on ``relative`` with its run started (the script stores its result in the page).
+
+    Each page gets a browser context of its own: JupyterLab's window resolver claims a window
+    name through localStorage, and two pages starting at once in one context can claim the same
+    one, so that the second fails ("Window name candidate ... already exists") and reloads."""
     problems: list[str] = []
+    context = browser.new_context(viewport=VIEWPORT, service_workers="block")
     page = context.new_page()
     page.route("**/*", _router(origin, problems))
     page.on("pageerror", lambda err: problems.append(f"page error: {str(err)[:200]}"))
+    page.on("crash", lambda _: problems.append("the page crashed"))
     page.on(
         "response",
         lambda res: res.status >= 400 and problems.append(f"HTTP {res.status}: {res.url[:120]}"),
@@ -198,20 +227,56 @@ def _open(context, origin: str, relative: str, timeout_s: float) -> dict:
     page.goto(f"{origin}/lab/workspaces/{workspace}/tree/{relative}", wait_until="load")
     page.evaluate(START, [timeout_s * 1000, PROGRESS_WIDGET])
     print(f"running {relative} in JupyterLab", flush=True)
-    return {"page": page, "problems": problems, "start": time.perf_counter()}
+    return {"page": page, "problems": problems, "start": time.perf_counter(), "reloads": 0}
 
 
-def _finish(run: dict, relative: str, out: Path) -> dict:
-    """The run's result once its page holds one, else None; the page closed after a screenshot."""
-    result = run["page"].evaluate("() => window.labCheck || null")
+def _poll(page):
+    """The page's result, None while it runs (or navigates), "gone" once it has reloaded."""
+    from playwright.sync_api import Error
+
+    try:
+        return page.evaluate("() => window.labCheck === undefined ? 'gone' : window.labCheck")
+    except Error:  # the page is navigating: the context the script ran in is being replaced
+        return None
+
+
+def _finish(run: dict, relative: str, out: Path, timeout_s: float) -> dict:
+    """The run's result once its page holds one, else None; the page closed after a screenshot.
+    A page that reloaded (JupyterLab does, for one) gets the script again with the time left; one
+    with no result past its deadline and the grace is given up, named with the step it was in."""
+    page, seconds = run["page"], time.perf_counter() - run["start"]
+    result = _poll(page)
+    if result == "gone" and seconds < timeout_s:
+        run["reloads"] += 1
+        page.evaluate(START, [(timeout_s - seconds) * 1000, PROGRESS_WIDGET])
+        return None
+    if result == "gone" or (result is None and seconds > timeout_s + GRACE_S):
+        where = "the page reloaded" if result == "gone" else _poll_quietly(page, STALLED)
+        why = f"no result after {seconds:.0f} s (at {where})"
+        result = {"finished": False, "why": why}
     if result is None:
         return None
-    run["page"].screenshot(path=str(out / (relative.replace("/", "__") + ".png")))
-    run["page"].close()
+    page.screenshot(path=str(out / (relative.replace("/", "__") + ".png")))
+    page.context.close()
     if not result["finished"]:
-        run["problems"].append(result["why"])
-    seconds = time.perf_counter() - run["start"]
-    return {"problems": run["problems"], "seconds": seconds, "widgets": result.get("widgets", 0)}
+        reloads = f" (after {run['reloads']} page reloads)" if run["reloads"] else ""
+        run["problems"].append(result["why"] + reloads)
+    return {
+        "problems": run["problems"],
+        "seconds": seconds,
+        "widgets": result.get("widgets", 0),
+        "reloads": run["reloads"],
+    }
+
+
+def _poll_quietly(page, script: str) -> str:
+    """``script``'s answer, or why the page gave none."""
+    from playwright.sync_api import Error
+
+    try:
+        return page.evaluate(script)
+    except Error as err:
+        return f"no answer: {checks.one_line(str(err))[:120]}"
 
 
 def _run_all(origin, notebooks, out, chromium, jobs, timeout_s) -> dict:
@@ -221,14 +286,13 @@ def _run_all(origin, notebooks, out, chromium, jobs, timeout_s) -> dict:
     waiting, running, found = list(notebooks), {}, {}
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport=VIEWPORT, service_workers="block")
         try:
             while waiting or running:
                 while waiting and len(running) < jobs:
                     relative = waiting.pop(0)
-                    running[relative] = _open(context, origin, relative, timeout_s)
+                    running[relative] = _open(browser, origin, relative, timeout_s)
                 for relative in list(running):
-                    result = _finish(running[relative], relative, out)
+                    result = _finish(running[relative], relative, out, timeout_s)
                     if result is not None:
                         found[relative] = result
                         del running[relative]
@@ -295,8 +359,10 @@ def main(argv=None) -> int:
     found = check_lab(notebooks, out, chromium, args.jobs, args.timeout)
     for notebook, result in found.items():
         status = "FAIL" if result["problems"] else "ok  "
+        reloads = f", {result['reloads']} page reloads" if result["reloads"] else ""
         print(
-            f"{status} {notebook} ({result['seconds']:.0f} s, {result['widgets']} progress widgets)"
+            f"{status} {notebook} ({result['seconds']:.0f} s, "
+            f"{result['widgets']} progress widgets{reloads})"
         )
         for problem in result["problems"]:
             print(f"       {problem}")

@@ -67,3 +67,22 @@ def test_jupyterlab_run_catches_an_error_and_shows_the_progress_widget(tmp_path,
     saved = nbformat.read(tmp_path / "out/root/notebooks/clean.ipynb", as_version=4)
     assert saved.cells[0].outputs[0]["text"] == "42\n"  # saved through JupyterLab
     assert (tmp_path / "out" / "notebooks__planted.ipynb.png").stat().st_size > 10_000
+
+
+@pytest.mark.skipif(
+    pages._find_chromium() is None, reason="no Chromium: `make chromium` installs it"
+)
+def test_a_page_that_keeps_reloading_is_rerun_then_given_up(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(lab, "GRACE_S", 5)
+    # the page reloads itself mid-run: the check's script is gone and never reports
+    reload = "from IPython.display import Javascript\n\nJavascript('location.reload()')"
+    _write(tmp_path / "notebooks" / "reloads.ipynb", [new_code(reload)])
+    found = lab.check_lab(
+        ["notebooks/reloads.ipynb"], tmp_path / "out", pages._find_chromium(), timeout_s=40
+    )
+    problem, *saved = found["notebooks/reloads.ipynb"]["problems"]
+    # the script came back after each reload, until the deadline ended the last one
+    assert found["notebooks/reloads.ipynb"]["reloads"] >= 1
+    assert problem.endswith(f"(after {found['notebooks/reloads.ipynb']['reloads']} page reloads)")
+    assert 40 <= found["notebooks/reloads.ipynb"]["seconds"] < 40 + lab.GRACE_S + 30
