@@ -219,3 +219,30 @@ def semi_hard_reference(distances, labels) -> np.ndarray:
                 else max(negatives, key=lambda n: d[a, n])
             )
     return chosen
+
+
+def all_negatives_loss(anchors, positives, margin: float) -> float:
+    """The triplet loss of embeddings with every other anchor as the negative: the mean over k, i
+    and j != i of max(d(a_i, p_i^k) - d(a_i, a_j) + margin, 0), squared L2 distances.
+
+    ``anchors`` is N x D; ``positives`` N x D, or K x N x D for K augmentations of each anchor.
+    It is the expected loss over random negatives drawn among these anchors, without the noise of
+    drawing one negative per anchor (what a validation loss on a few anchors suffers from)."""
+    anchors = np.asarray(anchors, dtype=np.float64)
+    positives = np.asarray(positives, dtype=np.float64)
+    margin = check_margin(margin)
+    if positives.ndim == 2:
+        positives = positives[None]
+    if anchors.ndim != 2 or len(anchors) < 2 or positives.shape[1:] != anchors.shape:
+        raise ValueError(
+            f"expected N x D anchors (N >= 2) and N x D or K x N x D positives, got "
+            f"{anchors.shape} and {np.shape(positives)}"
+        )
+    if not (np.isfinite(anchors).all() and np.isfinite(positives).all()):
+        raise ValueError("expected finite embeddings, got NaN or infinity")
+    ap = ((anchors[None] - positives) ** 2).sum(-1)  # K x N
+    squares = (anchors**2).sum(1)
+    an = squares[:, None] + squares[None] - 2 * anchors @ anchors.T  # N x N
+    losses = np.maximum(ap[:, :, None] - an[None] + margin, 0)  # K x N x N
+    others = ~np.eye(len(anchors), dtype=bool)
+    return float(losses[:, others].mean())

@@ -154,6 +154,33 @@ def test_train_val_split_is_the_articles_80_20():
     assert sorted(np.concatenate([train, val])) == list(range(600))
 
 
+def test_all_negatives_loss_by_hand():
+    # anchors on a line at 0, 1, 3; positives at 0.5, 1, 3 (squared distances 0.25, 0, 0)
+    a = np.array([[0.0], [1.0], [3.0]])
+    p = np.array([[0.5], [1.0], [3.0]])
+    # anchor 0: negatives at d 1 and 9 -> max(0.25 - 1 + 1, 0) = 0.25, 0; anchor 1: d 1, 4 -> 0, 0;
+    # anchor 2: d 9, 4 -> 0, 0: six triplets, one loss of 0.25
+    assert triplet.all_negatives_loss(a, p, margin=1.0) == pytest.approx(0.25 / 6)
+
+
+def test_all_negatives_loss_is_the_loop_over_augmentations_anchors_and_negatives():
+    rng = np.random.default_rng(0)
+    a, p = rng.normal(size=(7, 4)), rng.normal(size=(3, 7, 4))
+    loop = [
+        max(((a[i] - p[k, i]) ** 2).sum() - ((a[i] - a[j]) ** 2).sum() + 0.2, 0)
+        for k in range(3)
+        for i in range(7)
+        for j in range(7)
+        if j != i
+    ]
+    assert triplet.all_negatives_loss(a, p, 0.2) == pytest.approx(np.mean(loop), rel=1e-12)
+    assert triplet.all_negatives_loss(a, p[0], 0.2) == pytest.approx(np.mean(loop[:42]))
+    with pytest.raises(ValueError, match="expected N x D anchors"):
+        triplet.all_negatives_loss(a, p[:, :5], 0.2)
+    with pytest.raises(ValueError, match="margin must be >= 0"):
+        triplet.all_negatives_loss(a, p, -1)
+
+
 def test_select_classes_relabels_in_the_given_order():
     data = ImageSet(np.zeros((6, 2, 2, 1), np.uint8), np.array([0, 1, 2, 2, 1, 0]), ["a", "b", "c"])
     subset = triplet.select_classes(data, ["c", "a"])
