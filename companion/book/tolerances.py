@@ -103,8 +103,9 @@ PER_METRIC = {  # metrics whose measured spread is wider than ABSOLUTE
     "uniformity_simclr": 0.11,
 }
 # Chapter 3's losses are of unit-length embeddings (bounded by margin + 4): within a factor of
-# the committed one. The validation loss over three seeds: mean 0.034, sd 0.0066 (PyTorch) and
-# mean 0.045, sd 0.0087 (Keras), 19 % in both (one thread: 0.049, sd 0.016); x1.5 is 2.5 sd.
+# the committed one. The validation loss over three seeds, every negative (2026-12-07, one
+# thread): mean 0.052, sd 0.010 (PyTorch) and mean 0.053, sd 0.0053 (Keras); x1.5 is 2.5 sd or
+# more. The single run's loss on its 120 drawn triplets spread 26 % and 33 % over the seeds.
 # The training loss of the last epoch (training mode, a few violating triplets) fell from
 # 0.0125 to 0.0042 with one thread: x4.
 FACTOR = {"triplet_val_loss": 1.5, "triplet_val_loss_mean": 1.5, "triplet_train_loss_final": 4.0}
