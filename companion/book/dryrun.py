@@ -20,6 +20,7 @@ import http.server
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -45,7 +46,7 @@ STL10_SPLITS = {"train": 300, "test": 30}
 STL10_UNLABELED = 600  # (the real: 100 000)
 TORCH_DENSENET = "densenet121-a639ec97.pth"  # the file torchvision's DenseNet121 weights load
 REFUSING_PROXY = "http://127.0.0.1:9"  # nothing listens on the discard port
-FAKES_VERSION = "1"  # bump when a stand-in changes: the next dry run makes them again
+FAKES_VERSION = "2"  # bump when a stand-in changes: the next dry run makes them again
 
 
 def _stl10_images(n: int, labels: np.ndarray) -> np.ndarray:
@@ -155,6 +156,7 @@ def make_fakes(folder: Path) -> dict[str, str]:
     served, checksums, version = folder / "served", folder / "checksums.json", folder / "version"
     if version.exists() and version.read_text() == FAKES_VERSION and checksums.exists():
         return json.loads(checksums.read_text())
+    shutil.rmtree(folder / "cache", ignore_errors=True)  # what the old stand-ins unpacked to
     served.mkdir(parents=True, exist_ok=True)
     (folder / "torch" / "hub" / "checkpoints").mkdir(parents=True, exist_ok=True)
     files = [
