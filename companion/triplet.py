@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+from scipy.spatial.distance import cdist
 
 from . import checks
 from .data import ImageSet, load, resized
@@ -241,8 +242,7 @@ def all_negatives_loss(anchors, positives, margin: float) -> float:
     if not (np.isfinite(anchors).all() and np.isfinite(positives).all()):
         raise ValueError("expected finite embeddings, got NaN or infinity")
     ap = ((anchors[None] - positives) ** 2).sum(-1)  # K x N
-    squares = (anchors**2).sum(1)
-    an = squares[:, None] + squares[None] - 2 * anchors @ anchors.T  # N x N
+    an = cdist(anchors, anchors, "sqeuclidean")  # N x N
     losses = np.maximum(ap[:, :, None] - an[None] + margin, 0)  # K x N x N
     others = ~np.eye(len(anchors), dtype=bool)
     return float(losses[:, others].mean())
